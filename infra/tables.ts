@@ -1,0 +1,74 @@
+// The DynamoDB tables, declared once: the CDK stack and the local stack both create them from this.
+
+export type AttributeType = 'S' | 'N' | 'B';
+
+export interface KeyDeclaration {
+  partitionKey: { name: string; type: AttributeType };
+  sortKey?: { name: string; type: AttributeType };
+}
+
+export interface GlobalIndexDeclaration extends KeyDeclaration {
+  indexName: string;
+  /** KEYS_ONLY keeps index writes to key changes only: hot item updates do not pay for the index. */
+  projection: 'KEYS_ONLY' | 'ALL';
+}
+
+export interface TableDeclaration extends KeyDeclaration {
+  /** Logical id in the CDK stack and base of the local table name. */
+  logicalId: string;
+  /** Environment variable through which functions receive the table name. */
+  envVar: string;
+  globalIndexes: GlobalIndexDeclaration[];
+  stream?: 'NEW_AND_OLD_IMAGES';
+  timeToLiveAttribute?: string;
+}
+
+const pkSk: KeyDeclaration = {
+  partitionKey: { name: 'PK', type: 'S' },
+  sortKey: { name: 'SK', type: 'S' },
+};
+
+export const tables = {
+  /** Projects, hashed access tokens and per-project counters. Read in every region. */
+  projects: {
+    logicalId: 'ProjectsTable',
+    envVar: 'PROJECTS_TABLE',
+    ...pkSk,
+    globalIndexes: [],
+  },
+  /**
+   * Items and deploys. Its stream carries every change of an item's state (new, reactivated,
+   * 10^n-th occurrence, resolved, reopened) and every deploy to the fan-out and the indexer.
+   */
+  items: {
+    logicalId: 'ItemsTable',
+    envVar: 'ITEMS_TABLE',
+    ...pkSk,
+    globalIndexes: [
+      {
+        indexName: 'ByProject',
+        partitionKey: { name: 'GSI1PK', type: 'S' },
+        sortKey: { name: 'GSI1SK', type: 'N' },
+        projection: 'KEYS_ONLY',
+      },
+    ],
+    stream: 'NEW_AND_OLD_IMAGES',
+  },
+  /** Occurrences (the idempotency record of each uuid), people and counts for graphs; all expire. */
+  occurrences: {
+    logicalId: 'OccurrencesTable',
+    envVar: 'OCCURRENCES_TABLE',
+    ...pkSk,
+    globalIndexes: [
+      {
+        indexName: 'ByParent',
+        partitionKey: { name: 'GSI1PK', type: 'S' },
+        sortKey: { name: 'GSI1SK', type: 'S' },
+        projection: 'KEYS_ONLY',
+      },
+    ],
+    timeToLiveAttribute: 'expires_at',
+  },
+} as const satisfies Record<string, TableDeclaration>;
+
+export type TableName = keyof typeof tables;

@@ -1,0 +1,118 @@
+// The wiring, declared once: which function runs on which trigger with which tables and queues.
+// The CDK stack and the local runtime both read this, so a laptop and AWS cannot drift apart.
+import type { TableName } from './tables';
+
+export interface QueueDeclaration {
+  logicalId: string;
+  /** Environment variable through which functions receive the queue URL. */
+  envVar: string;
+  visibilityTimeoutSeconds: number;
+  retentionDays: number;
+  /** Receives after which a message moves to the dead-letter queue. */
+  maxReceiveCount: number;
+  deadLetter: { logicalId: string; retentionDays: number };
+}
+
+export const queues = {
+  /** Accepted items, from ingest to the grouping worker. */
+  ingest: {
+    logicalId: 'IngestQueue',
+    envVar: 'INGEST_QUEUE_URL',
+    // Six times the grouping worker's timeout, as AWS advises for SQS event sources.
+    visibilityTimeoutSeconds: 180,
+    retentionDays: 14,
+    maxReceiveCount: 5,
+    deadLetter: { logicalId: 'IngestDeadLetterQueue', retentionDays: 14 },
+  },
+} as const satisfies Record<string, QueueDeclaration>;
+
+export type QueueName = keyof typeof queues;
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** An API Gateway HTTP API route, `METHOD /path/{param}`; paths never end in `/`. */
+export type RouteKey = `${HttpMethod} /${string}`;
+
+export type Trigger =
+  | { kind: 'http'; routes: RouteKey[] }
+  | { kind: 'queue'; queue: QueueName; batchSize: number; maxBatchingWindowSeconds: number }
+  | { kind: 'stream'; table: TableName; batchSize: number; startingPosition: 'TRIM_HORIZON' | 'LATEST' };
+
+export interface FunctionDeclaration {
+  /** Handler file, relative to the repository root; it exports `handler`. */
+  entry: string;
+  description: string;
+  trigger: Trigger;
+  tables: Partial<Record<TableName, 'read' | 'write'>>;
+  queues: Partial<Record<QueueName, 'send' | 'consume'>>;
+  timeoutSeconds: number;
+  memoryMb: number;
+}
+
+export const functions = {
+  ingestItem: {
+    entry: 'functions/ingest-item.ts',
+    description: 'Validates Rollbar items and enqueues them for grouping',
+    // rollbar.js posts to the endpoint itself (`/api/1/`), the other SDKs to `/api/1/item/`.
+    trigger: { kind: 'http', routes: ['POST /api/1/item', 'POST /api/1'] },
+    tables: { projects: 'read' },
+    queues: { ingest: 'send' },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  ingestDeploy: {
+    entry: 'functions/ingest-deploy.ts',
+    description: 'Records deploys and updates their status',
+    trigger: { kind: 'http', routes: ['POST /api/1/deploy', 'PATCH /api/1/deploy/{deployId}'] },
+    tables: { projects: 'write', items: 'write' },
+    queues: {},
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  },
+  readApi: {
+    entry: 'functions/read-api.ts',
+    description: 'Serves items, occurrences, counts and deploys in Rollbar shapes',
+    trigger: {
+      kind: 'http',
+      routes: [
+        'GET /api/1/items',
+        'GET /api/1/item/{itemId}',
+        'GET /api/1/item_by_counter/{counter}',
+        'GET /api/1/item/{itemId}/instances',
+        'GET /api/1/instance/{instanceId}',
+        'GET /api/1/deploys',
+        'GET /api/1/deploy/{deployId}',
+      ],
+    },
+    tables: { projects: 'read', items: 'read', occurrences: 'read' },
+    queues: {},
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  },
+  health: {
+    entry: 'functions/health.ts',
+    description: 'Answers 200 when the region reaches its tables and queue',
+    trigger: { kind: 'http', routes: ['GET /health'] },
+    tables: { projects: 'read' },
+    queues: { ingest: 'send' },
+    timeoutSeconds: 5,
+    memoryMb: 256,
+  },
+  groupOccurrences: {
+    entry: 'functions/group-occurrences.ts',
+    description: 'Fingerprints occurrences and upserts their items',
+    trigger: { kind: 'queue', queue: 'ingest', batchSize: 100, maxBatchingWindowSeconds: 1 },
+    tables: { projects: 'write', items: 'write', occurrences: 'write' },
+    queues: { ingest: 'consume' },
+    timeoutSeconds: 30,
+    memoryMb: 1024,
+  },
+} as const satisfies Record<string, FunctionDeclaration>;
+
+export type FunctionName = keyof typeof functions;
+
+/** Settings every function receives, besides its tables and queues. */
+export const commonEnvironment = {
+  POWERTOOLS_SERVICE_NAME: 'faultline',
+  POWERTOOLS_METRICS_NAMESPACE: 'Faultline',
+} as const;

@@ -1,0 +1,44 @@
+// Client errors as named classes; each maps once, at the HTTP edge, to Rollbar's `{"err":1}` answer.
+
+export abstract class ClientError extends Error {
+  abstract readonly statusCode: number;
+}
+
+/** 400: the body could not be read at all (not JSON, not an object, bad form encoding). */
+export class BadRequestError extends ClientError {
+  override readonly name = 'BadRequestError';
+  readonly statusCode = 400;
+}
+
+/** 401: no access token was sent. */
+export class MissingTokenError extends ClientError {
+  override readonly name = 'MissingTokenError';
+  readonly statusCode = 401;
+  constructor() {
+    super('missing access token');
+  }
+}
+
+/** 403: the token is unknown, disabled, or lacks the scope the request needs. */
+export class AccessDeniedError extends ClientError {
+  override readonly name = 'AccessDeniedError';
+  readonly statusCode = 403;
+}
+
+/** 404: the item, occurrence or deploy does not exist in the token's project. */
+export class NotFoundError extends ClientError {
+  override readonly name = 'NotFoundError';
+  readonly statusCode = 404;
+}
+
+/** 413: the body is over the documented size limit. */
+export class PayloadTooLargeError extends ClientError {
+  override readonly name = 'PayloadTooLargeError';
+  readonly statusCode = 413;
+}
+
+/** 422: the JSON is well formed but not a valid Rollbar payload. */
+export class ValidationError extends ClientError {
+  override readonly name = 'ValidationError';
+  readonly statusCode = 422;
+}
