@@ -61,9 +61,17 @@ export const tables = {
     ...pkSk,
     globalIndexes: [
       {
-        indexName: 'ByParent',
+        // An item's occurrences, newest first.
+        indexName: 'ByItem',
         partitionKey: { name: 'GSI1PK', type: 'S' },
         sortKey: { name: 'GSI1SK', type: 'S' },
+        projection: 'KEYS_ONLY',
+      },
+      {
+        // A person's occurrences, newest first (sparse: only occurrences that name a person).
+        indexName: 'ByPerson',
+        partitionKey: { name: 'GSI2PK', type: 'S' },
+        sortKey: { name: 'GSI2SK', type: 'S' },
         projection: 'KEYS_ONLY',
       },
     ],

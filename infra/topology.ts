@@ -8,6 +8,8 @@ export interface QueueDeclaration {
   envVar: string;
   visibilityTimeoutSeconds: number;
   retentionDays: number;
+  /** Rollbar accepts payloads up to 512 KiB; the envelope around one must fit in a message. */
+  maxMessageSizeBytes: number;
   /** Receives after which a message moves to the dead-letter queue. */
   maxReceiveCount: number;
   deadLetter: { logicalId: string; retentionDays: number };
@@ -21,6 +23,7 @@ export const queues = {
     // Six times the grouping worker's timeout, as AWS advises for SQS event sources.
     visibilityTimeoutSeconds: 180,
     retentionDays: 14,
+    maxMessageSizeBytes: 1_048_576,
     maxReceiveCount: 5,
     deadLetter: { logicalId: 'IngestDeadLetterQueue', retentionDays: 14 },
   },

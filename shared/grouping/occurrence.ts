@@ -1,0 +1,78 @@
+// An accepted occurrence made ready to store: its group, its item id, title, level and packed payload.
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { groupOccurrence } from '#shared/domain/fingerprint';
+import { defaultLevel, type Level } from '#shared/domain/levels';
+import { titleOf } from '#shared/domain/title';
+import { truncatePayload } from '#shared/domain/truncation';
+import type { OccurrenceMessage } from '#shared/queue/ingest-queue';
+
+export interface PersonRef {
+  id: string;
+  username: string | null;
+  email: string | null;
+}
+
+export interface PreparedOccurrence {
+  projectId: number;
+  uuid: string;
+  itemId: number;
+  fingerprint: string;
+  groupingMethod: string;
+  environment: string;
+  platform: string;
+  framework: string | null;
+  language: string | null;
+  title: string;
+  level: Level;
+  /** When it happened, in seconds (the client's clock when it sent one, as Rollbar does). */
+  timestamp: number;
+  /** When ingest accepted it, in milliseconds: counts for graphs use this, a clock we trust. */
+  receivedAt: number;
+  codeVersion: string | null;
+  person: PersonRef | null;
+  /** The item payload (`data`), truncated past the documented size, as gzip'd JSON. */
+  payload: Uint8Array;
+  payloadTruncated: boolean;
+}
+
+/**
+ * An item's id follows from what groups it, so creating the item needs no lookup: the same
+ * project, environment, platform and fingerprint always land on the same row. 52 bits keep it a
+ * safe JavaScript integer, like Rollbar's numeric ids.
+ */
+export function itemIdOf(projectId: number, environment: string, platform: string, fingerprint: string): number {
+  const digest = createHash('sha1')
+    .update(`${projectId}\u0000${environment}\u0000${platform}\u0000${fingerprint}`)
+    .digest();
+  return digest.readUIntBE(0, 6) * 16 + (digest[6]! >> 4) || 1;
+}
+
+export function prepareOccurrence(message: OccurrenceMessage): PreparedOccurrence {
+  const { data } = message;
+  const grouping = groupOccurrence(data, { groupingVersion: message.grouping_version });
+  const platform = data.platform ?? '';
+  const hasTrace = data.body.trace !== undefined || data.body.trace_chain !== undefined;
+  const stored = truncatePayload(data);
+  return {
+    projectId: message.project_id,
+    uuid: message.uuid,
+    itemId: itemIdOf(message.project_id, data.environment, platform, grouping.fingerprint),
+    fingerprint: grouping.fingerprint,
+    groupingMethod: grouping.method,
+    environment: data.environment,
+    platform,
+    framework: data.framework ?? null,
+    language: data.language ?? null,
+    title: titleOf(data),
+    level: data.level ?? defaultLevel(hasTrace),
+    timestamp: Math.floor(data.timestamp ?? message.received_at / 1000),
+    receivedAt: message.received_at,
+    codeVersion: data.code_version ?? null,
+    person: data.person
+      ? { id: data.person.id, username: data.person.username ?? null, email: data.person.email ?? null }
+      : null,
+    payload: gzipSync(JSON.stringify(stored.data)),
+    payloadTruncated: stored.truncated,
+  };
+}

@@ -1,0 +1,33 @@
+// The middy stack every HTTP handler shares: context in logs, and errors mapped once to Rollbar's answer.
+import middy from '@middy/core';
+import type { MiddlewareObj } from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { ClientError } from '#shared/errors';
+import { logger } from '#shared/observability';
+import { rollbarError } from './response';
+
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Client errors become their 4xx; anything else is logged and becomes a 500 that reveals nothing. */
+export function rollbarErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      if (error instanceof ClientError) {
+        logger.info('request refused', { statusCode: error.statusCode, reason: error.message });
+        request.response = rollbarError(error.statusCode, error.message);
+        return;
+      }
+      logger.error('request failed', { error: error as Error });
+      request.response = rollbarError(500, 'internal error');
+    },
+  };
+}
+
+export function httpHandler(handler: HttpHandler) {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(rollbarErrors())
+    .handler(handler);
+}

@@ -1,0 +1,82 @@
+// Recording deploys as deploy scripts send them, and updating their status.
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '#shared/errors';
+import type { ProjectService } from '#shared/projects/service';
+import type { ProjectRepository } from '#shared/store/projects';
+import { DEPLOY_STATUSES, type Deploy, type DeployRepository } from '#shared/store/deploys';
+
+const optionalText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? null : value));
+
+export const deployInputSchema = z.object({
+  environment: z.string().min(1, 'environment is required').max(255),
+  revision: z.string().min(1, 'revision is required').max(255),
+  local_username: optionalText(255),
+  rollbar_username: optionalText(255),
+  comment: optionalText(4096),
+  status: z.enum(DEPLOY_STATUSES).optional(),
+});
+
+const statusInputSchema = z.object({ status: z.enum(DEPLOY_STATUSES) });
+
+export interface DeployIngestDeps {
+  projects: ProjectService;
+  projectRepository: ProjectRepository;
+  deploys: DeployRepository;
+  now?: () => number;
+}
+
+function invalid(error: z.ZodError): ValidationError {
+  const issue = error.issues[0];
+  return new ValidationError(issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid deploy');
+}
+
+export function createDeployIngest(deps: DeployIngestDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function recordDeploy(input: { token: string | undefined; fields: Record<string, unknown> }): Promise<Deploy> {
+    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+    const parsed = deployInputSchema.safeParse(input.fields);
+    if (!parsed.success) throw invalid(parsed.error);
+    const status = parsed.data.status ?? 'succeeded';
+    const startedAt = Math.floor(now() / 1000);
+    const deploy: Deploy = {
+      id: await deps.projectRepository.takeNumber(project.projectId, 'deploy_counter'),
+      project_id: project.projectId,
+      environment: parsed.data.environment,
+      revision: parsed.data.revision,
+      local_username: parsed.data.local_username,
+      rollbar_username: parsed.data.rollbar_username,
+      comment: parsed.data.comment,
+      status,
+      start_time: startedAt,
+      finish_time: status === 'started' ? null : startedAt,
+    };
+    await deps.deploys.put(deploy);
+    return deploy;
+  }
+
+  async function updateDeployStatus(input: {
+    token: string | undefined;
+    deployId: number;
+    fields: Record<string, unknown>;
+  }): Promise<Deploy> {
+    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+    const parsed = statusInputSchema.safeParse(input.fields);
+    if (!parsed.success) throw invalid(parsed.error);
+    const updated = await deps.deploys.updateStatus(
+      project.projectId,
+      input.deployId,
+      parsed.data.status,
+      Math.floor(now() / 1000),
+    );
+    if (!updated) throw new NotFoundError(`deploy ${input.deployId} not found`);
+    return updated;
+  }
+
+  return { recordDeploy, updateDeployStatus };
+}

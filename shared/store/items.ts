@@ -1,0 +1,167 @@
+// Items in the items table: reading them by id, by counter and by project.
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Level } from '#shared/domain/levels';
+import { batchGetAll } from './batch-get';
+import { itemKeys } from './keys';
+
+export const ITEM_STATUSES = ['active', 'resolved', 'muted'] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+
+/** An item as stored, in Rollbar's field names; `version` orders every write for optimistic updates. */
+export interface ItemRecord {
+  id: number;
+  project_id: number;
+  counter: number | null;
+  environment: string;
+  platform: string;
+  framework: string | null;
+  language: string | null;
+  hash: string;
+  grouping_method: string;
+  title: string;
+  level: Level;
+  /** Set when someone chose the level by hand; occurrences then no longer raise it. */
+  level_lock: boolean;
+  status: ItemStatus;
+  total_occurrences: number;
+  unique_people: number;
+  first_occurrence_id: string;
+  first_occurrence_timestamp: number;
+  last_occurrence_id: string;
+  last_occurrence_timestamp: number;
+  last_activated_timestamp: number;
+  activating_occurrence_id: string;
+  reactivated_count: number;
+  resolved_timestamp: number | null;
+  resolved_in_version: string | null;
+  last_code_version: string | null;
+  version: number;
+}
+
+export interface ItemRepository {
+  get(itemId: number, options?: { consistent?: boolean }): Promise<ItemRecord | undefined>;
+  getMany(itemIds: number[], options?: { consistent?: boolean }): Promise<Map<number, ItemRecord>>;
+  findByCounter(projectId: number, counter: number): Promise<ItemRecord | undefined>;
+  /** Gives the item its number unless it has one: an item never gets two. */
+  setCounter(itemId: number, projectId: number, counter: number): Promise<boolean>;
+  /** A project's items, newest counter first. */
+  listIds(projectId: number, options: { limit: number; exclusiveStartCounter?: number }): Promise<{
+    ids: number[];
+    lastCounter: number | undefined;
+  }>;
+}
+
+export class DynamoDBItemRepository implements ItemRepository {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(itemId: number, options: { consistent?: boolean } = {}): Promise<ItemRecord | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: itemKeys.item(itemId), ConsistentRead: options.consistent }),
+    );
+    return result.Item ? toItemRecord(result.Item) : undefined;
+  }
+
+  async getMany(itemIds: number[], options: { consistent?: boolean } = {}): Promise<Map<number, ItemRecord>> {
+    const rows = await batchGetAll(this.documents, this.tableName, [...new Set(itemIds)].map(itemKeys.item), options);
+    return new Map(rows.map((row) => [Number(row.id), toItemRecord(row)]));
+  }
+
+  async setCounter(itemId: number, projectId: number, counter: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.item(itemId),
+          UpdateExpression: 'SET #counter = :counter, GSI1PK = :gsiPk, GSI1SK = :counter',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#counter)',
+          ExpressionAttributeNames: { '#counter': 'counter' },
+          ExpressionAttributeValues: { ':counter': counter, ':gsiPk': itemKeys.byProjectPartition(projectId) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async findByCounter(projectId: number, counter: number): Promise<ItemRecord | undefined> {
+    const result = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'ByProject',
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK = :counter',
+        ExpressionAttributeValues: { ':pk': itemKeys.byProjectPartition(projectId), ':counter': counter },
+      }),
+    );
+    const key = result.Items?.[0];
+    return key ? this.get(Number(String(key.PK).slice('ITEM#'.length))) : undefined;
+  }
+
+  async listIds(
+    projectId: number,
+    options: { limit: number; exclusiveStartCounter?: number },
+  ): Promise<{ ids: number[]; lastCounter: number | undefined }> {
+    const result = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'ByProject',
+        KeyConditionExpression:
+          options.exclusiveStartCounter === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND GSI1SK < :start',
+        ExpressionAttributeValues: {
+          ':pk': itemKeys.byProjectPartition(projectId),
+          ...(options.exclusiveStartCounter === undefined ? {} : { ':start': options.exclusiveStartCounter }),
+        },
+        ScanIndexForward: false,
+        Limit: options.limit,
+      }),
+    );
+    const rows = result.Items ?? [];
+    return {
+      ids: rows.map((row) => Number(String(row.PK).slice('ITEM#'.length))),
+      lastCounter: result.LastEvaluatedKey ? Number(rows.at(-1)?.GSI1SK) : undefined,
+    };
+  }
+}
+
+export function toItemRecord(row: Record<string, unknown>): ItemRecord {
+  const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
+  const textOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
+  return {
+    id: Number(row.id),
+    project_id: Number(row.project_id),
+    counter: typeof row.counter === 'number' ? row.counter : null,
+    environment: String(row.environment),
+    platform: String(row.platform ?? ''),
+    framework: textOrNull(row.framework),
+    language: textOrNull(row.language),
+    hash: String(row.hash),
+    grouping_method: String(row.grouping_method ?? 'trace'),
+    title: String(row.title ?? ''),
+    level: (row.level as Level) ?? 'error',
+    level_lock: row.level_lock === true,
+    status: (row.status as ItemStatus) ?? 'active',
+    total_occurrences: numberOr(row.total_occurrences, 0),
+    unique_people: numberOr(row.unique_people, 0),
+    first_occurrence_id: String(row.first_occurrence_id ?? ''),
+    first_occurrence_timestamp: numberOr(row.first_occurrence_timestamp, 0),
+    last_occurrence_id: String(row.last_occurrence_id ?? ''),
+    last_occurrence_timestamp: numberOr(row.last_occurrence_timestamp, 0),
+    last_activated_timestamp: numberOr(row.last_activated_timestamp, 0),
+    activating_occurrence_id: String(row.activating_occurrence_id ?? ''),
+    reactivated_count: numberOr(row.reactivated_count, 0),
+    resolved_timestamp: typeof row.resolved_timestamp === 'number' ? row.resolved_timestamp : null,
+    resolved_in_version: textOrNull(row.resolved_in_version),
+    last_code_version: textOrNull(row.last_code_version),
+    version: numberOr(row.version, 0),
+  };
+}

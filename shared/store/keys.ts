@@ -1,0 +1,70 @@
+// Every key layout of every table, built here and nowhere else.
+
+export interface Key {
+  PK: string;
+  SK: string;
+}
+
+const pad = (n: number, width = 12) => String(n).padStart(width, '0');
+
+export const projectKeys = {
+  /** The installation-wide counter that numbers projects. */
+  projectCounter: (): Key => ({ PK: 'COUNTER', SK: 'PROJECT' }),
+  project: (projectId: number): Key => ({ PK: `PROJECT#${projectId}`, SK: 'PROJECT' }),
+  /** Reserves a project name, so two projects cannot share one. */
+  projectName: (name: string): Key => ({ PK: `PROJECT_NAME#${name}`, SK: 'PROJECT_NAME' }),
+  accessToken: (tokenHash: string): Key => ({ PK: `TOKEN#${tokenHash}`, SK: 'TOKEN' }),
+  /** Lists a project's tokens (hash only) so they can be shown and revoked. */
+  projectToken: (projectId: number, tokenHash: string): Key => ({
+    PK: `PROJECT#${projectId}`,
+    SK: `TOKEN#${tokenHash}`,
+  }),
+};
+
+export const itemKeys = {
+  item: (itemId: number): Key => ({ PK: `ITEM#${itemId}`, SK: 'ITEM' }),
+  /** Index key that lists a project's items by counter (set once, when the counter is taken). */
+  byProject: (projectId: number, counter: number) => ({ GSI1PK: `PROJECT#${projectId}#ITEMS`, GSI1SK: counter }),
+  byProjectPartition: (projectId: number) => `PROJECT#${projectId}#ITEMS`,
+  deploy: (projectId: number, deployId: number): Key => ({
+    PK: `PROJECT#${projectId}#DEPLOYS`,
+    SK: `DEPLOY#${pad(deployId)}`,
+  }),
+  deployPartition: (projectId: number) => `PROJECT#${projectId}#DEPLOYS`,
+};
+
+export const occurrenceKeys = {
+  /** The uuid is the idempotency key: the row exists once per project and uuid. */
+  occurrence: (projectId: number, uuid: string): Key => ({ PK: `OCC#${projectId}#${uuid}`, SK: 'OCC' }),
+  byItem: (itemId: number, timestampMs: number, uuid: string) => ({
+    GSI1PK: `ITEM#${itemId}#OCCS`,
+    GSI1SK: `${pad(timestampMs, 15)}#${uuid}`,
+  }),
+  byItemPartition: (itemId: number) => `ITEM#${itemId}#OCCS`,
+  byPerson: (projectId: number, personId: string, timestampMs: number, uuid: string) => ({
+    GSI2PK: `PROJECT#${projectId}#PERSON#${personId}`,
+    GSI2SK: `${pad(timestampMs, 15)}#${uuid}`,
+  }),
+  byPersonPartition: (projectId: number, personId: string) => `PROJECT#${projectId}#PERSON#${personId}`,
+  /** Marks that a person was affected by an item, so the item counts each person once. */
+  itemPerson: (itemId: number, personId: string): Key => ({ PK: `ITEM#${itemId}#PERSON#${personId}`, SK: 'PERSON' }),
+  itemCount: (itemId: number, granularity: Granularity, bucket: string): Key => ({
+    PK: `COUNT#ITEM#${itemId}#${granularity}`,
+    SK: bucket,
+  }),
+  itemCountPartition: (itemId: number, granularity: Granularity) => `COUNT#ITEM#${itemId}#${granularity}`,
+  environmentCount: (projectId: number, environment: string, granularity: Granularity, bucket: string): Key => ({
+    PK: `COUNT#PROJECT#${projectId}#ENV#${environment}#${granularity}`,
+    SK: bucket,
+  }),
+  environmentCountPartition: (projectId: number, environment: string, granularity: Granularity) =>
+    `COUNT#PROJECT#${projectId}#ENV#${environment}#${granularity}`,
+};
+
+export type Granularity = 'hour' | 'day';
+
+/** The bucket an instant falls in: `2026-11-23T10` for hours, `2026-11-23` for days (UTC). */
+export function countBucket(timestampMs: number, granularity: Granularity): string {
+  const iso = new Date(timestampMs).toISOString();
+  return granularity === 'hour' ? iso.slice(0, 13) : iso.slice(0, 10);
+}
