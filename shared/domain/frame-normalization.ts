@@ -1,0 +1,137 @@
+// Normalizes stack-frame file names and method names so a group survives redeploys, rebuilds and other machines.
+
+/**
+ * Normalized file names are cached: the same few hundred files appear in almost every trace a project sends,
+ * so the regex work below runs once per file, not once per frame. The bound keeps memory flat; clearing the
+ * whole map when full is cheaper than LRU bookkeeping and the cache refills within a few items.
+ */
+const FILENAME_CACHE_MAX = 20_000;
+const filenameCache = new Map<string, string>();
+
+// Query strings and fragments carry cache busters (`bundle.js?v=123`) and never name a different file.
+const QUERY_OR_FRAGMENT = /[?#]/;
+// Origins and bundler schemes differ between CDN, staging and dev servers; the path below them is the file.
+const SCHEME_PREFIX =
+  /^(?:blob:)?(?:webpack-internal:\/\/\/|webpack:\/\/[^/]*\/|file:\/\/(?:localhost)?|(?:https?|app|capacitor|ionic):\/\/[^/]*)/i;
+const WINDOWS_DRIVE = /^\/?[a-z]:\//i;
+// Where applications live on servers and laptops: the part of the path that changes with the machine.
+const MACHINE_ROOT =
+  /^\/(?:var\/task|var\/runtime|usr\/src\/app|opt\/app|srv\/app|app|workspace|root|home\/[^/]+|Users\/[^/]+)(?=\/)/;
+// Capistrano-style release directories change on every deploy.
+const RELEASE_DIR = /\/releases\/[^/]+\//;
+const PYTHON_STDLIB = /\/(?:lib\/)?python\d+(?:\.\d+)*\//i;
+const RUBY_STDLIB = /\/ruby\/\d+(?:\.\d+)+\//;
+const GEM_VERSION = /^([^/]+?)-\d[^/]*/;
+// `pkg@1.2.3`, Go's `module@v1.2.3`: the version is not part of the file's identity.
+const AT_VERSION = /@v?\d[^/]*/g;
+// A whole directory named by a version or a build hash: `/assets/1.2.3/app.js`, `/static/3f9a2b1c/app.js`.
+const VERSION_OR_HASH_DIR = /\/(?:v?\d+(?:\.\d+)+|(?=[a-f]*\d)(?=\d*[a-f])[\da-f]{6,}|\d{6,})(?=\/)/gi;
+// A hash inside a file name: `app.3f9a2b1c.js`, `main-3f9a2b1c.js`, Vite's `index-BUf0xz7M.js`.
+const NAME_HASH = /[.\-_~](?:(?=[a-f]*\d)[\da-f]{6,}|(?=[a-z_-]*\d)(?=[\d_-]*[a-z])[\w-]{8})(?=[./]|$)/gi;
+// A file named by nothing but its hash: `static/js/3f9a2b1c.js`.
+const BARE_HASH_NAME = /\/(?=[a-f]*\d)[\da-f]{8,}(?=\.)/gi;
+
+function normalizeUncached(filename: string): string {
+  let name = filename;
+  const cut = name.search(QUERY_OR_FRAGMENT);
+  if (cut >= 0) name = name.slice(0, cut);
+  if (name.includes('\\')) name = name.replaceAll('\\', '/');
+  name = name.replace(SCHEME_PREFIX, '/').replace(WINDOWS_DRIVE, '/');
+  if (!name.startsWith('/')) name = `/${name}`;
+
+  // Dependencies: everything before the last `node_modules/` (pnpm's `.pnpm/pkg@1.2.3/`, a Lambda layer,
+  // a checkout directory) depends on the installer and the machine, not on the code that failed.
+  const nodeModules = name.lastIndexOf('/node_modules/');
+  const sitePackages = Math.max(name.lastIndexOf('/site-packages/'), name.lastIndexOf('/dist-packages/'));
+  const gems = name.lastIndexOf('/gems/');
+  if (nodeModules >= 0) {
+    name = name.slice(nodeModules);
+  } else if (sitePackages >= 0) {
+    name = `/site-packages/${name.slice(sitePackages + 15)}`;
+  } else if (gems >= 0) {
+    // `gems/rails-7.0.4/lib/…` → `gems/rails/lib/…`: the installed version changes with every bundle update.
+    name = `/gems/${name.slice(gems + 6).replace(GEM_VERSION, '$1')}`;
+  } else {
+    const python = PYTHON_STDLIB.exec(name);
+    const ruby = python ? null : RUBY_STDLIB.exec(name);
+    if (python) name = `/python/${name.slice(python.index + python[0].length)}`;
+    else if (ruby) name = `/ruby/${name.slice(ruby.index + ruby[0].length)}`;
+    else {
+      const release = RELEASE_DIR.exec(name);
+      if (release) name = name.slice(release.index + release[0].length - 1);
+      name = name.replace(MACHINE_ROOT, '');
+    }
+  }
+
+  name = name
+    .replace(AT_VERSION, '')
+    .replace(VERSION_OR_HASH_DIR, '')
+    .replace(BARE_HASH_NAME, '/')
+    .replace(NAME_HASH, '');
+  // One spelling for the same relative path: no leading `/` or `./`.
+  let start = 0;
+  while (start < name.length && (name[start] === '/' || (name[start] === '.' && name[start + 1] === '/'))) {
+    start += name[start] === '.' ? 2 : 1;
+  }
+  return start > 0 ? name.slice(start) : name;
+}
+
+/** Prepares `data.server.root` once per item: the prefix to cut from file names, with a trailing slash. */
+export function normalizeServerRoot(root: string | null | undefined): string | undefined {
+  if (!root) return undefined;
+  return root.endsWith('/') || root.endsWith('\\') ? root : `${root}${root.includes('\\') ? '\\' : '/'}`;
+}
+
+/** The file name as it takes part in a fingerprint: no origin, machine root, version, hash or query. */
+export function normalizeFilename(filename: string, serverRoot?: string): string {
+  const name =
+    serverRoot !== undefined && filename.startsWith(serverRoot)
+      ? filename.slice(serverRoot.length)
+      : filename;
+  const cached = filenameCache.get(name);
+  if (cached !== undefined) return cached;
+  const normalized = normalizeUncached(name);
+  if (filenameCache.size >= FILENAME_CACHE_MAX) filenameCache.clear();
+  filenameCache.set(name, normalized);
+  return normalized;
+}
+
+// Names engines and SDKs give to functions without one; they carry nothing and differ between engines.
+const ANONYMOUS_METHODS = new Set([
+  '',
+  '?',
+  '<anonymous>',
+  'anonymous',
+  '<unknown>',
+  'unknown',
+  '(anonymous function)',
+  'Anonymous function',
+  '{anonymous}()',
+  '<anonymous function>',
+]);
+
+function isMeaningless(segment: string): boolean {
+  // One- and two-letter names are what minifiers produce (`t`, `e`, `Xe`) and change with every build.
+  return segment.length <= 2 || ANONYMOUS_METHODS.has(segment);
+}
+
+/** The method name as it takes part in a fingerprint, or '' when it carries nothing stable. */
+export function normalizeMethod(method: string | null | undefined): string {
+  if (!method) return '';
+  let name = method;
+  // V8 adds `[as alias]` for the property a function was called through; the function is the same.
+  const alias = name.indexOf(' [as ');
+  if (alias > 0) name = name.slice(0, alias);
+  if (name.startsWith('async ')) name = name.slice(6);
+  else if (name.startsWith('new ')) name = name.slice(4);
+  // SpiderMonkey names nested anonymous functions `outer/<`; the suffix depends on the engine.
+  if (name.endsWith('<')) name = name.replace(/\/*<+$/, '');
+  if (!name.includes('.')) return isMeaningless(name) ? '' : name;
+  // `Object.<anonymous>`, `t.render`, `Object.Xe`: keep the parts a minifier and V8's receiver naming leave alone.
+  let kept = '';
+  for (const segment of name.split('.')) {
+    if (isMeaningless(segment) || segment === 'Object') continue;
+    kept = kept === '' ? segment : `${kept}.${segment}`;
+  }
+  return kept;
+}
