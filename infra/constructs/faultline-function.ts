@@ -1,0 +1,147 @@
+// The one Lambda function shape of Faultline: runtime, bundling, logs and tracing decided once here.
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+/** The repository root: entries, package.json `imports` and the lock file are all relative to it. */
+export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+// Bundled CommonJS dependencies may still call `require`; an ES module has none unless we make one.
+const esmRequireBanner =
+  "import { createRequire as faultlineCreateRequire } from 'node:module'; " +
+  'const require = faultlineCreateRequire(import.meta.url);';
+
+export interface FaultlineFunctionProps
+  extends Omit<
+    NodejsFunctionProps,
+    'entry' | 'runtime' | 'architecture' | 'logGroup' | 'projectRoot' | 'role'
+  > {
+  /** Handler file relative to the repository root, as the wiring declares it. */
+  entry: string;
+  /** @default one month: long enough to investigate an incident, short enough not to pay for noise. */
+  logRetention?: RetentionDays;
+}
+
+/** How a function consumes a queue it is triggered by. */
+export interface QueueConsumption {
+  batchSize: number;
+  maxBatchingWindow: Duration;
+}
+
+/** How a function consumes a table's stream. */
+export interface StreamConsumption {
+  batchSize: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** Where records that still fail after the retries are described, so none is dropped silently. */
+  onFailure: IQueue;
+  retryAttempts: number;
+}
+
+export class FaultlineFunction extends NodejsFunction {
+  /** The execution role; every grant of the function lands on it. */
+  override readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: FaultlineFunctionProps) {
+    const { entry, logRetention, bundling, environment, ...rest } = props;
+    // The log group is created before the function so retention is ours, not the default "never expire".
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      retention: logRetention ?? RetentionDays.ONE_MONTH,
+      // Logs are operational, not product data: they go with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole: that managed policy may write to any log
+    // group in the account, this one only to the function's own.
+    const role = new Role(scope, `${id}ServiceRole`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      ...rest,
+      role,
+      entry: path.join(repositoryRoot, entry),
+      projectRoot: repositoryRoot,
+      depsLockFilePath: path.join(repositoryRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      handler: 'handler',
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      environment: {
+        // Stack traces in the logs point at the TypeScript sources, not the minified bundle.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // Prefer ES module builds of dependencies so esbuild can tree-shake them.
+        mainFields: ['module', 'main'],
+        banner: esmRequireBanner,
+        // No Docker on build machines: esbuild from node_modules bundles locally.
+        forceDockerBundling: false,
+        ...bundling,
+      },
+    });
+    this.role = role;
+  }
+
+  /** Gives the function a table: its name in `envVar` and the least privilege `access` needs, together. */
+  useTable(table: ITableV2, envVar: string, access: 'read' | 'write'): void {
+    this.addEnvironment(envVar, table.tableName);
+    if (access === 'read') table.grantReadData(this);
+    else table.grantReadWriteData(this);
+  }
+
+  /**
+   * Gives the function a queue: its URL in `envVar`, and either the right to send to it or an event
+   * source that consumes it with partial batch failures, so one bad message is retried alone.
+   */
+  useQueue(
+    queue: IQueue,
+    envVar: string,
+    access: { kind: 'send' } | ({ kind: 'consume' } & QueueConsumption),
+  ): void {
+    this.addEnvironment(envVar, queue.queueUrl);
+    if (access.kind === 'send') {
+      queue.grantSendMessages(this);
+      return;
+    }
+    this.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: access.batchSize,
+        maxBatchingWindow: access.maxBatchingWindow,
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+
+  /**
+   * Triggers the function from a table's stream. A failing record is split out of its batch
+   * (bisect) and retried a bounded number of times, then described on `onFailure`, so one poison
+   * record cannot block its shard for the stream's 24 hours.
+   */
+  consumeStream(table: ITableV2, consumption: StreamConsumption): void {
+    this.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition[consumption.startingPosition],
+        batchSize: consumption.batchSize,
+        bisectBatchOnError: true,
+        retryAttempts: consumption.retryAttempts,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(consumption.onFailure),
+      }),
+    );
+  }
+}
