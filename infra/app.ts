@@ -1,0 +1,21 @@
+// The CDK app: one Faultline stack per region, checked by cdk-nag's AWS Solutions rules.
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { RegionalStack } from './stacks/regional-stack';
+
+const app = new App();
+
+// Context wins over the environment so `cdk synth -c region=eu-west-1` targets a region explicitly.
+const region =
+  (app.node.tryGetContext('region') as string | undefined) ?? process.env.CDK_DEFAULT_REGION ?? 'us-east-1';
+// Without an account the stack stays environment-agnostic, which is what lets synth run offline.
+const account = (app.node.tryGetContext('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT;
+const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
+
+new RegionalStack(app, `Faultline-${region}`, {
+  env: { region, account },
+  description: `Faultline error tracker in ${region}`,
+  alarmEmail,
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,0 +1,64 @@
+// The cdk-nag findings Faultline accepts, each acknowledged by id with the reason it is accepted.
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type TableDeclaration, type TableName, tables } from '../tables';
+import { type FunctionDeclaration, type FunctionName, functions } from '../topology';
+import type { RegionalStack } from './regional-stack';
+
+// cdk-nag 3 findings are acknowledged under the plugin's prefix, one id per finding.
+const nag = (rule: string): string => `AwsSolutions::AwsSolutions-${rule}`;
+
+/** The id cdk-nag gives a wildcard on a table's indexes: `Resource::<LogicalId.Arn>/index/*`. */
+function indexWildcardFinding(table: TableV2): string {
+  const logicalId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
+  return nag(`IAM5[Resource::<${logicalId}.Arn>/index/*]`);
+}
+
+export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
+  const functionDeclarations: Record<FunctionName, FunctionDeclaration> = functions;
+  const tableDeclarations: Record<TableName, TableDeclaration> = tables;
+
+  for (const [name, fn] of Object.entries(stack.functions) as Array<
+    [FunctionName, RegionalStack['functions'][FunctionName]]
+  >) {
+    Validations.of(fn).acknowledge({
+      id: nag('L1'),
+      reason:
+        'nodejs22.x is the runtime Faultline is built and tested for (esbuild target node22); moving to ' +
+        'a newer runtime is a deliberate release, not a drift.',
+    });
+    Validations.of(fn.role).acknowledge({
+      id: nag('IAM5[Resource::*]'),
+      reason:
+        'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, for stream consumers, ' +
+        'dynamodb:ListStreams support no resource-level permissions.',
+    });
+    const usedTables = Object.keys(functionDeclarations[name].tables) as TableName[];
+    for (const tableName of usedTables) {
+      if (tableDeclarations[tableName].globalIndexes.length === 0) continue;
+      Validations.of(fn.role).acknowledge({
+        id: indexWildcardFinding(stack.tables[tableName]),
+        reason:
+          `The grant covers the indexes of the ${tableName} table only (index/*), with the access the ` +
+          'function declares; listing items by project goes through them.',
+      });
+    }
+  }
+
+  for (const queue of stack.streamFailureQueues) {
+    Validations.of(queue).acknowledge({
+      id: nag('SQS3'),
+      reason:
+        "A stream consumer's on-failure destination is itself the last stop: it holds descriptions of " +
+        'records that failed every retry, and its depth alarms.',
+    });
+  }
+
+  Validations.of(stack.api).acknowledge({
+    id: nag('APIG4'),
+    reason:
+      'Rollbar API compatibility: clients send a project access token in X-Rollbar-Access-Token; the ' +
+      'functions validate it (hashed, per project and scope) and /health is public by design for ' +
+      'Route 53 health checks.',
+  });
+}

@@ -1,0 +1,387 @@
+// One region of Faultline, built from the wiring declared in infra/tables.ts and infra/topology.ts.
+
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { FaultlineFunction } from '../constructs/faultline-function';
+import { type TableDeclaration, type TableName, tables } from '../tables';
+import {
+  commonEnvironment,
+  type FunctionDeclaration,
+  type FunctionName,
+  functions,
+  type QueueDeclaration,
+  type QueueName,
+  queues,
+} from '../topology';
+import { acknowledgeAcceptedFindings } from './accepted-findings';
+
+export interface RegionalStackProps extends StackProps {
+  /** Address subscribed to the alarm topic; without one, subscribe the topic after deploying. */
+  readonly alarmEmail?: string;
+  /** Steady requests per second the API stage accepts. @default 1000 */
+  readonly apiRateLimit?: number;
+  /** Burst the API stage accepts above the steady rate. @default 2000 */
+  readonly apiBurstLimit?: number;
+}
+
+/** A queue declared in the wiring, with the dead-letter queue its redrive ends in. */
+export interface DeclaredQueue {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+}
+
+// How often a failing stream batch is retried (after bisecting) before it goes to its failure queue.
+const streamRetryAttempts = 5;
+// Grouping normally drains a message within seconds; five minutes of backlog means it is down or behind.
+const oldestMessageAlarmSeconds = 300;
+// The fan-out and indexer should be close to the stream's head; a minute behind is worth a look.
+const iteratorAgeAlarmMs = 60_000;
+
+// JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format.
+const httpApiAccessLogFormat = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    sourceIp: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    responseLatencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+  }),
+);
+
+/** `Object.entries` that keeps the declarations' key and value types. */
+function declared<K extends string, V>(record: Partial<Record<K, V>>): Array<[K, V]> {
+  return Object.entries(record) as Array<[K, V]>;
+}
+
+function pascalCase(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+// The declarations seen through their interfaces, so optional fields read the same on every entry.
+const tableDeclarations: Record<TableName, TableDeclaration> = tables;
+const functionDeclarations: Record<FunctionName, FunctionDeclaration> = functions;
+
+const attributeTypes = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
+
+export class RegionalStack extends Stack {
+  readonly tables: Record<TableName, TableV2>;
+  readonly queues: Record<QueueName, DeclaredQueue>;
+  readonly functions: Record<FunctionName, FaultlineFunction>;
+  readonly api: HttpApi;
+  readonly apiStage: HttpStage;
+  readonly alarmTopic: Topic;
+  /** Where stream records that failed every retry are described, one queue per stream consumer. */
+  readonly streamFailureQueues: Queue[] = [];
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
+    super(scope, id, props);
+
+    this.tables = this.createTables();
+    this.queues = this.createQueues();
+
+    const { api, stage } = this.createApi(props);
+    this.api = api;
+    this.apiStage = stage;
+
+    this.functions = {} as Record<FunctionName, FaultlineFunction>;
+    for (const [name, declaration] of declared(functionDeclarations)) {
+      this.functions[name] = this.createFunction(name, declaration);
+    }
+
+    this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    this.createAlarmsAndDashboard();
+
+    this.createOutputs();
+    acknowledgeAcceptedFindings(this);
+  }
+
+  private createTables(): Record<TableName, TableV2> {
+    const created = {} as Record<TableName, TableV2>;
+    for (const [name, declaration] of declared(tableDeclarations)) {
+      created[name] = new TableV2(this, declaration.logicalId, {
+        partitionKey: {
+          name: declaration.partitionKey.name,
+          type: attributeTypes[declaration.partitionKey.type],
+        },
+        sortKey: declaration.sortKey && {
+          name: declaration.sortKey.name,
+          type: attributeTypes[declaration.sortKey.type],
+        },
+        globalSecondaryIndexes: declaration.globalIndexes.map((index) => ({
+          indexName: index.indexName,
+          partitionKey: { name: index.partitionKey.name, type: attributeTypes[index.partitionKey.type] },
+          sortKey: index.sortKey && { name: index.sortKey.name, type: attributeTypes[index.sortKey.type] },
+          projectionType: ProjectionType[index.projection],
+        })),
+        billing: Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        dynamoStream: declaration.stream && StreamViewType[declaration.stream],
+        timeToLiveAttribute: declaration.timeToLiveAttribute,
+        // Items, occurrences and tokens are the product's data: a stack deletion must not take them.
+        removalPolicy: RemovalPolicy.RETAIN,
+        deletionProtection: true,
+      });
+    }
+    return created;
+  }
+
+  private createQueues(): Record<QueueName, DeclaredQueue> {
+    const created = {} as Record<QueueName, DeclaredQueue>;
+    for (const [name, declaration] of declared<QueueName, QueueDeclaration>(queues)) {
+      const deadLetterQueue = this.encryptedQueue(declaration.deadLetter.logicalId, {
+        retentionDays: declaration.deadLetter.retentionDays,
+        // A message the queue accepted must fit in its dead-letter queue too.
+        maxMessageSizeBytes: declaration.maxMessageSizeBytes,
+      });
+      const queue = new Queue(this, declaration.logicalId, {
+        visibilityTimeout: Duration.seconds(declaration.visibilityTimeoutSeconds),
+        retentionPeriod: Duration.days(declaration.retentionDays),
+        maxMessageSizeBytes: declaration.maxMessageSizeBytes,
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: declaration.maxReceiveCount },
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      created[name] = { queue, deadLetterQueue };
+    }
+    return created;
+  }
+
+  /** A queue that is the last stop of a message: encrypted, TLS only, kept as long as SQS allows. */
+  private encryptedQueue(
+    id: string,
+    options: { retentionDays: number; maxMessageSizeBytes?: number },
+  ): Queue {
+    return new Queue(this, id, {
+      retentionPeriod: Duration.days(options.retentionDays),
+      maxMessageSizeBytes: options.maxMessageSizeBytes,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+  }
+
+  private createApi(props: RegionalStackProps): { api: HttpApi; stage: HttpStage } {
+    const api = new HttpApi(this, 'HttpApi', {
+      description: 'Faultline: Rollbar API v1 compatible ingest and read API',
+      // The stage is created below with logging and throttling; the implicit one has neither.
+      createDefaultStage: false,
+      // rollbar.js in browsers posts cross-origin with the token in a header, which needs a preflight.
+      // Tokens travel in headers, never cookies, so any origin may call without credentials.
+      corsPreflight: {
+        allowOrigins: ['*'],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PATCH],
+        allowHeaders: ['content-type', 'x-rollbar-access-token'],
+        maxAge: Duration.days(1),
+      },
+    });
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const stage = new HttpStage(this, 'ApiStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: httpApiAccessLogFormat,
+      },
+      // A runaway client gets 429s from the stage instead of exhausting the account-wide limit.
+      throttle: { rateLimit: props.apiRateLimit ?? 1000, burstLimit: props.apiBurstLimit ?? 2000 },
+    });
+    return { api, stage };
+  }
+
+  private createFunction(name: FunctionName, declaration: FunctionDeclaration): FaultlineFunction {
+    const id = `${pascalCase(name)}Function`;
+    const fn = new FaultlineFunction(this, id, {
+      entry: declaration.entry,
+      description: declaration.description,
+      timeout: Duration.seconds(declaration.timeoutSeconds),
+      memorySize: declaration.memoryMb,
+      environment: { ...commonEnvironment },
+    });
+
+    for (const [tableName, access] of declared(declaration.tables)) {
+      fn.useTable(this.tables[tableName], tables[tableName].envVar, access);
+    }
+
+    const trigger = declaration.trigger;
+    for (const [queueName, access] of declared(declaration.queues)) {
+      const { queue } = this.queues[queueName];
+      if (access === 'send') {
+        fn.useQueue(queue, queues[queueName].envVar, { kind: 'send' });
+        continue;
+      }
+      if (trigger.kind !== 'queue' || trigger.queue !== queueName) {
+        throw new Error(`${name} consumes queue ${queueName} but its trigger is not that queue`);
+      }
+      // AWS rejects an event source whose function may outlive the message's invisibility.
+      if (queues[queueName].visibilityTimeoutSeconds < declaration.timeoutSeconds) {
+        throw new Error(`queue ${queueName}'s visibility timeout is shorter than ${name}'s timeout`);
+      }
+      fn.useQueue(queue, queues[queueName].envVar, {
+        kind: 'consume',
+        batchSize: trigger.batchSize,
+        maxBatchingWindow: Duration.seconds(trigger.maxBatchingWindowSeconds),
+      });
+    }
+
+    switch (trigger.kind) {
+      case 'http': {
+        const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+        for (const routeKey of trigger.routes) {
+          const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
+          this.api.addRoutes({ path, methods: [HttpMethod[method]], integration });
+        }
+        break;
+      }
+      case 'queue':
+        if (declaration.queues[trigger.queue] !== 'consume') {
+          throw new Error(`${name} is triggered by queue ${trigger.queue} but does not declare consuming it`);
+        }
+        break;
+      case 'stream': {
+        if (!tableDeclarations[trigger.table].stream) {
+          throw new Error(`${name} is triggered by the stream of ${trigger.table}, which declares none`);
+        }
+        const onFailure = this.encryptedQueue(`${pascalCase(name)}StreamFailureQueue`, { retentionDays: 14 });
+        this.streamFailureQueues.push(onFailure);
+        fn.consumeStream(this.tables[trigger.table], {
+          batchSize: trigger.batchSize,
+          startingPosition: trigger.startingPosition,
+          retryAttempts: streamRetryAttempts,
+          onFailure,
+        });
+        break;
+      }
+    }
+    return fn;
+  }
+
+  private createAlarmsAndDashboard(): void {
+    const alarm = (id: string, metric: IMetric, threshold: number, description: string): Alarm => {
+      const created = new Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // No data means nothing arrived (an idle queue, an unused function): not an incident.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(new SnsAction(this.alarmTopic));
+      return created;
+    };
+    const minute = Duration.minutes(1);
+    const fiveMinutes = Duration.minutes(5);
+
+    // Anything in a dead-letter or failure queue is an occurrence or event we failed to process.
+    const lastStops = [
+      ...declared<QueueName, DeclaredQueue>(this.queues).map(([, { deadLetterQueue }]) => deadLetterQueue),
+      ...this.streamFailureQueues,
+    ];
+    for (const queue of lastStops) {
+      alarm(
+        `${queue.node.id}DepthAlarm`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
+        0,
+        `Messages in ${queue.node.id}: they failed every retry; inspect, fix, then redrive`,
+      );
+    }
+    for (const [name, { queue }] of declared<QueueName, DeclaredQueue>(this.queues)) {
+      alarm(
+        `${queues[name].logicalId}OldestMessageAlarm`,
+        queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
+        oldestMessageAlarmSeconds,
+        `${queues[name].logicalId} has a message older than ${oldestMessageAlarmSeconds} s: its consumer is down or behind`,
+      );
+    }
+    for (const [name, fn] of declared<FunctionName, FaultlineFunction>(this.functions)) {
+      const id = pascalCase(name);
+      alarm(`${id}ErrorsAlarm`, fn.metricErrors({ period: fiveMinutes }), 0, `${name} raised errors`);
+      alarm(`${id}ThrottlesAlarm`, fn.metricThrottles({ period: fiveMinutes }), 0, `${name} was throttled`);
+      if (functionDeclarations[name].trigger.kind === 'stream') {
+        alarm(
+          `${id}IteratorAgeAlarm`,
+          fn.metric('IteratorAge', { period: minute, statistic: 'Maximum' }),
+          iteratorAgeAlarmMs,
+          `${name} is more than a minute behind its table's stream`,
+        );
+      }
+    }
+    alarm(
+      'Api5xxAlarm',
+      this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+      0,
+      'The API answered 5xx: clients may be retrying or losing items',
+    );
+
+    // One screen per region: is traffic arriving, is it being processed, is anything failing.
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: this.stackName });
+    const functionList = declared<FunctionName, FaultlineFunction>(this.functions);
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'API requests, 5xx and p99 latency',
+        left: [this.api.metricCount({ period: minute }), this.api.metricServerError({ period: minute })],
+        right: [this.api.metricLatency({ period: minute, statistic: 'p99' })],
+      }),
+      new GraphWidget({
+        title: 'Oldest message age (s) and dead-letter depth',
+        left: declared<QueueName, DeclaredQueue>(this.queues).map(([, { queue }]) =>
+          queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
+        ),
+        right: lastStops.map((queue) =>
+          queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
+        ),
+      }),
+      new GraphWidget({
+        title: 'Function errors and throttles',
+        left: functionList.map(([name, fn]) => fn.metricErrors({ period: minute, label: `${name} errors` })),
+        right: functionList.map(([name, fn]) =>
+          fn.metricThrottles({ period: minute, label: `${name} throttles` }),
+        ),
+      }),
+    );
+  }
+
+  private createOutputs(): void {
+    new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Rollbar endpoint: <url>api/1/' });
+    for (const [name, table] of declared<TableName, TableV2>(this.tables)) {
+      new CfnOutput(this, `${tables[name].logicalId}Name`, { value: table.tableName });
+    }
+    for (const [name, { queue, deadLetterQueue }] of declared<QueueName, DeclaredQueue>(this.queues)) {
+      new CfnOutput(this, `${queues[name].logicalId}Url`, { value: queue.queueUrl });
+      new CfnOutput(this, `${queues[name].deadLetter.logicalId}Url`, { value: deadLetterQueue.queueUrl });
+    }
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+  }
+}
