@@ -1,0 +1,383 @@
+// What the regional stack must always hold, derived from the declarations in infra/tables.ts and topology.ts.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FaultlineFunction, repositoryRoot } from '#infra/constructs/faultline-function';
+import { RegionalStack } from '#infra/stacks/regional-stack';
+import { type TableDeclaration, type TableName, tables } from '#infra/tables';
+import {
+  commonEnvironment,
+  type FunctionDeclaration,
+  type FunctionName,
+  functions,
+  type QueueDeclaration,
+  type QueueName,
+  queues,
+} from '#infra/topology';
+
+const functionDeclarations = Object.entries(functions) as Array<[FunctionName, FunctionDeclaration]>;
+const tableDeclarations = Object.entries(tables) as Array<[TableName, TableDeclaration]>;
+const queueDeclarations = Object.entries(queues) as Array<[QueueName, QueueDeclaration]>;
+
+// Skipping esbuild keeps a synth at a fraction of a second; one test below bundles for real.
+const skipBundling = { 'aws:cdk:bundling-stacks': [] };
+
+interface PolicyStatement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+let stack: RegionalStack;
+let template: Template;
+
+beforeAll(() => {
+  const app = new App({ context: skipBundling });
+  stack = new RegionalStack(app, 'Faultline-test', { env: { region: 'eu-west-1', account: '123456789012' } });
+  template = Template.fromStack(stack);
+});
+
+const logicalId = (construct: IConstruct): string =>
+  stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const functionId = (name: FunctionName): string => logicalId(stack.functions[name]);
+const tableId = (name: TableName): string => logicalId(stack.tables[name]);
+const queueId = (name: QueueName): string => logicalId(stack.queues[name].queue);
+const deadLetterId = (name: QueueName): string => logicalId(stack.queues[name].deadLetterQueue);
+
+/** Every statement of the policies attached to a function's execution role. */
+function statementsOf(name: FunctionName): PolicyStatement[] {
+  const roleId = logicalId(stack.functions[name].role);
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
+  });
+  return Object.values(policies).flatMap(
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties
+        .PolicyDocument.Statement,
+  );
+}
+
+/** The actions a function is allowed on a resource, recognized by `Fn::GetAtt [id, attribute]`. */
+function actionsOn(name: FunctionName, resourceId: string, attribute = 'Arn'): Set<string> {
+  const reference = JSON.stringify([resourceId, attribute]);
+  const actions = statementsOf(name)
+    .filter(
+      (statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Resource).includes(reference),
+    )
+    .flatMap((statement) => [statement.Action].flat());
+  return new Set(actions);
+}
+
+const tableWrites = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+const tableReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+
+describe('the HTTP API', () => {
+  const declaredRoutes = functionDeclarations.flatMap(([name, declaration]) =>
+    declaration.trigger.kind === 'http'
+      ? declaration.trigger.routes.map((routeKey) => ({ name, routeKey }))
+      : [],
+  );
+
+  it.each(declaredRoutes)('routes $routeKey to $name', ({ name, routeKey }) => {
+    const routes = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }),
+    ) as Array<{ Properties: { Target: { 'Fn::Join': [string, [string, { Ref: string }]] } } }>;
+    expect(routes).toHaveLength(1);
+    const integrationId = routes[0]!.Properties.Target['Fn::Join'][1][1].Ref;
+    const integration = template.toJSON().Resources[integrationId] as {
+      Properties: { IntegrationUri: unknown };
+    };
+    expect(integration.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionId(name), 'Arn'] });
+  });
+
+  it('has no route the wiring does not declare', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', declaredRoutes.length);
+  });
+
+  it('logs every request and throttles on its stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('routeKey') },
+      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+    });
+  });
+});
+
+describe.each(functionDeclarations)('the %s function', (name, declaration) => {
+  it('runs nodejs22.x on arm64 with its declared timeout, memory and active tracing', () => {
+    const resource = template.toJSON().Resources[functionId(name)];
+    expect(resource.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Timeout: declaration.timeoutSeconds,
+      MemorySize: declaration.memoryMb,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: { Ref: logicalId(stack.functions[name].logGroup) } },
+    });
+  });
+
+  it('receives exactly its declared table and queue variables, plus the common ones', () => {
+    const variables = template.toJSON().Resources[functionId(name)].Properties.Environment
+      .Variables as Record<string, unknown>;
+    const expected = [
+      ...Object.keys(declaration.tables).map((table) => tables[table as TableName].envVar),
+      ...Object.keys(declaration.queues).map((queue) => queues[queue as QueueName].envVar),
+      ...Object.keys(commonEnvironment),
+      'NODE_OPTIONS',
+    ];
+    expect(Object.keys(variables).sort()).toEqual([...new Set(expected)].sort());
+    for (const [key, value] of Object.entries(commonEnvironment)) expect(variables[key]).toBe(value);
+    expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    for (const table of Object.keys(declaration.tables) as TableName[]) {
+      expect(variables[tables[table].envVar]).toEqual({ Ref: tableId(table) });
+    }
+  });
+
+  it.each(tableDeclarations)('has on the %s table only the access it declares', (table) => {
+    const actions = actionsOn(name, tableId(table));
+    const access = declaration.tables[table];
+    for (const action of tableReads) expect(actions.has(action), action).toBe(access !== undefined);
+    for (const action of tableWrites) expect(actions.has(action), action).toBe(access === 'write');
+  });
+
+  it.each(queueDeclarations)('has on the %s queue only the access it declares', (queue) => {
+    const actions = actionsOn(name, queueId(queue));
+    const access = declaration.queues[queue];
+    expect(actions.has('sqs:SendMessage')).toBe(access === 'send');
+    expect(actions.has('sqs:ReceiveMessage')).toBe(access === 'consume');
+    expect(actions.has('sqs:DeleteMessage')).toBe(access === 'consume');
+  });
+
+  it('writes logs only to its own log group', () => {
+    const logStatements = statementsOf(name).filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('logs:')),
+    );
+    expect(logStatements.length).toBeGreaterThan(0);
+    for (const statement of logStatements) {
+      expect(JSON.stringify(statement.Resource)).toContain(logicalId(stack.functions[name].logGroup));
+    }
+    // No AWSLambdaBasicExecutionRole: it would let the function write to every log group.
+    const role = template.toJSON().Resources[logicalId(stack.functions[name].role)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('least privilege, as the product needs it', () => {
+  it('the ingest function cannot write items or occurrences', () => {
+    for (const table of ['items', 'occurrences'] as const) {
+      const actions = actionsOn('ingestItem', tableId(table));
+      for (const action of tableWrites) expect(actions.has(action), `${table} ${action}`).toBe(false);
+    }
+  });
+
+  it('the read API cannot write any table nor send to any queue', () => {
+    for (const [table] of tableDeclarations) {
+      const actions = actionsOn('readApi', tableId(table));
+      for (const action of tableWrites) expect(actions.has(action), `${table} ${action}`).toBe(false);
+    }
+    for (const [queue] of queueDeclarations) expect(actionsOn('readApi', queueId(queue)).size).toBe(0);
+  });
+});
+
+describe.each(queueDeclarations)('the %s queue', (name, declaration) => {
+  it('moves a message to its dead-letter queue after the declared receives', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId(name), 'Arn'] },
+        maxReceiveCount: declaration.maxReceiveCount,
+      },
+      VisibilityTimeout: declaration.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: declaration.retentionDays * 86_400,
+      SqsManagedSseEnabled: true,
+    });
+    const deadLetter = template.toJSON().Resources[deadLetterId(name)];
+    expect(deadLetter.Properties).toMatchObject({
+      MessageRetentionPeriod: declaration.deadLetter.retentionDays * 86_400,
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it('and its dead-letter queue refuse requests without TLS', () => {
+    for (const id of [queueId(name), deadLetterId(name)]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('alarms as soon as its dead-letter queue holds a message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterId(name), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+  });
+
+  it('alarms when its oldest message is getting old', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId(name), 'QueueName'] } }],
+    });
+  });
+});
+
+describe('event sources', () => {
+  const queueConsumers = functionDeclarations.flatMap(([name, declaration]) =>
+    declaration.trigger.kind === 'queue' ? [{ name, declaration, trigger: declaration.trigger }] : [],
+  );
+  const streamConsumers = functionDeclarations.flatMap(([name, declaration]) =>
+    declaration.trigger.kind === 'stream' ? [{ name, declaration, trigger: declaration.trigger }] : [],
+  );
+
+  it('exist exactly for the declared queue and stream triggers', () => {
+    template.resourceCountIs(
+      'AWS::Lambda::EventSourceMapping',
+      queueConsumers.length + streamConsumers.length,
+    );
+  });
+
+  it.each(queueConsumers)('$name consumes its queue in batches and reports item failures', (consumer) => {
+    const { name, declaration, trigger } = consumer;
+    // AWS advises six times the function's timeout, so a retried batch is not received twice at once.
+    const resources = template.toJSON().Resources;
+    const visibilityTimeout = resources[queueId(trigger.queue)].Properties.VisibilityTimeout as number;
+    const timeout = resources[functionId(name)].Properties.Timeout as number;
+    expect(timeout).toBe(declaration.timeoutSeconds);
+    expect(visibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId(name) },
+      EventSourceArn: { 'Fn::GetAtt': [queueId(trigger.queue), 'Arn'] },
+      BatchSize: trigger.batchSize,
+      MaximumBatchingWindowInSeconds: trigger.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it.each(streamConsumers)('$name reads its table stream with bisecting, bounded retries', (consumer) => {
+    const { name, trigger } = consumer;
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId(name) },
+      EventSourceArn: { 'Fn::GetAtt': [tableId(trigger.table), 'StreamArn'] },
+      BatchSize: trigger.batchSize,
+      StartingPosition: trigger.startingPosition,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: Match.anyValue(),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('every stream failure queue has a depth alarm', () => {
+    expect(stack.streamFailureQueues).toHaveLength(streamConsumers.length);
+    for (const queue of stack.streamFailureQueues) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue), 'QueueName'] } }],
+        Threshold: 0,
+      });
+    }
+  });
+});
+
+describe.each(tableDeclarations)('the %s table', (name, declaration) => {
+  it('is on demand, recoverable to a point in time and retained', () => {
+    const resource = template.toJSON().Resources[tableId(name)];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(resource.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+    });
+  });
+
+  it('has the declared keys, indexes, stream and time to live', () => {
+    const properties = template.toJSON().Resources[tableId(name)].Properties;
+    const keySchema = (keys: Pick<TableDeclaration, 'partitionKey' | 'sortKey'>) => [
+      { AttributeName: keys.partitionKey.name, KeyType: 'HASH' },
+      ...(keys.sortKey ? [{ AttributeName: keys.sortKey.name, KeyType: 'RANGE' }] : []),
+    ];
+    expect(properties.KeySchema).toEqual(keySchema(declaration));
+    expect(properties.GlobalSecondaryIndexes ?? []).toEqual(
+      declaration.globalIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchema(index),
+        Projection: { ProjectionType: index.projection },
+      })),
+    );
+    expect(properties.StreamSpecification).toEqual(
+      declaration.stream ? { StreamViewType: declaration.stream } : undefined,
+    );
+    expect(properties.TimeToLiveSpecification).toEqual(
+      declaration.timeToLiveAttribute
+        ? { AttributeName: declaration.timeToLiveAttribute, Enabled: true }
+        : undefined,
+    );
+  });
+});
+
+describe('alarms', () => {
+  it.each(functionDeclarations)('%s has error and throttle alarms', (name) => {
+    for (const metric of ['Errors', 'Throttles']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(name) } }],
+      });
+    }
+  });
+
+  it('the API alarms on 5xx answers', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Threshold: 0,
+    });
+  });
+});
+
+describe('cdk-nag (AWS Solutions)', () => {
+  it('leaves no finding unacknowledged', () => {
+    const app = new App({ context: skipBundling });
+    new RegionalStack(app, 'Faultline-nag', { env: { region: 'eu-west-1', account: '123456789012' } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // A validation plugin that reports a violation makes synth throw, listing the findings.
+    expect(() => app.synth()).not.toThrow();
+  });
+});
+
+// REAL BUNDLING: runs esbuild on one declared handler (a few seconds), to prove the bundle resolves
+// package.json `imports` and comes out as ESM with its source map.
+describe('bundling for real', () => {
+  it('bundles a declared handler into an .mjs asset with its source map', () => {
+    const preferred = [functions.ingestItem.entry, ...functionDeclarations.map(([, d]) => d.entry)];
+    const entry = preferred.find((candidate) => existsSync(path.join(repositoryRoot, candidate)));
+    if (!entry) throw new Error('no declared handler exists under functions/ yet');
+
+    const app = new App();
+    const bundled = new Stack(app, 'Bundled');
+    new FaultlineFunction(bundled, 'Handler', { entry });
+    const assembly = app.synth();
+
+    const assets = readdirSync(assembly.directory).filter((file) => file.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    const files = readdirSync(path.join(assembly.directory, assets[0]!));
+    expect(files).toContain('index.mjs');
+    expect(files).toContain('index.mjs.map');
+  });
+});
