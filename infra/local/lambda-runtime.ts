@@ -1,0 +1,89 @@
+// Loads a handler module and invokes it as the Lambda Node.js runtime would: with a context and a timeout.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+
+export type Handler = (event: unknown, context: Context) => unknown;
+
+export interface LambdaFunction {
+  /** Name of the function, as in the wiring (`ingestItem`). */
+  name: string;
+  /** Absolute path of the handler module; it exports `handler`. */
+  entry: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+}
+
+export interface LoadedFunction extends LambdaFunction {
+  handler: Handler;
+}
+
+export class HandlerNotFoundError extends Error {
+  override readonly name = 'HandlerNotFoundError';
+}
+
+/** Thrown when an invocation outlives the function's timeout, as Lambda reports "Task timed out". */
+export class LambdaTimeoutError extends Error {
+  override readonly name = 'LambdaTimeoutError';
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+
+/**
+ * Imports the handler module. Call it only once the environment is set: handlers build their clients
+ * and parse their configuration at module scope, as in a Lambda cold start.
+ */
+export async function loadFunction(fn: LambdaFunction): Promise<LoadedFunction> {
+  if (!existsSync(fn.entry)) {
+    throw new HandlerNotFoundError(`function ${fn.name}: handler file ${fn.entry} does not exist`);
+  }
+  const module: { handler?: unknown } = await import(pathToFileURL(fn.entry).href);
+  if (typeof module.handler !== 'function') {
+    throw new HandlerNotFoundError(`function ${fn.name}: ${fn.entry} does not export a function \`handler\``);
+  }
+  return { ...fn, handler: module.handler as Handler };
+}
+
+/** Invokes the handler once; rejects with its error, or with a LambdaTimeoutError past its timeout. */
+export async function invoke(fn: LoadedFunction, event: unknown): Promise<unknown> {
+  const timeoutMs = fn.timeoutSeconds * 1000;
+  const deadline = Date.now() + timeoutMs;
+  const context = lambdaContext(fn, deadline);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new LambdaTimeoutError(`${context.awsRequestId} Task timed out after ${fn.timeoutSeconds} seconds`),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => fn.handler(event, context)), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function lambdaContext(fn: LambdaFunction, deadline: number): Context {
+  const unsupported = (): never => {
+    throw new Error('context.done/succeed/fail are not supported: return a value or a promise');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: fn.name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fn.name}`,
+    memoryLimitInMB: String(fn.memoryMb),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${fn.name}`,
+    logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}

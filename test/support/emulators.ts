@@ -1,0 +1,72 @@
+// Real emulators for integration tests: DynamoDB Local (with its stream API) and fauxqs, started per test file.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startDynamoDbLocal } from '#infra/local/dynamodb-local';
+import { type LocalQueues, startQueues as startLocalQueues } from '#infra/local/queues';
+import { createTables } from '#infra/local/tables';
+import type { TableName } from '#infra/tables';
+import type { QueueName } from '#infra/topology';
+
+export const region = 'us-east-1';
+export const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface Dynamo {
+  endpoint: string;
+  client: DynamoDBClient;
+  documentClient: DynamoDBDocumentClient;
+  streamsClient: DynamoDBStreamsClient;
+  stop(): Promise<void>;
+}
+
+/** DynamoDB Local in memory, with clients pointed at it. */
+export async function startDynamo(): Promise<Dynamo> {
+  const dynamo = await startDynamoDbLocal({});
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
+  const streamsClient = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region, credentials });
+  return {
+    endpoint: dynamo.endpoint,
+    client,
+    documentClient: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    streamsClient,
+    async stop() {
+      client.destroy();
+      streamsClient.destroy();
+      await dynamo.stop();
+    },
+  };
+}
+
+/** DynamoDB Local with every declared table created, named `${prefix}-${logicalId}`. */
+export async function startDynamoWithTables(
+  prefix = 'test',
+): Promise<Dynamo & { tableNames: Record<TableName, string> }> {
+  const dynamo = await startDynamo();
+  try {
+    return { ...dynamo, tableNames: await createTables(dynamo.client, prefix) };
+  } catch (error) {
+    await dynamo.stop();
+    throw error;
+  }
+}
+
+export interface Queues extends LocalQueues {
+  client: SQSClient;
+}
+
+/** fauxqs in process with every declared queue and its dead-letter queue. */
+export async function startQueues(
+  options: { prefix?: string; visibilityTimeoutOverrides?: Partial<Record<QueueName, number>> } = {},
+): Promise<Queues> {
+  const queues = await startLocalQueues({ prefix: options.prefix ?? 'test', ...options });
+  const client = new SQSClient({ endpoint: queues.endpoint, region, credentials });
+  return {
+    ...queues,
+    client,
+    async stop() {
+      client.destroy();
+      await queues.stop();
+    },
+  };
+}
