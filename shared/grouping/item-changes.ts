@@ -1,5 +1,7 @@
 // What a batch of new occurrences does to their item: plain logic over the item as last read.
-// The store turns this into one conditional update, so a concurrent change makes it retry, not clobber.
+// Counts are commutative adds that need no condition, so concurrent workers on a hot item do not
+// conflict; only decisions taken from what was read (reactivating, raising the level) are
+// conditioned on it, so a concurrent resolve or a level set by hand makes the batch retry.
 import { isOlderVersion } from '#shared/domain/code-version';
 import { higherLevel } from '#shared/domain/levels';
 import type { ItemRecord } from '#shared/store/items';
@@ -8,8 +10,8 @@ import type { PreparedOccurrence } from './occurrence';
 export interface ItemChange {
   itemId: number;
   projectId: number;
-  /** The version the item had when read; undefined when the item does not exist yet. */
-  expectedVersion: number | undefined;
+  /** What this change assumed of the item; undefined when it assumed the item does not exist. */
+  expected: { status: ItemRecord['status']; level?: ItemRecord['level'] } | undefined;
   /** True when the item needs a counter number (a new item, or one whose number was never taken). */
   needsCounter: boolean;
   set: Record<string, unknown>;
@@ -20,28 +22,33 @@ export interface ItemChange {
  * The change for one item. `occurrences` are new (never stored before) and belong to the item;
  * `newPeople` is how many of their people the item had not seen.
  */
+/** After this long, an item still without a number lost its creator to a crash; any writer may number it. */
+export const ORPHANED_COUNTER_MS = 60_000;
+
 export function planItemChange(
   current: ItemRecord | undefined,
   occurrences: readonly PreparedOccurrence[],
   newPeople: number,
+  now: number = Date.now(),
 ): ItemChange {
   const byTime = [...occurrences].sort((a, b) => a.timestamp - b.timestamp || a.receivedAt - b.receivedAt);
   const first = byTime[0];
   const last = byTime.at(-1);
   if (!first || !last) throw new Error('an item change needs at least one occurrence');
   const batchLevel = byTime.map((occurrence) => occurrence.level).reduce(higherLevel);
-  const add = { total_occurrences: byTime.length, unique_people: newPeople, version: 1 };
+  const add = { total_occurrences: byTime.length, unique_people: newPeople };
 
   if (!current) {
     return {
       itemId: first.itemId,
       projectId: first.projectId,
-      expectedVersion: undefined,
+      expected: undefined,
       needsCounter: true,
       add,
       set: {
         entity: 'item',
         id: first.itemId,
+        created_at: now,
         project_id: first.projectId,
         environment: first.environment,
         platform: first.platform,
@@ -68,11 +75,16 @@ export function planItemChange(
   }
 
   const set: Record<string, unknown> = { last_code_version: last.codeVersion };
+  // Concurrent batches may land in either order; the last written wins, seconds apart at most.
   if (last.timestamp >= current.last_occurrence_timestamp) {
     set.last_occurrence_id = last.uuid;
     set.last_occurrence_timestamp = last.timestamp;
   }
-  if (!current.level_lock && higherLevel(current.level, batchLevel) !== current.level) set.level = batchLevel;
+  const expected: NonNullable<ItemChange['expected']> = { status: current.status };
+  if (!current.level_lock && higherLevel(current.level, batchLevel) !== current.level) {
+    set.level = batchLevel;
+    expected.level = current.level;
+  }
   const increments: Record<string, number> = { ...add };
 
   if (current.status === 'resolved') {
@@ -91,8 +103,9 @@ export function planItemChange(
   return {
     itemId: current.id,
     projectId: current.project_id,
-    expectedVersion: current.version,
-    needsCounter: current.counter === null,
+    expected,
+    // The creator numbers a new item right after creating it; others wait, or numbers would be burnt.
+    needsCounter: current.counter === null && now - current.created_at > ORPHANED_COUNTER_MS,
     add: increments,
     set,
   };

@@ -41,7 +41,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 /** An item as the API shows it: Rollbar's fields, without our keys and bookkeeping. */
 export function itemResource(item: ItemRecord) {
-  const { version: _version, level_lock, ...fields } = item;
+  const { level_lock, ...fields } = item;
   return { ...fields, level_lock: level_lock ? 1 : 0 };
 }
 

@@ -2,9 +2,10 @@
 //
 // Why this shape: the occurrence uuid is the idempotency key, and an occurrence row, the counts it
 // adds and its item's new state are committed in one TransactWriteItems, so a redelivered or
-// concurrently processed occurrence can never be half-counted. Items are read first and every item
-// update is conditioned on the version read (optimistic concurrency): a concurrent writer makes
-// the transaction fail and this batch re-read and retry, never overwrite. Occurrences of one item
+// concurrently processed occurrence can never be half-counted. Items are read first; counts are
+// atomic adds, and the decisions taken from what was read (create, reactivate, raise the level)
+// are conditions of the transaction, so a concurrent writer makes this batch re-read and retry,
+// never overwrite. Occurrences of one item
 // in a batch become one item update (hot items are not hot keys).
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
@@ -29,7 +30,8 @@ export const HOURLY_COUNT_RETENTION_DAYS = 35;
 /** DynamoDB's limits on one transaction, with room to spare for the item and count updates. */
 const MAX_ACTIONS_PER_TRANSACTION = 100;
 const MAX_BYTES_PER_TRANSACTION = 3_500_000;
-const MAX_RETRIES = 12;
+// Enough for dozens of workers on one new hot item; a batch that still fails goes back to the queue.
+const MAX_RETRIES = 25;
 /** A hot item's occurrences beyond this go to the next transaction, with the item read again. */
 const MAX_OCCURRENCES_PER_ITEM_PER_TRANSACTION = 80;
 
@@ -342,10 +344,19 @@ export class DynamoDBGroupingStore {
       adds.push(`#a${index} :a${index}`);
       index++;
     }
-    names['#version'] = 'version';
-    const condition =
-      change.expectedVersion === undefined ? 'attribute_not_exists(PK)' : '#version = :expectedVersion';
-    if (change.expectedVersion !== undefined) values[':expectedVersion'] = change.expectedVersion;
+    let condition = 'attribute_not_exists(PK)';
+    if (change.expected) {
+      names['#status'] = 'status';
+      values[':expectedStatus'] = change.expected.status;
+      condition = 'attribute_exists(PK) AND #status = :expectedStatus';
+      if (change.expected.level) {
+        names['#level'] = 'level';
+        names['#levelLock'] = 'level_lock';
+        values[':expectedLevel'] = change.expected.level;
+        values[':unlocked'] = false;
+        condition += ' AND #level = :expectedLevel AND #levelLock = :unlocked';
+      }
+    }
     return {
       Update: {
         TableName: this.tables.items,

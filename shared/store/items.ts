@@ -13,11 +13,13 @@ import { itemKeys } from './keys';
 export const ITEM_STATUSES = ['active', 'resolved', 'muted'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 
-/** An item as stored, in Rollbar's field names; `version` orders every write for optimistic updates. */
+/** An item as stored, in Rollbar's field names. */
 export interface ItemRecord {
   id: number;
   project_id: number;
   counter: number | null;
+  /** Server time of creation, in milliseconds. */
+  created_at: number;
   environment: string;
   platform: string;
   framework: string | null;
@@ -41,7 +43,6 @@ export interface ItemRecord {
   resolved_timestamp: number | null;
   resolved_in_version: string | null;
   last_code_version: string | null;
-  version: number;
 }
 
 export interface ItemRepository {
@@ -140,6 +141,7 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
     id: Number(row.id),
     project_id: Number(row.project_id),
     counter: typeof row.counter === 'number' ? row.counter : null,
+    created_at: numberOr(row.created_at, 0),
     environment: String(row.environment),
     platform: String(row.platform ?? ''),
     framework: textOrNull(row.framework),
@@ -162,6 +164,5 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
     resolved_timestamp: typeof row.resolved_timestamp === 'number' ? row.resolved_timestamp : null,
     resolved_in_version: textOrNull(row.resolved_in_version),
     last_code_version: textOrNull(row.last_code_version),
-    version: numberOr(row.version, 0),
   };
 }
