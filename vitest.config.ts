@@ -9,5 +9,7 @@ export default defineConfig({
     // Each test file in its own process: handlers are imported once per process, and DynamoDB Local
     // (a child JVM) is killed with the process that started it.
     pool: 'forks',
+    // Handlers log JSON lines through Powertools; in tests only their errors are worth reading.
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   },
 });

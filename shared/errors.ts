@@ -10,10 +10,10 @@ export class BadRequestError extends ClientError {
   readonly statusCode = 400;
 }
 
-/** 401: no access token was sent. */
+/** 403, as Rollbar answers it: no access token was sent. */
 export class MissingTokenError extends ClientError {
   override readonly name = 'MissingTokenError';
-  readonly statusCode = 401;
+  readonly statusCode = 403;
   constructor() {
     super('missing access token');
   }
