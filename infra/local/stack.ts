@@ -1,0 +1,247 @@
+// Plays the declared wiring on real emulators: DynamoDB Local, fauxqs, the HTTP adapter and the pollers.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type TableName, tables } from '#infra/tables';
+import {
+  commonEnvironment,
+  type FunctionDeclaration,
+  type FunctionName,
+  functions,
+  type QueueName,
+  queues,
+} from '#infra/topology';
+import { startDynamoDbLocal } from './dynamodb-local';
+import { type HttpRoute, startHttpAdapter } from './http-adapter';
+import { type LambdaFunction, type LoadedFunction, loadFunction } from './lambda-runtime';
+import { type LocalQueues, startQueues } from './queues';
+import { type SqsPoller, startSqsPoller } from './sqs-poller';
+import { latestStreamArn, type StreamPoller, startStreamPoller } from './stream-poller';
+import { createTables } from './tables';
+
+export const LOCAL_REGION = 'us-east-1';
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface LocalStackOptions {
+  /** Port of the HTTP API; 3000 unless told, 0 picks a free one. */
+  port?: number;
+  /** Interface the HTTP API listens on; 127.0.0.1 unless told. */
+  host?: string;
+  /** Keep DynamoDB data in this directory across restarts; in memory otherwise. */
+  dataDir?: string;
+  /** Prefix of the local table and queue names; `faultline` unless told. */
+  prefix?: string;
+  /** Visibility timeouts in seconds that replace the declared ones (tests need quick retries). */
+  visibilityTimeoutOverrides?: Partial<Record<QueueName, number>>;
+  /** No progress lines on stdout. */
+  quiet?: boolean;
+  /** Where handler and poller failures go; console.error unless told. */
+  logError?: (message: string, error: unknown) => void;
+}
+
+export interface LocalStack {
+  url: string;
+  port: number;
+  endpoints: { dynamodb: string; sqs: string };
+  tableNames: Record<TableName, string>;
+  queueUrls: Record<QueueName, string>;
+  deadLetterQueueUrls: Record<QueueName, string>;
+  /** Every environment variable the stack set for the handlers. */
+  environment: Record<string, string>;
+  /** The fauxqs server and queues, for inspection in tests. */
+  queues: LocalQueues;
+  /** Resolves once every queue is drained and every stream read to its end. */
+  idle(options?: { timeoutMs?: number }): Promise<void>;
+  /** Stops the pollers (waiting for their batches), the HTTP API and the emulators; restores process.env. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole local stack. Handlers are imported once per process (module scope builds their
+ * clients from the environment, as a cold start does), so start one stack per process or test file.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const prefix = options.prefix ?? 'faultline';
+  const say = options.quiet ? () => {} : (line: string) => console.log(line);
+  const cleanups: Array<() => Promise<void>> = [];
+  const savedEnvironment = new Map<string, string | undefined>();
+  const stopAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    for (const [name, value] of savedEnvironment) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    savedEnvironment.clear();
+  };
+
+  try {
+    // Fail before starting anything if a declared handler is missing (they are written in parallel).
+    const declared = declaredFunctions();
+    const missing = declared.filter((fn) => !fileExists(fn.entry));
+    if (missing.length > 0) {
+      throw new Error(
+        `cannot start the local stack: missing handler files:\n${missing
+          .map((fn) => `  ${fn.name}: ${fn.entry}`)
+          .join('\n')}`,
+      );
+    }
+
+    const dynamo = await startDynamoDbLocal({ dataDir: options.dataDir });
+    cleanups.push(() => dynamo.stop());
+    say(
+      `DynamoDB Local on ${dynamo.endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`,
+    );
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
+    cleanups.push(async () => dynamoClient.destroy());
+    const tableNames = await createTables(dynamoClient, prefix);
+
+    const localQueues = await startQueues({
+      prefix,
+      visibilityTimeoutOverrides: options.visibilityTimeoutOverrides,
+    });
+    cleanups.push(() => localQueues.stop());
+    say(`fauxqs (SQS) on ${localQueues.endpoint} — in memory only: queued messages do not survive a restart`);
+
+    const queueNames = Object.keys(queues) as QueueName[];
+    const queueUrls = mapValues(queueNames, (name) => localQueues.queues[name].url);
+    const environment: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: localQueues.endpoint,
+      ...commonEnvironment,
+      ...Object.fromEntries(
+        (Object.keys(tables) as TableName[]).map((name) => [tables[name].envVar, tableNames[name]]),
+      ),
+      ...Object.fromEntries(queueNames.map((name) => [queues[name].envVar, queueUrls[name]])),
+    };
+    for (const [name, value] of Object.entries(environment)) {
+      if (!savedEnvironment.has(name)) savedEnvironment.set(name, process.env[name]);
+      process.env[name] = value;
+    }
+
+    // Imported only now that the environment is set: handlers read it at module scope.
+    const loaded = new Map<FunctionName, LoadedFunction>();
+    for (const fn of declared) loaded.set(fn.name, await loadFunction(fn));
+
+    const sqsClient = new SQSClient({ endpoint: localQueues.endpoint, region: LOCAL_REGION, credentials });
+    const streamsClient = new DynamoDBStreamsClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials,
+    });
+    cleanups.push(async () => {
+      sqsClient.destroy();
+      streamsClient.destroy();
+    });
+
+    const routes: HttpRoute[] = [];
+    const pollers: Array<SqsPoller | StreamPoller> = [];
+    for (const fn of declared) {
+      const trigger = fn.declaration.trigger;
+      const loadedFunction = loaded.get(fn.name)!;
+      if (trigger.kind === 'http') {
+        for (const routeKey of trigger.routes) routes.push({ routeKey, function: loadedFunction });
+      } else if (trigger.kind === 'queue') {
+        const queue = localQueues.queues[trigger.queue];
+        pollers.push(
+          startSqsPoller({
+            client: sqsClient,
+            queueUrl: queue.url,
+            queueArn: queue.arn,
+            function: loadedFunction,
+            batchSize: trigger.batchSize,
+            maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds,
+            region: LOCAL_REGION,
+            logError: options.logError,
+          }),
+        );
+      } else {
+        pollers.push(
+          startStreamPoller({
+            client: streamsClient,
+            streamArn: await latestStreamArn(dynamoClient, tableNames[trigger.table]),
+            function: loadedFunction,
+            batchSize: trigger.batchSize,
+            startingPosition: trigger.startingPosition,
+            region: LOCAL_REGION,
+            logError: options.logError,
+          }),
+        );
+      }
+    }
+    // Pollers stop before the emulators they read, and wait for the batch they are running.
+    cleanups.push(async () => {
+      await Promise.all(pollers.map((poller) => poller.stop()));
+    });
+
+    const http = await startHttpAdapter({
+      routes,
+      port: options.port ?? 3000,
+      host: options.host,
+      logError: options.logError,
+    });
+    cleanups.push(() => http.stop());
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: http.url,
+      port: http.port,
+      endpoints: { dynamodb: dynamo.endpoint, sqs: localQueues.endpoint },
+      tableNames,
+      queueUrls,
+      deadLetterQueueUrls: mapValues(queueNames, (name) => localQueues.queues[name].deadLetterUrl),
+      environment,
+      queues: localQueues,
+      async idle(idleOptions) {
+        // Twice: a stream record can enqueue a message and a message can write a streamed item.
+        for (let round = 0; round < 2; round++) {
+          for (const poller of pollers) await poller.idle(idleOptions);
+        }
+      },
+      stop() {
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+interface DeclaredFunction extends LambdaFunction {
+  name: FunctionName;
+  declaration: FunctionDeclaration;
+}
+
+function declaredFunctions(): DeclaredFunction[] {
+  // Widened to the declaration type: the wiring may not use every trigger kind yet.
+  const declarations: Record<FunctionName, FunctionDeclaration> = functions;
+  return (Object.keys(declarations) as FunctionName[]).map((name) => ({
+    name,
+    declaration: declarations[name],
+    entry: join(repoRoot, declarations[name].entry),
+    timeoutSeconds: declarations[name].timeoutSeconds,
+    memoryMb: declarations[name].memoryMb,
+  }));
+}
+
+function mapValues<K extends string, V>(keys: readonly K[], value: (key: K) => V): Record<K, V> {
+  return Object.fromEntries(keys.map((key) => [key, value(key)])) as Record<K, V>;
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
