@@ -111,7 +111,8 @@ export const BROWSER_MESSAGE_PATTERNS: readonly BrowserMessagePattern[] = [
   rule(
     'not-a-constructor',
     JSC,
-    /^(?<expression>.+) is not a constructor \(evaluating 'new (?<call>.+)'\)$/s,
+    // The first part is the value (`undefined`, `Object`), not the expression: the callee is in `evaluating`.
+    /^(?<value>.+) is not a constructor \(evaluating 'new (?<expression>.+)'\)$/s,
     ['expression'],
   ),
   rule('not-a-constructor', ['v8', 'spidermonkey'], /^(?<expression>.+) is not a constructor$/s, [

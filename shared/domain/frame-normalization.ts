@@ -36,7 +36,7 @@ function normalizeUncached(filename: string): string {
   const cut = name.search(QUERY_OR_FRAGMENT);
   if (cut >= 0) name = name.slice(0, cut);
   if (name.includes('\\')) name = name.replaceAll('\\', '/');
-  name = name.replace(SCHEME_PREFIX, '/').replace(WINDOWS_DRIVE, '/');
+  name = name.replace(SCHEME_PREFIX, '').replace(WINDOWS_DRIVE, '/');
   if (!name.startsWith('/')) name = `/${name}`;
 
   // Dependencies: everything before the last `node_modules/` (pnpm's `.pnpm/pkg@1.2.3/`, a Lambda layer,
