@@ -43,12 +43,15 @@ function traceFingerprint(traces: readonly Trace[], serverRoot: string | undefin
   let text = TAG.trace;
   for (const trace of traces) {
     text += `${SEPARATOR}${SEPARATOR}${trace.exception.class.trim()}`;
-    let previous = '';
+    let previousFile: string | undefined;
+    let previousMethod: string | undefined;
     for (const frame of trace.frames) {
-      const current = `${normalizeFilename(frame.filename, serverRoot)}${SEPARATOR}${normalizeMethod(frame.method)}`;
-      if (current === previous) continue;
-      text += `${SEPARATOR}${current}`;
-      previous = current;
+      const file = normalizeFilename(frame.filename, serverRoot);
+      const method = normalizeMethod(frame.method);
+      if (file === previousFile && method === previousMethod) continue;
+      text += `${SEPARATOR}${file}${SEPARATOR}${method}`;
+      previousFile = file;
+      previousMethod = method;
     }
   }
   return sha1(text);

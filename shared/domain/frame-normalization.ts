@@ -115,9 +115,21 @@ function isMeaningless(segment: string): boolean {
   return segment.length <= 2 || ANONYMOUS_METHODS.has(segment);
 }
 
+// Method names repeat as much as file names; the same bounded cache spares the splitting below.
+const methodCache = new Map<string, string>();
+
 /** The method name as it takes part in a fingerprint, or '' when it carries nothing stable. */
 export function normalizeMethod(method: string | null | undefined): string {
   if (!method) return '';
+  const cached = methodCache.get(method);
+  if (cached !== undefined) return cached;
+  const normalized = normalizeMethodUncached(method);
+  if (methodCache.size >= FILENAME_CACHE_MAX) methodCache.clear();
+  methodCache.set(method, normalized);
+  return normalized;
+}
+
+function normalizeMethodUncached(method: string): string {
   let name = method;
   // V8 adds `[as alias]` for the property a function was called through; the function is the same.
   const alias = name.indexOf(' [as ');
