@@ -59,7 +59,7 @@ export interface Queues extends LocalQueues {
 export async function startQueues(
   options: { prefix?: string; visibilityTimeoutOverrides?: Partial<Record<QueueName, number>> } = {},
 ): Promise<Queues> {
-  const queues = await startLocalQueues({ prefix: options.prefix ?? 'test', ...options });
+  const queues = await startLocalQueues({ ...options, prefix: options.prefix ?? 'test' });
   const client = new SQSClient({ endpoint: queues.endpoint, region, credentials });
   return {
     ...queues,
