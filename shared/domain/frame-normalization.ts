@@ -36,7 +36,13 @@ function normalizeUncached(filename: string): string {
   const cut = name.search(QUERY_OR_FRAGMENT);
   if (cut >= 0) name = name.slice(0, cut);
   if (name.includes('\\')) name = name.replaceAll('\\', '/');
-  name = name.replace(SCHEME_PREFIX, '').replace(WINDOWS_DRIVE, '/');
+  // Machine roots mean something only in an absolute file-system path: in a URL or a relative path,
+  // `/app/` is a directory the application chose.
+  const scheme = SCHEME_PREFIX.exec(name)?.[0];
+  if (scheme !== undefined) name = name.slice(scheme.length);
+  const onDisk =
+    scheme === undefined ? name.startsWith('/') || WINDOWS_DRIVE.test(name) : /^file:/i.test(scheme);
+  name = name.replace(WINDOWS_DRIVE, '/');
   if (!name.startsWith('/')) name = `/${name}`;
 
   // Dependencies: everything before the last `node_modules/` (pnpm's `.pnpm/pkg@1.2.3/`, a Lambda layer,
@@ -56,10 +62,9 @@ function normalizeUncached(filename: string): string {
     const ruby = python ? null : RUBY_STDLIB.exec(name);
     if (python) name = `/python/${name.slice(python.index + python[0].length)}`;
     else if (ruby) name = `/ruby/${name.slice(ruby.index + ruby[0].length)}`;
-    else {
+    else if (onDisk) {
       const release = RELEASE_DIR.exec(name);
-      if (release) name = name.slice(release.index + release[0].length - 1);
-      name = name.replace(MACHINE_ROOT, '');
+      name = release ? name.slice(release.index + release[0].length - 1) : name.replace(MACHINE_ROOT, '');
     }
   }
 

@@ -185,6 +185,37 @@ describe('a group survives redeploys and other machines', () => {
     expect(group(item(first))).toEqual(group(item(second)));
   });
 
+  it.each([
+    ['bundle.js?v=123', 'bundle.js'],
+    ['https://cdn.example.com/js/app.js', 'js/app.js'],
+    ['https://example.com/app/main.js', 'app/main.js'],
+    ['webpack:///./src/App.tsx', 'src/App.tsx'],
+    ['C:\\Users\\ana\\shop\\src\\app.js', 'shop/src/app.js'],
+    ['file:///C:/Users/ana/shop/src/app.js', 'shop/src/app.js'],
+    ['/var/task/src/handler.js', 'src/handler.js'],
+    ['/app/app/models/user.rb', 'app/models/user.rb'],
+    ['app/models/user.rb', 'app/models/user.rb'],
+    ['/var/www/shop/releases/20240101120000/app/models/user.rb', 'app/models/user.rb'],
+    [
+      '/app/node_modules/.pnpm/express@4.18.2/node_modules/express/lib/router/index.js',
+      'node_modules/express/lib/router/index.js',
+    ],
+    [
+      '/usr/local/lib/python3.11/site-packages/django/core/handlers/base.py',
+      'site-packages/django/core/handlers/base.py',
+    ],
+    ['/usr/lib/python3.11/json/decoder.py', 'python/json/decoder.py'],
+    ['/usr/local/bundle/gems/rails-7.0.4/lib/rails.rb', 'gems/rails/lib/rails.rb'],
+    ['/assets/1.4.2/app.js', 'assets/app.js'],
+    ['/static/3f9a2b1c4d/app.js', 'static/app.js'],
+    ['app.3f9a2b1c.js', 'app.js'],
+    ['main-3f9a2b1c.js', 'main.js'],
+    ['index-BUf0xz7M.js', 'index.js'],
+    ['react-dom.production.min.js', 'react-dom.production.min.js'],
+  ])('the file %s is named %s', (filename, normalized) => {
+    expect(normalizeFilename(filename)).toBe(normalized);
+  });
+
   it('the server root the client sends is cut from file names', () => {
     const here = traceItem([{ filename: '/srv/builds/8812/src/app.js', method: 'run' }], {
       root: '/srv/builds/8812',
