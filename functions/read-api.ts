@@ -1,4 +1,4 @@
-// GET /api/1/items, /item/{id}, /item_by_counter/{counter}, /item/{id}/instances, /instance/{id}, /deploys.
+// The read API: items, their occurrences and counts, people's occurrences and deploys (read scope).
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
 import { NotFoundError } from '#shared/errors';
@@ -7,6 +7,7 @@ import { accessTokenOf } from '#shared/http/request';
 import { ok } from '#shared/http/response';
 import { createProjectService } from '#shared/projects/service';
 import { createReadService } from '#shared/read/service';
+import { DynamoDBCountRepository } from '#shared/store/counts';
 import { DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBItemRepository } from '#shared/store/items';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
@@ -19,6 +20,7 @@ const read = createReadService({
   items: new DynamoDBItemRepository(documents, tables.items),
   occurrences: new DynamoDBOccurrenceRepository(documents, tables.occurrences),
   deploys: new DynamoDBDeployRepository(documents, tables.items),
+  counts: new DynamoDBCountRepository(documents, tables.occurrences),
 });
 
 export const handler = httpHandler(async (event) => {
@@ -36,6 +38,12 @@ export const handler = httpHandler(async (event) => {
       return ok(await read.listInstances(token, path.itemId, query));
     case 'GET /api/1/instance/{instanceId}':
       return ok(await read.getInstance(token, path.instanceId));
+    case 'GET /api/1/item/{itemId}/counts':
+      return ok(await read.itemCounts(token, path.itemId, query));
+    case 'GET /api/1/counts':
+      return ok(await read.environmentCounts(token, query));
+    case 'GET /api/1/person/{personId}/instances':
+      return ok(await read.listPersonInstances(token, path.personId, query));
     case 'GET /api/1/deploys':
       return ok(await read.listDeploys(token, query));
     case 'GET /api/1/deploy/{deployId}':

@@ -94,6 +94,7 @@ export function planItemChange(
     );
     if (activating) {
       set.status = 'active';
+      set.status_changed_by = 'occurrence';
       set.last_activated_timestamp = activating.timestamp;
       set.activating_occurrence_id = activating.uuid;
       increments.reactivated_count = 1;

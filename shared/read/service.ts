@@ -6,19 +6,27 @@ import { UUID_PATTERN } from '#shared/domain/payload';
 import type { ProjectService } from '#shared/projects/service';
 import type { DeployRepository } from '#shared/store/deploys';
 import { ITEM_STATUSES, type ItemRecord, type ItemRepository } from '#shared/store/items';
-import type { OccurrenceRecord, OccurrenceRepository } from '#shared/store/occurrences';
+import type { CountRepository, CountSubject } from '#shared/store/counts';
+import { countBucket } from '#shared/store/keys';
+import type { OccurrencePage, OccurrenceRecord, OccurrenceRepository } from '#shared/store/occurrences';
 
 export interface ReadServiceDeps {
   projects: ProjectService;
   items: ItemRepository;
   occurrences: OccurrenceRepository;
   deploys: DeployRepository;
+  counts: CountRepository;
+  now?: () => number;
 }
 
 const ITEMS_PER_PAGE = 100;
 const INSTANCES_PER_PAGE = 20;
 const DEPLOYS_PER_PAGE = 20;
 const MAX_PAGE = 1000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** The most buckets one graph may ask for: two months of hours, about three years of days. */
+const MAX_BUCKETS = 1500;
 
 const page = z.coerce.number().int().min(1).max(MAX_PAGE).default(1);
 const positiveId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -27,6 +35,14 @@ export const itemListQuerySchema = z.object({
   page,
   status: z.enum(ITEM_STATUSES).optional(),
   level: z.enum(LEVELS).optional(),
+  environment: z.string().min(1).max(255).optional(),
+});
+
+const countsQuerySchema = z.object({
+  granularity: z.enum(['hour', 'day']).default('hour'),
+  /** Epoch seconds; the graph's window defaults to the last 24 hours or the last 30 days. */
+  start_time: z.coerce.number().int().nonnegative().optional(),
+  end_time: z.coerce.number().int().nonnegative().optional(),
   environment: z.string().min(1).max(255).optional(),
 });
 
@@ -59,7 +75,22 @@ export function instanceResource(occurrence: OccurrenceRecord) {
   };
 }
 
+/** Page N of a cursor-paged listing: Rollbar's API pages by number. */
+async function walkPages(
+  pageNumber: number,
+  fetchPage: (cursor: string | undefined) => Promise<OccurrencePage>,
+): Promise<OccurrenceRecord[]> {
+  let cursor: string | undefined;
+  for (let current = 1; ; current++) {
+    const result = await fetchPage(cursor);
+    if (current === pageNumber) return result.occurrences;
+    if (!result.cursor) return [];
+    cursor = result.cursor;
+  }
+}
+
 export function createReadService(deps: ReadServiceDeps) {
+  const now = deps.now ?? Date.now;
   const authorize = async (token: string | undefined) =>
     (await deps.projects.authorize(token, ['read'])).project.projectId;
 
@@ -115,17 +146,9 @@ export function createReadService(deps: ReadServiceDeps) {
     const projectId = await authorize(token);
     const item = await itemOfProject(projectId, parse(positiveId, itemId, 'item id'));
     const pageNumber = parse(page, query.page, 'page');
-    let cursor: string | undefined;
-    let occurrences: OccurrenceRecord[] = [];
-    for (let current = 1; current <= pageNumber; current++) {
-      const result = await deps.occurrences.listByItem(item.id, { limit: INSTANCES_PER_PAGE, cursor });
-      occurrences = result.occurrences;
-      cursor = result.cursor;
-      if (!cursor && current < pageNumber) {
-        occurrences = [];
-        break;
-      }
-    }
+    const occurrences = await walkPages(pageNumber, (cursor) =>
+      deps.occurrences.listByItem(item.id, { limit: INSTANCES_PER_PAGE, cursor }),
+    );
     return { instances: occurrences.map(instanceResource), page: pageNumber };
   }
 
@@ -135,6 +158,56 @@ export function createReadService(deps: ReadServiceDeps) {
     const occurrence = await deps.occurrences.get(projectId, uuid);
     if (!occurrence) throw new NotFoundError(`instance ${uuid} not found`);
     return instanceResource(occurrence);
+  }
+
+  /** Zero-filled buckets, oldest first, each with the epoch second it starts at. */
+  async function countSeries(subject: CountSubject, query: Record<string, string | undefined>) {
+    const options = parse(countsQuerySchema, query, 'query');
+    const step = options.granularity === 'hour' ? HOUR_MS : DAY_MS;
+    const end = Math.floor((options.end_time !== undefined ? options.end_time * 1000 : now()) / step) * step;
+    const start =
+      options.start_time !== undefined
+        ? Math.floor((options.start_time * 1000) / step) * step
+        : end - (options.granularity === 'hour' ? 23 : 29) * step;
+    if (start > end) throw new ValidationError('start_time must not be after end_time');
+    if ((end - start) / step + 1 > MAX_BUCKETS) throw new ValidationError(`at most ${MAX_BUCKETS} buckets at once`);
+    const counts = await deps.counts.list(
+      subject,
+      options.granularity,
+      countBucket(start, options.granularity),
+      countBucket(end, options.granularity),
+    );
+    const series: Array<{ timestamp: number; count: number }> = [];
+    for (let bucket = start; bucket <= end; bucket += step) {
+      series.push({ timestamp: bucket / 1000, count: counts.get(countBucket(bucket, options.granularity)) ?? 0 });
+    }
+    return { granularity: options.granularity, counts: series };
+  }
+
+  async function itemCounts(token: string | undefined, itemId: string | undefined, query: Record<string, string | undefined>) {
+    const projectId = await authorize(token);
+    const item = await itemOfProject(projectId, parse(positiveId, itemId, 'item id'));
+    return { item_id: item.id, ...(await countSeries({ itemId: item.id }, query)) };
+  }
+
+  async function environmentCounts(token: string | undefined, query: Record<string, string | undefined>) {
+    const projectId = await authorize(token);
+    const environment = parse(z.string().min(1, 'environment is required').max(255), query.environment, 'environment');
+    return { environment, ...(await countSeries({ projectId, environment }, query)) };
+  }
+
+  async function listPersonInstances(
+    token: string | undefined,
+    personId: string | undefined,
+    query: Record<string, string | undefined>,
+  ) {
+    const projectId = await authorize(token);
+    const person = parse(z.string().min(1).max(255), personId, 'person id');
+    const pageNumber = parse(page, query.page, 'page');
+    const occurrences = await walkPages(pageNumber, (cursor) =>
+      deps.occurrences.listByPerson(projectId, person, { limit: INSTANCES_PER_PAGE, cursor }),
+    );
+    return { person_id: person, instances: occurrences.map(instanceResource), page: pageNumber };
   }
 
   async function listDeploys(token: string | undefined, query: Record<string, string | undefined>) {
@@ -152,5 +225,16 @@ export function createReadService(deps: ReadServiceDeps) {
     return deploy;
   }
 
-  return { listItems, getItem, getItemByCounter, listInstances, getInstance, listDeploys, getDeploy };
+  return {
+    listItems,
+    getItem,
+    getItemByCounter,
+    listInstances,
+    getInstance,
+    itemCounts,
+    environmentCounts,
+    listPersonInstances,
+    listDeploys,
+    getDeploy,
+  };
 }

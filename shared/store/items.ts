@@ -45,12 +45,23 @@ export interface ItemRecord {
   last_code_version: string | null;
 }
 
+/** A change made by hand through the API (never by an occurrence). */
+export interface UserItemChange {
+  status?: ItemStatus;
+  /** The release that fixes it: occurrences from older releases do not reactivate it. */
+  resolvedInVersion?: string | null;
+  /** Set by hand, the level is locked: occurrences no longer raise it. */
+  level?: Level;
+}
+
 export interface ItemRepository {
   get(itemId: number, options?: { consistent?: boolean }): Promise<ItemRecord | undefined>;
   getMany(itemIds: number[], options?: { consistent?: boolean }): Promise<Map<number, ItemRecord>>;
   findByCounter(projectId: number, counter: number): Promise<ItemRecord | undefined>;
   /** Gives the item its number unless it has one: an item never gets two. */
   setCounter(itemId: number, projectId: number, counter: number): Promise<boolean>;
+  /** Applies a change someone asked for; undefined when the project has no such item. */
+  applyUserChange(projectId: number, itemId: number, change: UserItemChange, now: number): Promise<ItemRecord | undefined>;
   /** A project's items, newest counter first. */
   listIds(projectId: number, options: { limit: number; exclusiveStartCounter?: number }): Promise<{
     ids: number[];
@@ -91,6 +102,61 @@ export class DynamoDBItemRepository implements ItemRepository {
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async applyUserChange(
+    projectId: number,
+    itemId: number,
+    change: UserItemChange,
+    now: number,
+  ): Promise<ItemRecord | undefined> {
+    const seconds = Math.floor(now / 1000);
+    const sets: string[] = [];
+    const values: Record<string, unknown> = { ':project': projectId };
+    const names: Record<string, string> = { '#project': 'project_id' };
+    if (change.status) {
+      names['#status'] = 'status';
+      names['#changedBy'] = 'status_changed_by';
+      values[':status'] = change.status;
+      values[':user'] = 'user';
+      sets.push('#status = :status', '#changedBy = :user');
+      if (change.status === 'resolved') {
+        values[':now'] = seconds;
+        sets.push('resolved_timestamp = :now');
+      }
+      if (change.status === 'active') {
+        values[':now'] = seconds;
+        values[':null'] = null;
+        sets.push('last_activated_timestamp = :now', 'resolved_timestamp = :null');
+      }
+    }
+    if (change.resolvedInVersion !== undefined) {
+      values[':resolvedIn'] = change.resolvedInVersion;
+      sets.push('resolved_in_version = :resolvedIn');
+    }
+    if (change.level) {
+      names['#level'] = 'level';
+      values[':level'] = change.level;
+      values[':locked'] = true;
+      sets.push('#level = :level', 'level_lock = :locked');
+    }
+    try {
+      const result = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.item(itemId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(PK) AND #project = :project',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes ? toItemRecord(result.Attributes) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }

@@ -1,0 +1,45 @@
+// Changing an item by hand: resolve (optionally in a version), reopen, mute, set its level.
+import { z } from 'zod';
+import { LEVELS } from '#shared/domain/levels';
+import { NotFoundError, ValidationError } from '#shared/errors';
+import type { ProjectService } from '#shared/projects/service';
+import { itemResource } from '#shared/read/service';
+import { ITEM_STATUSES, type ItemRepository } from '#shared/store/items';
+
+export const itemUpdateSchema = z
+  .strictObject({
+    status: z.enum(ITEM_STATUSES).optional(),
+    resolved_in_version: z.union([z.string().min(1).max(40), z.null()]).optional(),
+    level: z.enum(LEVELS).optional(),
+  })
+  .refine((fields) => Object.values(fields).some((value) => value !== undefined), {
+    message: 'nothing to change: send status, resolved_in_version or level',
+  });
+
+export function createItemLifecycle(deps: { projects: ProjectService; items: ItemRepository; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+
+  return async function updateItem(input: { token: string | undefined; itemId: string | undefined; fields: unknown }) {
+    const { project } = await deps.projects.authorize(input.token, ['write']);
+    const itemId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).safeParse(input.itemId);
+    if (!itemId.success) throw new ValidationError('item id must be a number');
+    const { access_token: _token, ...fields } = (input.fields ?? {}) as Record<string, unknown>;
+    const parsed = itemUpdateSchema.safeParse(fields);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ValidationError(issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid change');
+    }
+    const updated = await deps.items.applyUserChange(
+      project.projectId,
+      itemId.data,
+      {
+        status: parsed.data.status,
+        resolvedInVersion: parsed.data.resolved_in_version,
+        level: parsed.data.level,
+      },
+      now(),
+    );
+    if (!updated) throw new NotFoundError(`item ${itemId.data} not found`);
+    return itemResource(updated);
+  };
+}

@@ -1,0 +1,215 @@
+// Item lifecycle through the API on the local stack: resolve, reactivate, reopen, mute, levels,
+// counts and people; and every change visible to stream consumers as an event.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record,
+} from '@aws-sdk/client-dynamodb-streams';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestStreamArn } from '#infra/local/stream-poller';
+import { type LocalStack, startLocalStack } from '#infra/local/stack';
+import { createDocumentClient } from '#shared/aws/clients';
+import { type ItemEvent, type ItemImage, itemEventsOf } from '#shared/domain/item-events';
+import type { Scope } from '#shared/projects/access-tokens';
+import { createProjectService } from '#shared/projects/service';
+import { DynamoDBProjectRepository } from '#shared/store/projects';
+
+const local = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+let stack: LocalStack;
+let tokens: Record<Scope, string>;
+
+interface Item {
+  id: number;
+  counter: number;
+  status: string;
+  level: string;
+  level_lock: number;
+  total_occurrences: number;
+  reactivated_count: number;
+  unique_people: number;
+  resolved_in_version: string | null;
+}
+
+async function call(method: string, path: string, token: string, body?: unknown) {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { 'X-Rollbar-Access-Token': token, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as { err: number; result: never; message?: string } };
+}
+
+/** Posts occurrences of one error and waits until they are grouped; returns the item. */
+async function report(
+  title: string,
+  occurrences: Array<{ code_version?: string; level?: string; person?: { id: string; username?: string } }> = [{}],
+): Promise<Item> {
+  for (const extra of occurrences) {
+    const answer = await call('POST', '/api/1/item/', tokens.post_server_item, {
+      data: {
+        environment: 'production',
+        level: 'error',
+        body: {
+          trace: {
+            exception: { class: 'LifecycleError', message: title },
+            frames: [{ filename: `/app/${title.replace(/\W/g, '')}.js`, lineno: 1, method: 'run' }],
+          },
+        },
+        ...extra,
+      },
+    });
+    expect(answer.status).toBe(200);
+  }
+  await stack.idle();
+  const listed = await call('GET', '/api/1/items', tokens.read);
+  const item = (listed.body.result as { items: Array<Item & { title: string }> }).items.find((candidate) =>
+    candidate.title.endsWith(title),
+  );
+  if (!item) throw new Error(`no item for ${title}`);
+  return item;
+}
+
+const patch = (item: Item, body: unknown, token = tokens.write) => call('PATCH', `/api/1/item/${item.id}`, token, body);
+
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, quiet: true, prefix: 'lifecycle', visibilityTimeoutOverrides: { ingest: 2 } });
+  const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, ...local });
+  ({ tokens } = await createProjectService({
+    projects: new DynamoDBProjectRepository(createDocumentClient(dynamodb), stack.tableNames.projects),
+  }).createProject({ name: 'lifecycle' }));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('item lifecycle', () => {
+  it('an occurrence of a resolved item reactivates it', async () => {
+    const item = await report('reactivates');
+    const resolved = await patch(item, { status: 'resolved' });
+    expect(resolved.body.result).toMatchObject({ status: 'resolved' });
+    const again = await report('reactivates');
+    expect(again).toMatchObject({ status: 'active', reactivated_count: 1, total_occurrences: 2 });
+  });
+
+  it('an occurrence from a version older than the fix does not reactivate it; a newer one does', async () => {
+    const item = await report('fixed in 2.0.0', [{ code_version: '1.9.0' }]);
+    await patch(item, { status: 'resolved', resolved_in_version: '2.0.0' });
+    expect(await report('fixed in 2.0.0', [{ code_version: '1.9.3' }])).toMatchObject({
+      status: 'resolved',
+      total_occurrences: 2,
+      resolved_in_version: '2.0.0',
+    });
+    expect(await report('fixed in 2.0.0', [{ code_version: '2.0.1' }])).toMatchObject({
+      status: 'active',
+      reactivated_count: 1,
+    });
+  });
+
+  it('a muted item stays muted but keeps counting; reopening makes it active', async () => {
+    const item = await report('muted');
+    await patch(item, { status: 'muted' });
+    expect(await report('muted')).toMatchObject({ status: 'muted', total_occurrences: 2 });
+    expect((await patch(item, { status: 'active' })).body.result).toMatchObject({ status: 'active' });
+  });
+
+  it('the level is the highest seen unless set by hand', async () => {
+    const item = await report('levels', [{ level: 'warning' }]);
+    expect(item.level).toBe('warning');
+    expect((await report('levels', [{ level: 'critical' }])).level).toBe('critical');
+    await patch(item, { level: 'info' });
+    expect(await report('levels', [{ level: 'critical' }])).toMatchObject({ level: 'info', level_lock: 1 });
+  });
+
+  it('refuses changes without the write scope, of unknown items, and of unknown fields', async () => {
+    const item = await report('refusals');
+    expect((await patch(item, { status: 'resolved' }, tokens.read)).status).toBe(403);
+    expect((await patch(item, { status: 'archived' })).status).toBe(422);
+    expect((await patch(item, { title: 'renamed' })).status).toBe(422);
+    expect((await patch(item, {})).status).toBe(422);
+    expect((await call('PATCH', '/api/1/item/12345', tokens.write, { status: 'resolved' })).status).toBe(404);
+    expect(await report('refusals')).toMatchObject({ status: 'active' });
+  });
+});
+
+describe('counts and people', () => {
+  it('serves hourly and daily counts for an item and its environment', async () => {
+    const item = await report('counted', [{}, {}, {}]);
+    const hourly = await call('GET', `/api/1/item/${item.id}/counts?granularity=hour`, tokens.read);
+    const series = (hourly.body.result as { counts: Array<{ timestamp: number; count: number }> }).counts;
+    expect(series).toHaveLength(24);
+    expect(series.at(-1)?.count).toBe(3);
+    expect(series.slice(0, -1).every((bucket) => bucket.count === 0)).toBe(true);
+
+    const daily = await call('GET', '/api/1/counts?environment=production&granularity=day', tokens.read);
+    const days = (daily.body.result as { counts: Array<{ count: number }> }).counts;
+    expect(days).toHaveLength(30);
+    expect(days.at(-1)?.count).toBeGreaterThanOrEqual(3);
+    expect((await call('GET', '/api/1/counts?granularity=day', tokens.read)).status).toBe(422);
+    expect((await call('GET', `/api/1/item/${item.id}/counts?granularity=week`, tokens.read)).status).toBe(422);
+  });
+
+  it('counts each affected person once and lists a person’s occurrences', async () => {
+    const item = await report('people', [
+      { person: { id: 'u-1', username: 'ada' } },
+      { person: { id: 'u-2' } },
+      { person: { id: 'u-1', username: 'ada' } },
+      {},
+    ]);
+    expect(item).toMatchObject({ unique_people: 2, total_occurrences: 4 });
+    const ada = await call('GET', '/api/1/person/u-1/instances', tokens.read);
+    expect((ada.body.result as { instances: unknown[] }).instances).toHaveLength(2);
+  });
+});
+
+describe('stream consumers see every change as an event', () => {
+  async function streamRecords(): Promise<_Record[]> {
+    const client = new DynamoDBStreamsClient({ endpoint: stack.endpoints.dynamodb, ...local });
+    const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, ...local });
+    const streamArn = await latestStreamArn(dynamodb, stack.tableNames.items);
+    const description = await client.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    const records: _Record[] = [];
+    for (const shard of description.StreamDescription?.Shards ?? []) {
+      let iterator = (
+        await client.send(
+          new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        )
+      ).ShardIterator;
+      while (iterator) {
+        const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        records.push(...(page.Records ?? []));
+        if (!page.Records?.length) break;
+        iterator = page.NextShardIterator;
+      }
+    }
+    return records;
+  }
+
+  it('new, 10th occurrence, resolved, reactivated and reopened', async () => {
+    const item = await report('streamed', Array.from({ length: 10 }, () => ({})));
+    await patch(item, { status: 'resolved' });
+    await report('streamed');
+    await patch(item, { status: 'muted' });
+    await patch(item, { status: 'active' });
+
+    const events: ItemEvent[] = [];
+    for (const record of await streamRecords()) {
+      const before = record.dynamodb?.OldImage ? (unmarshall(record.dynamodb.OldImage as never) as ItemImage & { id?: number }) : undefined;
+      const after = record.dynamodb?.NewImage ? (unmarshall(record.dynamodb.NewImage as never) as ItemImage & { id?: number }) : undefined;
+      if ((after ?? before)?.id === item.id) events.push(...itemEventsOf(before, after));
+    }
+    expect(events.map((event) => event.type)).toEqual([
+      'new_item',
+      'occurrence_milestone',
+      'resolved_item',
+      'reactivated_item',
+      'muted_item',
+      'reopened_item',
+    ]);
+    expect(events[1]).toEqual({ type: 'occurrence_milestone', occurrences: 10 });
+  });
+});
