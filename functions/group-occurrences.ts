@@ -1,6 +1,7 @@
 // SQS → grouping: fingerprints a batch of occurrences and stores them with their items and counts.
-import middy from '@middy/core';
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';

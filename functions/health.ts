@@ -3,9 +3,9 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
+import { checkHealth } from '#shared/health';
 import { httpHandler } from '#shared/http/middleware';
 import { json } from '#shared/http/response';
-import { checkHealth } from '#shared/health';
 
 const tables = tableNames(['projects']);
 const queue = queueUrls(['ingest']);
@@ -15,7 +15,8 @@ const sqs = createSqsClient();
 export const handler = httpHandler(async () => {
   const report = await checkHealth({
     table: () => dynamodb.send(new DescribeTableCommand({ TableName: tables.projects })),
-    queue: () => sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.ingest, AttributeNames: ['QueueArn'] })),
+    queue: () =>
+      sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.ingest, AttributeNames: ['QueueArn'] })),
   });
   return json(report.ok ? 200 : 503, report);
 });

@@ -25,7 +25,8 @@ export const handler = httpHandler(async (event) => {
   const token = accessTokenOf(event, fields);
   if (event.requestContext.http.method === 'PATCH') {
     const deployId = Number(event.pathParameters?.deployId);
-    if (!Number.isSafeInteger(deployId) || deployId <= 0) throw new ValidationError('deploy id must be a number');
+    if (!Number.isSafeInteger(deployId) || deployId <= 0)
+      throw new ValidationError('deploy id must be a number');
     return ok(await deploys.updateDeployStatus({ token, deployId, fields }));
   }
   const deploy = await deploys.recordDeploy({ token, fields });

@@ -13,7 +13,9 @@ import { DynamoDBProjectRepository } from '#shared/store/projects';
 const tables = tableNames(['projects']);
 const queue = queueUrls(['ingest']);
 const acceptItem = createItemIngest({
-  projects: createProjectService({ projects: new DynamoDBProjectRepository(createDocumentClient(), tables.projects) }),
+  projects: createProjectService({
+    projects: new DynamoDBProjectRepository(createDocumentClient(), tables.projects),
+  }),
   queue: new SqsOccurrenceQueue(createSqsClient(), queue.ingest),
 });
 

@@ -19,7 +19,11 @@ const updateItem = createItemLifecycle({
 
 export const handler = httpHandler(async (event) => {
   const fields = readJsonObject(event);
-  const item = await updateItem({ token: accessTokenOf(event, fields), itemId: event.pathParameters?.itemId, fields });
+  const item = await updateItem({
+    token: accessTokenOf(event, fields),
+    itemId: event.pathParameters?.itemId,
+    fields,
+  });
   logger.info('item changed by hand', { project_id: item.project_id, item_id: item.id, status: item.status });
   return ok(item);
 });

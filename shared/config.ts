@@ -1,7 +1,7 @@
 // Configuration parsed once at cold start: a missing variable fails the start, not the thousandth request.
 import { z } from 'zod';
-import { tables, type TableName } from '#infra/tables';
-import { queues, type QueueName } from '#infra/topology';
+import { type TableName, tables } from '#infra/tables';
+import { type QueueName, queues } from '#infra/topology';
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';

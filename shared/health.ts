@@ -14,7 +14,9 @@ export async function checkHealth(probes: Record<string, () => Promise<unknown>>
       try {
         await Promise.race([
           probe(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} timed out`)), DEADLINE_MS).unref()),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`${name} timed out`)), DEADLINE_MS).unref(),
+          ),
         ]);
         return [name, 'ok'] as const;
       } catch (error) {

@@ -2,7 +2,9 @@
 import { fileURLToPath } from 'node:url';
 
 export const LOCAL_STACK_FILE = fileURLToPath(new URL('../../.faultline/local-stack.json', import.meta.url));
-export const LOCAL_TOKENS_FILE = fileURLToPath(new URL('../../.faultline/local-tokens.json', import.meta.url));
+export const LOCAL_TOKENS_FILE = fileURLToPath(
+  new URL('../../.faultline/local-tokens.json', import.meta.url),
+);
 
 export interface LocalStackDescription {
   url: string;

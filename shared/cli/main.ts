@@ -46,11 +46,16 @@ async function connect(values: { 'projects-table'?: string; region?: string; end
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
   });
-  return createProjectService({ projects: new DynamoDBProjectRepository(createDocumentClient(client), tableName) });
+  return createProjectService({
+    projects: new DynamoDBProjectRepository(createDocumentClient(client), tableName),
+  });
 }
 
 function parseScopes(value: string | undefined): Scope[] {
-  const scopes = (value ?? '').split(',').map((scope) => scope.trim()).filter(Boolean);
+  const scopes = (value ?? '')
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter(Boolean);
   if (scopes.length === 0) throw new UsageError('--scope is required');
   for (const scope of scopes) {
     if (!(SCOPES as readonly string[]).includes(scope)) throw new UsageError(`unknown scope ${scope}`);
@@ -81,7 +86,10 @@ export async function main(argv: string[]): Promise<number> {
   if (noun === 'project' && verb === 'create' && subject) {
     const version = values['grouping-version'] ?? '2';
     if (version !== '1' && version !== '2') throw new UsageError('--grouping-version is 1 or 2');
-    const { project, tokens } = await service.createProject({ name: subject, groupingVersion: version === '1' ? 1 : 2 });
+    const { project, tokens } = await service.createProject({
+      name: subject,
+      groupingVersion: version === '1' ? 1 : 2,
+    });
     console.log(JSON.stringify({ project_id: project.projectId, name: project.name, tokens }, null, 2));
     return 0;
   }
@@ -90,7 +98,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!project) throw new UsageError(`no project named ${subject}`);
     if (verb === 'create') {
       const scopes = parseScopes(values.scope);
-      const token = await service.createAccessToken(project.projectId, scopes, values.name ?? scopes.join('+'));
+      const token = await service.createAccessToken(
+        project.projectId,
+        scopes,
+        values.name ?? scopes.join('+'),
+      );
       console.log(JSON.stringify({ project_id: project.projectId, scopes, access_token: token }, null, 2));
       return 0;
     }

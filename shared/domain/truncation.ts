@@ -16,7 +16,9 @@ function mapStrings(value: Json, maxLength: number): Json {
   }
   if (Array.isArray(value)) return value.map((entry) => mapStrings(entry, maxLength));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, mapStrings(entry, maxLength)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, entry]) => [key, mapStrings(entry, maxLength)]),
+    );
   }
   return value;
 }
@@ -40,11 +42,28 @@ function withTrimmedFrames(data: { [key: string]: Json }): { [key: string]: Json
   return { ...data, body: trimmed };
 }
 
-const ESSENTIAL_FIELDS = ['environment', 'body', 'level', 'timestamp', 'code_version', 'platform', 'language',
-  'framework', 'uuid', 'fingerprint', 'title', 'person', 'server', 'notifier'];
+const ESSENTIAL_FIELDS = [
+  'environment',
+  'body',
+  'level',
+  'timestamp',
+  'code_version',
+  'platform',
+  'language',
+  'framework',
+  'uuid',
+  'fingerprint',
+  'title',
+  'person',
+  'server',
+  'notifier',
+];
 
 /** The payload itself when it fits; otherwise the first smaller form that does, marked `_truncated`. */
-export function truncatePayload<T extends object>(data: T, maxBytes = MAX_STORED_PAYLOAD_BYTES): {
+export function truncatePayload<T extends object>(
+  data: T,
+  maxBytes = MAX_STORED_PAYLOAD_BYTES,
+): {
   data: Record<string, unknown>;
   truncated: boolean;
 } {

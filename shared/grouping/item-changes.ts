@@ -90,7 +90,8 @@ export function planItemChange(
   if (current.status === 'resolved') {
     // An occurrence from a release older than the fix does not reopen it: the fix is not deployed there.
     const activating = byTime.find(
-      (occurrence) => !isOlderVersion(occurrence.codeVersion ?? undefined, current.resolved_in_version ?? undefined),
+      (occurrence) =>
+        !isOlderVersion(occurrence.codeVersion ?? undefined, current.resolved_in_version ?? undefined),
     );
     if (activating) {
       set.status = 'active';

@@ -41,7 +41,12 @@ export interface PreparedOccurrence {
  * project, environment, platform and fingerprint always land on the same row. 52 bits keep it a
  * safe JavaScript integer, like Rollbar's numeric ids.
  */
-export function itemIdOf(projectId: number, environment: string, platform: string, fingerprint: string): number {
+export function itemIdOf(
+  projectId: number,
+  environment: string,
+  platform: string,
+  fingerprint: string,
+): number {
   const digest = createHash('sha1')
     .update(`${projectId}\u0000${environment}\u0000${platform}\u0000${fingerprint}`)
     .digest();

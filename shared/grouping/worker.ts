@@ -29,11 +29,15 @@ export function createGroupingWorker(deps: { writer: OccurrenceWriter }) {
         prepared.push({ messageId: message.messageId, occurrence: prepareOccurrence(parsed) });
       } catch (error) {
         // Ingest validated it, so this is a poison message: fail it until it lands in the dead-letter queue.
-        logger.error('unreadable occurrence message', { messageId: message.messageId, error: error as Error });
+        logger.error('unreadable occurrence message', {
+          messageId: message.messageId,
+          error: error as Error,
+        });
         failed.push(message.messageId);
       }
     }
-    if (prepared.length === 0) return { failedMessageIds: failed, report: { stored: 0, duplicates: 0, retries: 0 } };
+    if (prepared.length === 0)
+      return { failedMessageIds: failed, report: { stored: 0, duplicates: 0, retries: 0 } };
     try {
       const report = await deps.writer.write(prepared.map((entry) => entry.occurrence));
       logger.info('batch grouped', { ...report, messages: messages.length });

@@ -1,13 +1,17 @@
 // The middy stack every HTTP handler shares: context in logs, and errors mapped once to Rollbar's answer.
-import middy from '@middy/core';
-import type { MiddlewareObj } from '@middy/core';
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { MiddlewareObj } from '@middy/core';
+import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ClientError } from '#shared/errors';
 import { logger } from '#shared/observability';
 import { rollbarError } from './response';
 
-type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** Client errors become their 4xx; anything else is logged and becomes a 500 that reveals nothing. */
 export function rollbarErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {

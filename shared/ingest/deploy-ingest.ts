@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
-import type { ProjectRepository } from '#shared/store/projects';
 import { DEPLOY_STATUSES, type Deploy, type DeployRepository } from '#shared/store/deploys';
+import type { ProjectRepository } from '#shared/store/projects';
 
 const optionalText = (max: number) =>
   z
@@ -32,13 +32,18 @@ export interface DeployIngestDeps {
 
 function invalid(error: z.ZodError): ValidationError {
   const issue = error.issues[0];
-  return new ValidationError(issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid deploy');
+  return new ValidationError(
+    issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid deploy',
+  );
 }
 
 export function createDeployIngest(deps: DeployIngestDeps) {
   const now = deps.now ?? Date.now;
 
-  async function recordDeploy(input: { token: string | undefined; fields: Record<string, unknown> }): Promise<Deploy> {
+  async function recordDeploy(input: {
+    token: string | undefined;
+    fields: Record<string, unknown>;
+  }): Promise<Deploy> {
     const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
     const parsed = deployInputSchema.safeParse(input.fields);
     if (!parsed.success) throw invalid(parsed.error);

@@ -22,7 +22,10 @@ const POST_SCOPES = ['post_server_item', 'post_client_item'] as const;
 export function createItemIngest(deps: ItemIngestDeps) {
   const now = deps.now ?? Date.now;
 
-  return async function acceptItem(input: { token: string | undefined; body: unknown }): Promise<AcceptedItem> {
+  return async function acceptItem(input: {
+    token: string | undefined;
+    body: unknown;
+  }): Promise<AcceptedItem> {
     const { project } = await deps.projects.authorize(input.token, POST_SCOPES);
     const parsed = itemPayloadSchema.safeParse(input.body);
     if (!parsed.success) throw new ValidationError(describeIssue(parsed.error));

@@ -16,10 +16,18 @@ export const itemUpdateSchema = z
     message: 'nothing to change: send status, resolved_in_version or level',
   });
 
-export function createItemLifecycle(deps: { projects: ProjectService; items: ItemRepository; now?: () => number }) {
+export function createItemLifecycle(deps: {
+  projects: ProjectService;
+  items: ItemRepository;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
 
-  return async function updateItem(input: { token: string | undefined; itemId: string | undefined; fields: unknown }) {
+  return async function updateItem(input: {
+    token: string | undefined;
+    itemId: string | undefined;
+    fields: unknown;
+  }) {
     const { project } = await deps.projects.authorize(input.token, ['write']);
     const itemId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).safeParse(input.itemId);
     if (!itemId.success) throw new ValidationError('item id must be a number');
@@ -27,7 +35,9 @@ export function createItemLifecycle(deps: { projects: ProjectService; items: Ite
     const parsed = itemUpdateSchema.safeParse(fields);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ValidationError(issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid change');
+      throw new ValidationError(
+        issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid change',
+      );
     }
     const updated = await deps.items.applyUserChange(
       project.projectId,

@@ -1,6 +1,7 @@
 // Projects and access tokens: creating them, and checking a request's token and scope.
-import { AccessDeniedError, MissingTokenError } from '#shared/errors';
+
 import type { GroupingVersion } from '#shared/domain/fingerprint';
+import { AccessDeniedError, MissingTokenError } from '#shared/errors';
 import type { Project, ProjectRepository } from '#shared/store/projects';
 import { generateAccessToken, hashAccessToken, SCOPES, type Scope } from './access-tokens';
 

@@ -1,12 +1,12 @@
 // The read API's service: items, occurrences and deploys of the token's project, in Rollbar's shapes.
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '#shared/errors';
 import { LEVELS } from '#shared/domain/levels';
 import { UUID_PATTERN } from '#shared/domain/payload';
+import { NotFoundError, ValidationError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
+import type { CountRepository, CountSubject } from '#shared/store/counts';
 import type { DeployRepository } from '#shared/store/deploys';
 import { ITEM_STATUSES, type ItemRecord, type ItemRepository } from '#shared/store/items';
-import type { CountRepository, CountSubject } from '#shared/store/counts';
 import { countBucket } from '#shared/store/keys';
 import type { OccurrencePage, OccurrenceRecord, OccurrenceRepository } from '#shared/store/occurrences';
 
@@ -142,7 +142,11 @@ export function createReadService(deps: ReadServiceDeps) {
     return itemResource(item);
   }
 
-  async function listInstances(token: string | undefined, itemId: string | undefined, query: Record<string, string | undefined>) {
+  async function listInstances(
+    token: string | undefined,
+    itemId: string | undefined,
+    query: Record<string, string | undefined>,
+  ) {
     const projectId = await authorize(token);
     const item = await itemOfProject(projectId, parse(positiveId, itemId, 'item id'));
     const pageNumber = parse(page, query.page, 'page');
@@ -170,7 +174,8 @@ export function createReadService(deps: ReadServiceDeps) {
         ? Math.floor((options.start_time * 1000) / step) * step
         : end - (options.granularity === 'hour' ? 23 : 29) * step;
     if (start > end) throw new ValidationError('start_time must not be after end_time');
-    if ((end - start) / step + 1 > MAX_BUCKETS) throw new ValidationError(`at most ${MAX_BUCKETS} buckets at once`);
+    if ((end - start) / step + 1 > MAX_BUCKETS)
+      throw new ValidationError(`at most ${MAX_BUCKETS} buckets at once`);
     const counts = await deps.counts.list(
       subject,
       options.granularity,
@@ -179,12 +184,19 @@ export function createReadService(deps: ReadServiceDeps) {
     );
     const series: Array<{ timestamp: number; count: number }> = [];
     for (let bucket = start; bucket <= end; bucket += step) {
-      series.push({ timestamp: bucket / 1000, count: counts.get(countBucket(bucket, options.granularity)) ?? 0 });
+      series.push({
+        timestamp: bucket / 1000,
+        count: counts.get(countBucket(bucket, options.granularity)) ?? 0,
+      });
     }
     return { granularity: options.granularity, counts: series };
   }
 
-  async function itemCounts(token: string | undefined, itemId: string | undefined, query: Record<string, string | undefined>) {
+  async function itemCounts(
+    token: string | undefined,
+    itemId: string | undefined,
+    query: Record<string, string | undefined>,
+  ) {
     const projectId = await authorize(token);
     const item = await itemOfProject(projectId, parse(positiveId, itemId, 'item id'));
     return { item_id: item.id, ...(await countSeries({ itemId: item.id }, query)) };
@@ -192,7 +204,11 @@ export function createReadService(deps: ReadServiceDeps) {
 
   async function environmentCounts(token: string | undefined, query: Record<string, string | undefined>) {
     const projectId = await authorize(token);
-    const environment = parse(z.string().min(1, 'environment is required').max(255), query.environment, 'environment');
+    const environment = parse(
+      z.string().min(1, 'environment is required').max(255),
+      query.environment,
+      'environment',
+    );
     return { environment, ...(await countSeries({ projectId, environment }, query)) };
   }
 

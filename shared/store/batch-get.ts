@@ -1,5 +1,9 @@
 // BatchGetItem over any number of keys: 100 keys a call, unprocessed keys retried with back-off.
-import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { Key } from './keys';
 
 export interface BatchGetOptions {
@@ -22,7 +26,9 @@ export async function batchGetAll(
   const rows: Record<string, unknown>[] = [];
   const unique = [...new Map(keys.map((key) => [`${key.PK}|${key.SK}`, key])).values()];
   for (let start = 0; start < unique.length; start += 100) {
-    let pending: Record<string, unknown>[] | undefined = unique.slice(start, start + 100).map((key) => ({ ...key }));
+    let pending: Record<string, unknown>[] | undefined = unique
+      .slice(start, start + 100)
+      .map((key) => ({ ...key }));
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
       const result: BatchGetCommandOutput = await documents.send(
         new BatchGetCommand({

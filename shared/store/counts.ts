@@ -6,7 +6,12 @@ export type CountSubject = { itemId: number } | { projectId: number; environment
 
 export interface CountRepository {
   /** Counts by bucket (`2026-11-23T10` or `2026-11-23`), for buckets from `first` to `last` inclusive. */
-  list(subject: CountSubject, granularity: Granularity, first: string, last: string): Promise<Map<string, number>>;
+  list(
+    subject: CountSubject,
+    granularity: Granularity,
+    first: string,
+    last: string,
+  ): Promise<Map<string, number>>;
 }
 
 export class DynamoDBCountRepository implements CountRepository {
@@ -15,7 +20,12 @@ export class DynamoDBCountRepository implements CountRepository {
     private readonly tableName: string,
   ) {}
 
-  async list(subject: CountSubject, granularity: Granularity, first: string, last: string): Promise<Map<string, number>> {
+  async list(
+    subject: CountSubject,
+    granularity: Granularity,
+    first: string,
+    last: string,
+  ): Promise<Map<string, number>> {
     const partition =
       'itemId' in subject
         ? occurrenceKeys.itemCountPartition(subject.itemId, granularity)

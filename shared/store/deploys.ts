@@ -1,4 +1,6 @@
 // Deploys in the items table, so the same stream that carries item changes carries deploys too.
+
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -6,7 +8,6 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { itemKeys } from './keys';
 
 export const DEPLOY_STATUSES = ['started', 'succeeded', 'failed', 'timed_out'] as const;
@@ -30,7 +31,12 @@ export interface DeployRepository {
   put(deploy: Deploy): Promise<void>;
   get(projectId: number, deployId: number): Promise<Deploy | undefined>;
   /** Undefined when the deploy does not exist. */
-  updateStatus(projectId: number, deployId: number, status: DeployStatus, now: number): Promise<Deploy | undefined>;
+  updateStatus(
+    projectId: number,
+    deployId: number,
+    status: DeployStatus,
+    now: number,
+  ): Promise<Deploy | undefined>;
   list(projectId: number, options: { limit: number; page: number }): Promise<Deploy[]>;
 }
 
@@ -74,7 +80,9 @@ export class DynamoDBDeployRepository implements DeployRepository {
             : 'SET #status = :status, finish_time = :null',
           ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: finished ? { ':status': status, ':now': now } : { ':status': status, ':null': null },
+          ExpressionAttributeValues: finished
+            ? { ':status': status, ':now': now }
+            : { ':status': status, ':null': null },
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -17,7 +17,7 @@ import { type ItemChange, planItemChange } from '#shared/grouping/item-changes';
 import type { PreparedOccurrence } from '#shared/grouping/occurrence';
 import { backOff, batchGetAll } from './batch-get';
 import type { ItemRepository } from './items';
-import { countBucket, type Granularity, type Key, itemKeys, occurrenceKeys } from './keys';
+import { countBucket, type Granularity, itemKeys, type Key, occurrenceKeys } from './keys';
 import type { ProjectRepository } from './projects';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -80,7 +80,9 @@ export class DynamoDBGroupingStore {
 
     while (pending.size > 0) {
       if (report.retries >= MAX_RETRIES) {
-        throw new GroupingStoreError(`gave up after ${MAX_RETRIES} retries; ${pending.size} occurrences unwritten`);
+        throw new GroupingStoreError(
+          `gave up after ${MAX_RETRIES} retries; ${pending.size} occurrences unwritten`,
+        );
       }
       const stored = await this.findStored([...pending.values()]);
       for (const key of stored) {
@@ -165,7 +167,8 @@ export class DynamoDBGroupingStore {
    */
   private async assignCounters(changes: ItemChange[]): Promise<void> {
     const byProject = new Map<number, ItemChange[]>();
-    for (const change of changes) byProject.set(change.projectId, [...(byProject.get(change.projectId) ?? []), change]);
+    for (const change of changes)
+      byProject.set(change.projectId, [...(byProject.get(change.projectId) ?? []), change]);
     for (const [projectId, projectChanges] of byProject) {
       const last = await this.projects.takeNumber(projectId, 'item_counter', projectChanges.length);
       await Promise.all(
@@ -186,7 +189,10 @@ export class DynamoDBGroupingStore {
     const environmentCounts = new Map<string, { key: Key; count: number; expiresAt?: number }>();
 
     const flush = () => {
-      const batch = [...items, ...[...environmentCounts.values()].map((row) => this.countUpdate(row.key, row.count, row.expiresAt))];
+      const batch = [
+        ...items,
+        ...[...environmentCounts.values()].map((row) => this.countUpdate(row.key, row.count, row.expiresAt)),
+      ];
       const result = { items: batch, occurrences, changes };
       items = [];
       occurrences = [];
@@ -198,15 +204,23 @@ export class DynamoDBGroupingStore {
 
     for (const group of groups) {
       const groupItems = this.groupActions(group);
-      const groupBytes = group.occurrences.reduce((sum, occurrence) => sum + occurrence.payload.byteLength + 1024, 0);
+      const groupBytes = group.occurrences.reduce(
+        (sum, occurrence) => sum + occurrence.payload.byteLength + 1024,
+        0,
+      );
       const groupEnvironmentRows = this.environmentCountRows(group.occurrences);
-      const newEnvironmentRows = [...groupEnvironmentRows.keys()].filter((key) => !environmentCounts.has(key)).length;
+      const newEnvironmentRows = [...groupEnvironmentRows.keys()].filter(
+        (key) => !environmentCounts.has(key),
+      ).length;
       if (groupItems.length + groupEnvironmentRows.size > MAX_ACTIONS_PER_TRANSACTION) {
-        throw new GroupingStoreError(`item ${group.change.itemId} has too many occurrences for one transaction`);
+        throw new GroupingStoreError(
+          `item ${group.change.itemId} has too many occurrences for one transaction`,
+        );
       }
       if (
         items.length > 0 &&
-        (items.length + environmentCounts.size + groupItems.length + newEnvironmentRows > MAX_ACTIONS_PER_TRANSACTION ||
+        (items.length + environmentCounts.size + groupItems.length + newEnvironmentRows >
+          MAX_ACTIONS_PER_TRANSACTION ||
           bytes + groupBytes > MAX_BYTES_PER_TRANSACTION)
       ) {
         yield flush();
@@ -289,9 +303,11 @@ export class DynamoDBGroupingStore {
       Update: {
         TableName: this.tables.occurrences,
         Key: key,
-        UpdateExpression: expiresAt === undefined ? 'ADD #count :n' : 'ADD #count :n SET expires_at = :expires',
+        UpdateExpression:
+          expiresAt === undefined ? 'ADD #count :n' : 'ADD #count :n SET expires_at = :expires',
         ExpressionAttributeNames: { '#count': 'count' },
-        ExpressionAttributeValues: expiresAt === undefined ? { ':n': count } : { ':n': count, ':expires': expiresAt },
+        ExpressionAttributeValues:
+          expiresAt === undefined ? { ':n': count } : { ':n': count, ':expires': expiresAt },
       },
     };
   }
@@ -305,7 +321,12 @@ export class DynamoDBGroupingStore {
           ...occurrenceKeys.occurrence(occurrence.projectId, occurrence.uuid),
           ...occurrenceKeys.byItem(occurrence.itemId, timestampMs, occurrence.uuid),
           ...(occurrence.person
-            ? occurrenceKeys.byPerson(occurrence.projectId, occurrence.person.id, timestampMs, occurrence.uuid)
+            ? occurrenceKeys.byPerson(
+                occurrence.projectId,
+                occurrence.person.id,
+                timestampMs,
+                occurrence.uuid,
+              )
             : {}),
           entity: 'occurrence',
           uuid: occurrence.uuid,
@@ -361,7 +382,9 @@ export class DynamoDBGroupingStore {
       Update: {
         TableName: this.tables.items,
         Key: itemKeys.item(change.itemId),
-        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', `ADD ${adds.join(', ')}`].join(' ').trim(),
+        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', `ADD ${adds.join(', ')}`]
+          .join(' ')
+          .trim(),
         ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -376,7 +399,8 @@ function sliceForOneTransaction(occurrences: PreparedOccurrence[]): PreparedOccu
   let count = 0;
   for (const occurrence of occurrences) {
     bytes += occurrence.payload.byteLength + 1024;
-    if (count >= MAX_OCCURRENCES_PER_ITEM_PER_TRANSACTION || (count > 0 && bytes > MAX_BYTES_PER_TRANSACTION)) break;
+    if (count >= MAX_OCCURRENCES_PER_ITEM_PER_TRANSACTION || (count > 0 && bytes > MAX_BYTES_PER_TRANSACTION))
+      break;
     count++;
   }
   return occurrences.slice(0, count);

@@ -1,11 +1,6 @@
 // Items in the items table: reading them by id, by counter and by project.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Level } from '#shared/domain/levels';
 import { batchGetAll } from './batch-get';
 import { itemKeys } from './keys';
@@ -61,9 +56,17 @@ export interface ItemRepository {
   /** Gives the item its number unless it has one: an item never gets two. */
   setCounter(itemId: number, projectId: number, counter: number): Promise<boolean>;
   /** Applies a change someone asked for; undefined when the project has no such item. */
-  applyUserChange(projectId: number, itemId: number, change: UserItemChange, now: number): Promise<ItemRecord | undefined>;
+  applyUserChange(
+    projectId: number,
+    itemId: number,
+    change: UserItemChange,
+    now: number,
+  ): Promise<ItemRecord | undefined>;
   /** A project's items, newest counter first. */
-  listIds(projectId: number, options: { limit: number; exclusiveStartCounter?: number }): Promise<{
+  listIds(
+    projectId: number,
+    options: { limit: number; exclusiveStartCounter?: number },
+  ): Promise<{
     ids: number[];
     lastCounter: number | undefined;
   }>;
@@ -77,13 +80,22 @@ export class DynamoDBItemRepository implements ItemRepository {
 
   async get(itemId: number, options: { consistent?: boolean } = {}): Promise<ItemRecord | undefined> {
     const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: itemKeys.item(itemId), ConsistentRead: options.consistent }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: itemKeys.item(itemId),
+        ConsistentRead: options.consistent,
+      }),
     );
     return result.Item ? toItemRecord(result.Item) : undefined;
   }
 
   async getMany(itemIds: number[], options: { consistent?: boolean } = {}): Promise<Map<number, ItemRecord>> {
-    const rows = await batchGetAll(this.documents, this.tableName, [...new Set(itemIds)].map(itemKeys.item), options);
+    const rows = await batchGetAll(
+      this.documents,
+      this.tableName,
+      [...new Set(itemIds)].map(itemKeys.item),
+      options,
+    );
     return new Map(rows.map((row) => [Number(row.id), toItemRecord(row)]));
   }
 
@@ -96,7 +108,10 @@ export class DynamoDBItemRepository implements ItemRepository {
           UpdateExpression: 'SET #counter = :counter, GSI1PK = :gsiPk, GSI1SK = :counter',
           ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#counter)',
           ExpressionAttributeNames: { '#counter': 'counter' },
-          ExpressionAttributeValues: { ':counter': counter, ':gsiPk': itemKeys.byProjectPartition(projectId) },
+          ExpressionAttributeValues: {
+            ':counter': counter,
+            ':gsiPk': itemKeys.byProjectPartition(projectId),
+          },
         }),
       );
       return true;

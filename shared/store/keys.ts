@@ -24,7 +24,10 @@ export const projectKeys = {
 export const itemKeys = {
   item: (itemId: number): Key => ({ PK: `ITEM#${itemId}`, SK: 'ITEM' }),
   /** Index key that lists a project's items by counter (set once, when the counter is taken). */
-  byProject: (projectId: number, counter: number) => ({ GSI1PK: `PROJECT#${projectId}#ITEMS`, GSI1SK: counter }),
+  byProject: (projectId: number, counter: number) => ({
+    GSI1PK: `PROJECT#${projectId}#ITEMS`,
+    GSI1SK: counter,
+  }),
   byProjectPartition: (projectId: number) => `PROJECT#${projectId}#ITEMS`,
   deploy: (projectId: number, deployId: number): Key => ({
     PK: `PROJECT#${projectId}#DEPLOYS`,
@@ -47,13 +50,21 @@ export const occurrenceKeys = {
   }),
   byPersonPartition: (projectId: number, personId: string) => `PROJECT#${projectId}#PERSON#${personId}`,
   /** Marks that a person was affected by an item, so the item counts each person once. */
-  itemPerson: (itemId: number, personId: string): Key => ({ PK: `ITEM#${itemId}#PERSON#${personId}`, SK: 'PERSON' }),
+  itemPerson: (itemId: number, personId: string): Key => ({
+    PK: `ITEM#${itemId}#PERSON#${personId}`,
+    SK: 'PERSON',
+  }),
   itemCount: (itemId: number, granularity: Granularity, bucket: string): Key => ({
     PK: `COUNT#ITEM#${itemId}#${granularity}`,
     SK: bucket,
   }),
   itemCountPartition: (itemId: number, granularity: Granularity) => `COUNT#ITEM#${itemId}#${granularity}`,
-  environmentCount: (projectId: number, environment: string, granularity: Granularity, bucket: string): Key => ({
+  environmentCount: (
+    projectId: number,
+    environment: string,
+    granularity: Granularity,
+    bucket: string,
+  ): Key => ({
     PK: `COUNT#PROJECT#${projectId}#ENV#${environment}#${granularity}`,
     SK: bucket,
   }),

@@ -28,7 +28,11 @@ export interface OccurrencePage {
 export interface OccurrenceRepository {
   get(projectId: number, uuid: string): Promise<OccurrenceRecord | undefined>;
   listByItem(itemId: number, options: { limit: number; cursor?: string }): Promise<OccurrencePage>;
-  listByPerson(projectId: number, personId: string, options: { limit: number; cursor?: string }): Promise<OccurrencePage>;
+  listByPerson(
+    projectId: number,
+    personId: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<OccurrencePage>;
 }
 
 export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
@@ -39,7 +43,10 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
 
   async get(projectId: number, uuid: string): Promise<OccurrenceRecord | undefined> {
     const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: occurrenceKeys.occurrence(projectId, uuid.toLowerCase()) }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: occurrenceKeys.occurrence(projectId, uuid.toLowerCase()),
+      }),
     );
     return result.Item ? toOccurrence(result.Item) : undefined;
   }
@@ -53,7 +60,12 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
     personId: string,
     options: { limit: number; cursor?: string },
   ): Promise<OccurrencePage> {
-    return this.listIndex('ByPerson', 'GSI2PK', occurrenceKeys.byPersonPartition(projectId, personId), options);
+    return this.listIndex(
+      'ByPerson',
+      'GSI2PK',
+      occurrenceKeys.byPersonPartition(projectId, personId),
+      options,
+    );
   }
 
   private async listIndex(
@@ -98,7 +110,9 @@ function encodeCursor(key: Record<string, unknown>): string {
 function decodeCursor(cursor: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -1,4 +1,6 @@
 // Projects and their hashed access tokens in the projects table.
+
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -6,9 +8,8 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import type { Scope } from '#shared/projects/access-tokens';
 import type { GroupingVersion } from '#shared/domain/fingerprint';
+import type { Scope } from '#shared/projects/access-tokens';
 import { projectKeys } from './keys';
 
 export interface Project {
@@ -47,7 +48,11 @@ export class DynamoDBProjectRepository implements ProjectRepository {
     private readonly tableName: string,
   ) {}
 
-  async createProject(input: { name: string; groupingVersion: GroupingVersion; now: number }): Promise<Project> {
+  async createProject(input: {
+    name: string;
+    groupingVersion: GroupingVersion;
+    now: number;
+  }): Promise<Project> {
     const counter = await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -163,7 +168,11 @@ export class DynamoDBProjectRepository implements ProjectRepository {
     return (result.Items ?? []).map(toAccessToken);
   }
 
-  async takeNumber(projectId: number, counter: 'item_counter' | 'deploy_counter', count = 1): Promise<number> {
+  async takeNumber(
+    projectId: number,
+    counter: 'item_counter' | 'deploy_counter',
+    count = 1,
+  ): Promise<number> {
     const result = await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,

@@ -2,16 +2,16 @@
 // counts and people; and every change visible to stream consumers as an event.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  type _Record,
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { latestStreamArn } from '#infra/local/stream-poller';
 import { type LocalStack, startLocalStack } from '#infra/local/stack';
+import { latestStreamArn } from '#infra/local/stream-poller';
 import { createDocumentClient } from '#shared/aws/clients';
 import { type ItemEvent, type ItemImage, itemEventsOf } from '#shared/domain/item-events';
 import type { Scope } from '#shared/projects/access-tokens';
@@ -40,13 +40,20 @@ async function call(method: string, path: string, token: string, body?: unknown)
     headers: { 'X-Rollbar-Access-Token': token, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as { err: number; result: never; message?: string } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { err: number; result: never; message?: string },
+  };
 }
 
 /** Posts occurrences of one error and waits until they are grouped; returns the item. */
 async function report(
   title: string,
-  occurrences: Array<{ code_version?: string; level?: string; person?: { id: string; username?: string } }> = [{}],
+  occurrences: Array<{
+    code_version?: string;
+    level?: string;
+    person?: { id: string; username?: string };
+  }> = [{}],
 ): Promise<Item> {
   for (const extra of occurrences) {
     const answer = await call('POST', '/api/1/item/', tokens.post_server_item, {
@@ -73,10 +80,16 @@ async function report(
   return item;
 }
 
-const patch = (item: Item, body: unknown, token = tokens.write) => call('PATCH', `/api/1/item/${item.id}`, token, body);
+const patch = (item: Item, body: unknown, token = tokens.write) =>
+  call('PATCH', `/api/1/item/${item.id}`, token, body);
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true, prefix: 'lifecycle', visibilityTimeoutOverrides: { ingest: 2 } });
+  stack = await startLocalStack({
+    port: 0,
+    quiet: true,
+    prefix: 'lifecycle',
+    visibilityTimeoutOverrides: { ingest: 2 },
+  });
   const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, ...local });
   ({ tokens } = await createProjectService({
     projects: new DynamoDBProjectRepository(createDocumentClient(dynamodb), stack.tableNames.projects),
@@ -150,7 +163,9 @@ describe('counts and people', () => {
     expect(days).toHaveLength(30);
     expect(days.at(-1)?.count).toBeGreaterThanOrEqual(3);
     expect((await call('GET', '/api/1/counts?granularity=day', tokens.read)).status).toBe(422);
-    expect((await call('GET', `/api/1/item/${item.id}/counts?granularity=week`, tokens.read)).status).toBe(422);
+    expect((await call('GET', `/api/1/item/${item.id}/counts?granularity=week`, tokens.read)).status).toBe(
+      422,
+    );
   });
 
   it('counts each affected person once and lists a person’s occurrences', async () => {
@@ -176,7 +191,11 @@ describe('stream consumers see every change as an event', () => {
     for (const shard of description.StreamDescription?.Shards ?? []) {
       let iterator = (
         await client.send(
-          new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: shard.ShardId,
+            ShardIteratorType: 'TRIM_HORIZON',
+          }),
         )
       ).ShardIterator;
       while (iterator) {
@@ -190,7 +209,10 @@ describe('stream consumers see every change as an event', () => {
   }
 
   it('new, 10th occurrence, resolved, reactivated and reopened', async () => {
-    const item = await report('streamed', Array.from({ length: 10 }, () => ({})));
+    const item = await report(
+      'streamed',
+      Array.from({ length: 10 }, () => ({})),
+    );
     await patch(item, { status: 'resolved' });
     await report('streamed');
     await patch(item, { status: 'muted' });
@@ -198,8 +220,12 @@ describe('stream consumers see every change as an event', () => {
 
     const events: ItemEvent[] = [];
     for (const record of await streamRecords()) {
-      const before = record.dynamodb?.OldImage ? (unmarshall(record.dynamodb.OldImage as never) as ItemImage & { id?: number }) : undefined;
-      const after = record.dynamodb?.NewImage ? (unmarshall(record.dynamodb.NewImage as never) as ItemImage & { id?: number }) : undefined;
+      const before = record.dynamodb?.OldImage
+        ? (unmarshall(record.dynamodb.OldImage as never) as ItemImage & { id?: number })
+        : undefined;
+      const after = record.dynamodb?.NewImage
+        ? (unmarshall(record.dynamodb.NewImage as never) as ItemImage & { id?: number })
+        : undefined;
       if ((after ?? before)?.id === item.id) events.push(...itemEventsOf(before, after));
     }
     expect(events.map((event) => event.type)).toEqual([

@@ -1,6 +1,7 @@
 // End to end on the local stack: the official rollbar.js SDK reports, the read API shows the items.
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Rollbar from 'rollbar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#infra/local/stack';
@@ -15,7 +16,11 @@ let tokens: Record<Scope, string>;
 
 interface ApiAnswer {
   status: number;
-  body: { err: number; result?: Record<string, unknown> & { items?: Item[]; instances?: Instance[] }; message?: string };
+  body: {
+    err: number;
+    result?: Record<string, unknown> & { items?: Item[]; instances?: Instance[] };
+    message?: string;
+  };
 }
 interface Item {
   id: number;
@@ -44,8 +49,10 @@ async function items(): Promise<Item[]> {
   return answer.body.result?.items ?? [];
 }
 
-function report(rollbar: Rollbar, send: (callback: Rollbar.Callback) => void): Promise<unknown> {
-  return new Promise((resolve, reject) => send((error, response) => (error ? reject(error) : resolve(response))));
+function report(send: (callback: Rollbar.Callback) => void): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    send((error, response) => (error ? reject(error) : resolve(response))),
+  );
 }
 
 function failInOrders(): Error {
@@ -54,7 +61,12 @@ function failInOrders(): Error {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true, prefix: 'e2e', visibilityTimeoutOverrides: { ingest: 2 } });
+  stack = await startLocalStack({
+    port: 0,
+    quiet: true,
+    prefix: 'e2e',
+    visibilityTimeoutOverrides: { ingest: 2 },
+  });
   const dynamodb = new DynamoDBClient({
     endpoint: stack.endpoints.dynamodb,
     region: 'us-east-1',
@@ -89,18 +101,25 @@ describe('the official Rollbar SDK against the local stack', () => {
     // Made before any await: the same call path, so the same stack (an await would add async frames).
     const errors = [failInOrders(), failInOrders()];
     for (const error of errors) {
-      const answer = (await report(rollbar, (callback) => rollbar.error(error, callback))) as { uuid?: string };
+      const answer = (await report((callback) => rollbar.error(error, callback))) as {
+        uuid?: string;
+      };
       expect(answer).toMatchObject({ uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     }
-    await report(rollbar, (callback) => rollbar.warning('Payment 4711 for user 12 timed out', callback));
-    await report(rollbar, (callback) => rollbar.warning('Payment 9000 for user 77 timed out', callback));
+    await report((callback) => rollbar.warning('Payment 4711 for user 12 timed out', callback));
+    await report((callback) => rollbar.warning('Payment 9000 for user 77 timed out', callback));
     await stack.idle();
 
     const listed = await items();
     expect(listed).toHaveLength(2);
     const typeError = listed.find((item) => item.title.startsWith('TypeError'));
     const message = listed.find((item) => item.title.startsWith('Payment'));
-    expect(typeError).toMatchObject({ total_occurrences: 2, level: 'error', environment: 'e2e', status: 'active' });
+    expect(typeError).toMatchObject({
+      total_occurrences: 2,
+      level: 'error',
+      environment: 'e2e',
+      status: 'active',
+    });
     expect(message).toMatchObject({ total_occurrences: 2, level: 'warning' });
     expect(new Set(listed.map((item) => item.counter))).toEqual(new Set([1, 2]));
   });
@@ -117,7 +136,8 @@ describe('the official Rollbar SDK against the local stack', () => {
     expect(listed).toHaveLength(2);
     const one = await api(`/api/1/instance/${listed[0]!.id}`, { token: tokens.read });
     expect(one.body.result).toMatchObject({ id: listed[0]!.id, data: { environment: 'e2e' } });
-    expect((one.body.result?.data as { notifier?: { name?: string } }).notifier?.name).toMatch(/rollbar/);
+    const data = one.body.result?.data as { notifier?: { name?: string } } | undefined;
+    expect(data?.notifier?.name).toMatch(/rollbar/);
   });
 
   it('counts a message that SQS delivers twice once', async () => {
@@ -138,7 +158,8 @@ describe('the official Rollbar SDK against the local stack', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const projectId = (await api(`/api/1/item/${before[0]!.id}`, { token: tokens.read })).body.result?.project_id;
+    const projectId = (await api(`/api/1/item/${before[0]!.id}`, { token: tokens.read })).body.result
+      ?.project_id;
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: stack.queueUrls.ingest,
@@ -164,18 +185,83 @@ describe('the official Rollbar SDK against the local stack', () => {
   });
 });
 
+describe('parallel posts', () => {
+  it('60 parallel posts of a new error make one item with 60 occurrences and one number', async () => {
+    const before = await items();
+    const payload = {
+      data: {
+        environment: 'e2e',
+        body: {
+          trace: {
+            exception: { class: 'ParallelError', message: 'sixty at once' },
+            frames: [{ filename: '/srv/app/parallel.js', lineno: 3, method: 'burst' }],
+          },
+        },
+      },
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        api('/api/1/item/', {
+          method: 'POST',
+          token: tokens.post_server_item,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(payload),
+        }),
+      ),
+    );
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    await stack.idle();
+    const after = await items();
+    const created = after.filter((item) => !before.some((old) => old.id === item.id));
+    expect(created).toHaveLength(1);
+    expect(created[0]).toMatchObject({
+      total_occurrences: 60,
+      counter: Math.max(...before.map((item) => item.counter)) + 1,
+    });
+  });
+});
+
 describe('bad input changes nothing', () => {
   const validItem = { data: { environment: 'e2e', body: { message: { body: 'should never be stored' } } } };
   const cases: Array<[string, RequestInit & { token?: string }, number, RegExp]> = [
     ['invalid JSON', { body: '{"data": ', headers: { 'content-type': 'application/json' } }, 400, /JSON/],
     ['a body that is an array', { body: '[1,2]' }, 400, /object/],
     ['a missing token', { body: JSON.stringify(validItem), token: '' }, 403, /access token/],
-    ['an unknown token', { body: JSON.stringify(validItem), token: 'f'.repeat(32) }, 403, /invalid access token/],
+    [
+      'an unknown token',
+      { body: JSON.stringify(validItem), token: 'f'.repeat(32) },
+      403,
+      /invalid access token/,
+    ],
     ['a token without a post scope', { body: JSON.stringify(validItem), token: 'read' }, 403, /scope/],
-    ['a missing environment', { body: JSON.stringify({ data: { body: validItem.data.body } }) }, 422, /environment/],
-    ['a wrong-typed level', { body: JSON.stringify({ data: { ...validItem.data, level: 7 } }) }, 422, /level/],
-    ['two bodies at once', { body: JSON.stringify({ data: { ...validItem.data, body: { message: { body: 'a' }, crash_report: { raw: 'b' } } } }) }, 422, /exactly one/],
-    ['a payload over 512 KiB', { body: JSON.stringify({ data: { ...validItem.data, custom: { big: 'x'.repeat(600_000) } } }) }, 413, /limit/],
+    [
+      'a missing environment',
+      { body: JSON.stringify({ data: { body: validItem.data.body } }) },
+      422,
+      /environment/,
+    ],
+    [
+      'a wrong-typed level',
+      { body: JSON.stringify({ data: { ...validItem.data, level: 7 } }) },
+      422,
+      /level/,
+    ],
+    [
+      'two bodies at once',
+      {
+        body: JSON.stringify({
+          data: { ...validItem.data, body: { message: { body: 'a' }, crash_report: { raw: 'b' } } },
+        }),
+      },
+      422,
+      /exactly one/,
+    ],
+    [
+      'a payload over 512 KiB',
+      { body: JSON.stringify({ data: { ...validItem.data, custom: { big: 'x'.repeat(600_000) } } }) },
+      413,
+      /limit/,
+    ],
   ];
 
   it.each(cases)('%s gets a Rollbar error answer', async (_name, init, status, message) => {
@@ -217,7 +303,11 @@ describe('deploys', () => {
     multipart.set('environment', 'e2e');
     multipart.set('revision', '789abc');
     multipart.set('status', 'started');
-    const curl = await api('/api/1/deploy/', { method: 'POST', token: tokens.post_server_item, body: multipart });
+    const curl = await api('/api/1/deploy/', {
+      method: 'POST',
+      token: tokens.post_server_item,
+      body: multipart,
+    });
     for (const answer of [json, form, curl]) {
       expect(answer.status).toBe(200);
       expect(answer.body).toEqual({ data: { deploy_id: expect.any(Number) } });
@@ -229,11 +319,16 @@ describe('deploys', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ status: 'succeeded' }),
     });
-    expect(patched.body.result).toMatchObject({ id: startedId, status: 'succeeded', finish_time: expect.any(Number) });
+    expect(patched.body.result).toMatchObject({
+      id: startedId,
+      status: 'succeeded',
+      finish_time: expect.any(Number),
+    });
 
     const listed = await api('/api/1/deploys', { token: tokens.read });
-    const deploys = (listed.body.result as { deploys: Array<{ revision: string; local_username: string | null }> })
-      .deploys;
+    const deploys = (
+      listed.body.result as { deploys: Array<{ revision: string; local_username: string | null }> }
+    ).deploys;
     expect(deploys.map((deploy) => deploy.revision)).toEqual(['789abc', 'def456', 'abc123']);
     expect(deploys[1]?.local_username).toBe('ci');
   });

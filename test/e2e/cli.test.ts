@@ -1,0 +1,72 @@
+// The command-line tool, run as users run it, against the local stack's DynamoDB.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SCOPES } from '#shared/projects/access-tokens';
+import { type Dynamo, startDynamoWithTables } from '../support/emulators';
+
+const run = promisify(execFile);
+let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
+
+async function faultline(...args: string[]) {
+  return run(
+    process.execPath,
+    [
+      'bin/faultline.mjs',
+      ...args,
+      '--endpoint',
+      dynamo.endpoint,
+      '--projects-table',
+      dynamo.tableNames.projects,
+      '--region',
+      'us-east-1',
+    ],
+    { env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' } },
+  );
+}
+
+beforeAll(async () => {
+  dynamo = await startDynamoWithTables('cli');
+});
+
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+describe('faultline CLI', () => {
+  it('creates a project with one token per scope, then more tokens, and lists them by hash', async () => {
+    const created = JSON.parse((await faultline('project', 'create', 'shop')).stdout) as {
+      project_id: number;
+      tokens: Record<(typeof SCOPES)[number], string>;
+    };
+    expect(created.project_id).toBeGreaterThan(0);
+    expect(Object.keys(created.tokens).sort()).toEqual([
+      'post_client_item',
+      'post_server_item',
+      'read',
+      'write',
+    ]);
+    for (const token of Object.values(created.tokens)) expect(token).toMatch(/^[0-9a-f]{32}$/);
+
+    const extra = JSON.parse(
+      (await faultline('token', 'create', 'shop', '--scope', 'read,write')).stdout,
+    ) as {
+      scopes: string[];
+      access_token: string;
+    };
+    expect(extra.scopes).toEqual(['read', 'write']);
+
+    const listed = JSON.parse((await faultline('token', 'list', 'shop')).stdout) as Array<{ sha256: string }>;
+    expect(listed).toHaveLength(5);
+    // Tokens are stored hashed: the listing never shows one.
+    expect(JSON.stringify(listed)).not.toContain(extra.access_token);
+  });
+
+  it('refuses a second project with the same name and an unknown scope', async () => {
+    await faultline('project', 'create', 'twice');
+    await expect(faultline('project', 'create', 'twice')).rejects.toMatchObject({ code: 2 });
+    await expect(faultline('token', 'create', 'twice', '--scope', 'admin')).rejects.toMatchObject({
+      stderr: expect.stringContaining('unknown scope admin'),
+    });
+  });
+});
