@@ -1,6 +1,7 @@
 // Exactly-once grouping against DynamoDB Local: redelivery, duplicates, crashes and parallel workers.
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { DynamoDBGroupingStore } from '#shared/store/grouping-store';
@@ -25,7 +26,11 @@ function storeWith(client: DynamoDBDocumentClient = documents) {
 }
 
 async function newProject(): Promise<number> {
-  const project = await projects.createProject({ name: `p-${Math.random()}`, groupingVersion: 2, now: Date.now() });
+  const project = await projects.createProject({
+    name: `p-${Math.random()}`,
+    groupingVersion: 2,
+    now: Date.now(),
+  });
   return project.projectId;
 }
 
@@ -62,9 +67,13 @@ describe('grouping store', () => {
       last_occurrence_id: first.uuid,
     });
     expect(await items.findByCounter(projectId, 1)).toMatchObject({ id: first.itemId });
-    expect(await count(occurrenceKeys.itemCount(first.itemId, 'hour', countBucket(first.receivedAt, 'hour')))).toBe(1);
     expect(
-      await count(occurrenceKeys.environmentCount(projectId, 'production', 'day', countBucket(first.receivedAt, 'day'))),
+      await count(occurrenceKeys.itemCount(first.itemId, 'hour', countBucket(first.receivedAt, 'hour'))),
+    ).toBe(1);
+    expect(
+      await count(
+        occurrenceKeys.environmentCount(projectId, 'production', 'day', countBucket(first.receivedAt, 'day')),
+      ),
     ).toBe(1);
   });
 
@@ -117,7 +126,10 @@ describe('grouping store', () => {
     expect(redelivered.duplicates).toBeGreaterThan(0);
     expect(redelivered.stored + redelivered.duplicates).toBe(30);
 
-    const stored = await items.getMany(batch.map((entry) => entry.itemId), { consistent: true });
+    const stored = await items.getMany(
+      batch.map((entry) => entry.itemId),
+      { consistent: true },
+    );
     expect([...stored.values()].map((item) => item.total_occurrences)).toEqual(Array(30).fill(1));
     expect(new Set([...stored.values()].map((item) => item.counter)).size).toBe(30);
     const bucket = countBucket(batch[0]!.receivedAt, 'day');
