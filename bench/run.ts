@@ -1,0 +1,139 @@
+// `npm run bench`: the figures docs/benchmarks.md explains, printed as `name: value` lines, never asserted.
+import { availableParallelism } from 'node:os';
+import { type FingerprintingResult, measureFingerprinting } from './fingerprinting';
+import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
+import { WRITE_CATEGORIES } from './write-units';
+
+/** The goals from the issue, shown beside the figures. */
+const GOALS = {
+  wruPerOccurrenceHot: 1.5,
+  wruPerOccurrenceDistinct: 4,
+  fingerprintToSha1Ratio: 1 / 3,
+};
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const figure = (name: string, value: string | number) => console.log(`${name}: ${value}`);
+const slug = (text: string) => text.replaceAll(' ', '_');
+
+function printWrites(batchSize: number, results: WriteScenarioResult[]): Map<string, number> {
+  console.log(`\n## DynamoDB write units per occurrence (AWS billing rules; SQS batches of ${batchSize})`);
+  const perOccurrence = new Map<string, number>();
+  for (const result of results) {
+    const total = Object.values(result.totals.units).reduce((sum, units) => sum + units, 0);
+    perOccurrence.set(result.scenario.name, total / result.occurrences);
+  }
+  for (const result of results)
+    figure(`wru_per_occurrence_${result.scenario.name}`, fixed(perOccurrence.get(result.scenario.name)!));
+
+  const header = [
+    'write',
+    ...results.map((result) => `${result.scenario.name} WRU/occ`),
+    ...results.map((result) => `${result.scenario.name} writes, mean bytes`),
+  ];
+  const rows = WRITE_CATEGORIES.map((category) => [
+    category,
+    ...results.map((result) => fixed(result.totals.units[category] / result.occurrences)),
+    ...results.map((result) => {
+      const writes = result.totals.writes[category];
+      return writes === 0 ? '-' : `${writes} x ${Math.round(result.totals.bytes[category] / writes)} B`;
+    }),
+  ]);
+  rows.push([
+    'total',
+    ...results.map((result) => fixed(perOccurrence.get(result.scenario.name)!)),
+    ...results.map(() => ''),
+  ]);
+  printTable([header, ...rows]);
+
+  for (const result of results) {
+    const name = result.scenario.name;
+    for (const category of WRITE_CATEGORIES) {
+      figure(
+        `wru_per_occurrence_${name}.${slug(category)}`,
+        fixed(result.totals.units[category] / result.occurrences),
+      );
+    }
+    for (const [index, units] of Object.entries(result.totals.indexUnits)) {
+      figure(`wru_per_occurrence_${name}.index.${index}`, fixed(units / result.occurrences));
+    }
+  }
+  for (const result of results) {
+    const name = result.scenario.name;
+    const { reported } = result.totals;
+    figure(
+      `dynamodb_local_reported_wcu_per_occurrence_${name}`,
+      fixed(reported.writeUnits / result.occurrences),
+    );
+    figure(
+      `dynamodb_local_reported_index_wcu_per_occurrence_${name}`,
+      fixed(reported.indexWriteUnits / result.occurrences),
+    );
+  }
+  for (const result of results) {
+    const name = result.scenario.name;
+    figure(`${name}.items`, result.items);
+    figure(`${name}.transactions`, result.totals.transactions);
+    figure(`${name}.transaction_actions`, result.totals.transactionActions);
+    figure(`${name}.single_writes`, result.totals.singleWrites);
+    figure(`${name}.retries`, result.retries);
+    figure(`${name}.payload_gzip_bytes_mean`, Math.round(result.meanPayloadGzipBytes));
+    figure(`${name}.payload_brotli_bytes_mean`, Math.round(result.meanPayloadBrotliBytes));
+    figure(`${name}.seconds`, fixed(result.seconds));
+  }
+  return perOccurrence;
+}
+
+function printFingerprinting(result: FingerprintingResult): number {
+  const ratio = result.fingerprintsPerSecond / result.sha1PerSecond;
+  console.log(
+    `\n## Fingerprinting (${result.frames}-frame node trace, grouping version 1; median of ${result.runs} runs of ${result.runMs} ms)`,
+  );
+  figure('fingerprints_per_second', Math.round(result.fingerprintsPerSecond));
+  figure('sha1_baseline_per_second', Math.round(result.sha1PerSecond));
+  figure('fingerprint_to_sha1_ratio', fixed(ratio));
+  figure('fingerprints_per_second_without_server_root', Math.round(result.withoutServerRootPerSecond));
+  figure('fingerprints_per_second_fresh_payloads', Math.round(result.freshPayloadsPerSecond));
+  return ratio;
+}
+
+function printGoals(hot: number, distinct: number, ratio: number): void {
+  console.log('\n## Goals (from the issue; shown, not asserted)');
+  const goal = (name: string, wanted: string, measured: string, met: boolean) => {
+    figure(`goal_${name}`, `${wanted}, measured ${measured}: ${met ? 'MET' : 'NOT MET'}`);
+  };
+  goal(
+    'wru_per_occurrence_hot',
+    `<= ${fixed(GOALS.wruPerOccurrenceHot)}`,
+    fixed(hot),
+    hot <= GOALS.wruPerOccurrenceHot,
+  );
+  goal(
+    'wru_per_occurrence_distinct',
+    `<= ${fixed(GOALS.wruPerOccurrenceDistinct)}`,
+    fixed(distinct),
+    distinct <= GOALS.wruPerOccurrenceDistinct,
+  );
+  goal('fingerprint_to_sha1_ratio', '>= 0.33 (1/3)', fixed(ratio), ratio >= GOALS.fingerprintToSha1Ratio);
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const [index, row] of rows.entries()) {
+    console.log(
+      `  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')}`,
+    );
+    if (index === 0) console.log(`  ${widths.map((width) => '-'.repeat(width)).join('  ')}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  console.log(`# Faultline benchmarks (node ${process.version}, ${availableParallelism()} cores)`);
+  const writes = await measureGroupingWrites();
+  const perOccurrence = printWrites(writes.batchSize, writes.results);
+  const ratio = printFingerprinting(measureFingerprinting());
+  printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio);
+  figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));
+}
+
+await main();
