@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '#shared/aws/clients';
+import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { SCOPES, type Scope } from '#shared/projects/access-tokens';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository, ProjectNameTakenError } from '#shared/store/projects';
@@ -12,6 +13,8 @@ const USAGE = `faultline — manage Faultline projects and access tokens
 
 Usage:
   faultline project create <name> [--grouping-version 1|2]
+  faultline project set <name> --grouping-version 1|2
+  faultline project show <name>
   faultline token create <project> --scope <scope>[,<scope>…] [--name <name>]
   faultline token list <project>
 
@@ -49,6 +52,11 @@ async function connect(values: { 'projects-table'?: string; region?: string; end
   return createProjectService({
     projects: new DynamoDBProjectRepository(createDocumentClient(client), tableName),
   });
+}
+
+function parseGroupingVersion(value: string | undefined): GroupingVersion {
+  if (value !== '1' && value !== '2') throw new UsageError('--grouping-version is 1 or 2');
+  return value === '1' ? 1 : 2;
 }
 
 function parseScopes(value: string | undefined): Scope[] {
@@ -91,6 +99,29 @@ export async function main(argv: string[]): Promise<number> {
       groupingVersion: version === '1' ? 1 : 2,
     });
     console.log(JSON.stringify({ project_id: project.projectId, name: project.name, tokens }, null, 2));
+    return 0;
+  }
+  if (noun === 'project' && verb === 'show' && subject) {
+    const project = await service.findProjectByName(subject);
+    if (!project) throw new UsageError(`no project named ${subject}`);
+    console.log(
+      JSON.stringify(
+        { project_id: project.projectId, name: project.name, grouping_version: project.groupingVersion },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  if (noun === 'project' && verb === 'set' && subject) {
+    const project = await service.findProjectByName(subject);
+    if (!project) throw new UsageError(`no project named ${subject}`);
+    const groupingVersion = parseGroupingVersion(values['grouping-version']);
+    await service.setGroupingVersion(project.projectId, groupingVersion);
+    // Ingest caches a project for a minute per container, so the change reaches every occurrence within it.
+    console.log(
+      JSON.stringify({ project_id: project.projectId, grouping_version: groupingVersion }, null, 2),
+    );
     return 0;
   }
   if (noun === 'token' && subject) {

@@ -78,6 +78,8 @@ export function createProjectService(deps: ProjectServiceDeps) {
     createAccessToken,
     authorize,
     findProjectByName: (name: string) => deps.projects.findProjectByName(name),
+    setGroupingVersion: (projectId: number, version: GroupingVersion) =>
+      deps.projects.setGroupingVersion(projectId, version),
     listAccessTokens: (projectId: number) => deps.projects.listAccessTokens(projectId),
   };
 }

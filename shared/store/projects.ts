@@ -35,6 +35,8 @@ export interface ProjectRepository {
   createProject(input: { name: string; groupingVersion: GroupingVersion; now: number }): Promise<Project>;
   getProject(projectId: number): Promise<Project | undefined>;
   findProjectByName(name: string): Promise<Project | undefined>;
+  /** Applies to occurrences accepted from now on; existing items are never regrouped. */
+  setGroupingVersion(projectId: number, groupingVersion: GroupingVersion): Promise<void>;
   putAccessToken(token: AccessTokenRecord): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessTokenRecord | undefined>;
   listAccessTokens(projectId: number): Promise<AccessTokenRecord[]>;
@@ -119,6 +121,18 @@ export class DynamoDBProjectRepository implements ProjectRepository {
       new GetCommand({ TableName: this.tableName, Key: projectKeys.projectName(name), ConsistentRead: true }),
     );
     return result.Item ? this.getProject(Number(result.Item.project_id)) : undefined;
+  }
+
+  async setGroupingVersion(projectId: number, groupingVersion: GroupingVersion): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: projectKeys.project(projectId),
+        UpdateExpression: 'SET grouping_version = :version',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':version': groupingVersion },
+      }),
+    );
   }
 
   async putAccessToken(token: AccessTokenRecord): Promise<void> {

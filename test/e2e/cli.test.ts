@@ -62,6 +62,22 @@ describe('faultline CLI', () => {
     expect(JSON.stringify(listed)).not.toContain(extra.access_token);
   });
 
+  it('switches a project to grouping v1 (new projects get v2)', async () => {
+    await faultline('project', 'create', 'switching');
+    expect(JSON.parse((await faultline('project', 'show', 'switching')).stdout)).toMatchObject({
+      grouping_version: 2,
+    });
+    const set = JSON.parse(
+      (await faultline('project', 'set', 'switching', '--grouping-version', '1')).stdout,
+    );
+    expect(set).toMatchObject({ grouping_version: 1 });
+    const shown = JSON.parse((await faultline('project', 'show', 'switching')).stdout);
+    expect(shown).toMatchObject({ name: 'switching', grouping_version: 1 });
+    await expect(faultline('project', 'set', 'switching', '--grouping-version', '3')).rejects.toMatchObject({
+      code: 2,
+    });
+  });
+
   it('refuses a second project with the same name and an unknown scope', async () => {
     await faultline('project', 'create', 'twice');
     await expect(faultline('project', 'create', 'twice')).rejects.toMatchObject({ code: 2 });
