@@ -10,6 +10,6 @@ export default defineConfig({
     // (a child JVM) is killed with the process that started it.
     pool: 'forks',
     // Handlers log JSON lines through Powertools; in tests only their errors are worth reading.
-    env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

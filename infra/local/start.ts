@@ -10,6 +10,8 @@ import {
 import { DEFAULT_PROJECT_NAME, ensureDefaultProject } from './default-project';
 import { LOCAL_REGION, type LocalStack, startLocalStack } from './stack';
 
+// The local tools run on the Node 20 of these machines on purpose; Lambda runs Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = process.env.FAULTLINE_DATA_DIR ? resolve(process.env.FAULTLINE_DATA_DIR) : undefined;
 
