@@ -89,11 +89,3 @@ export const itemPayloadSchema = z.looseObject({
   data: itemDataSchema,
 });
 export type ItemPayload = z.infer<typeof itemPayloadSchema>;
-
-/** The first problem of a failed parse, worded like Rollbar's `Invalid format. data.body is missing`. */
-export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'Invalid format.';
-  const path = issue.path.length > 0 ? issue.path.join('.') : 'payload';
-  return `Invalid format. ${path}: ${issue.message}`;
-}

@@ -1,9 +1,10 @@
 // Recording deploys as deploy scripts send them, and updating their status.
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '#shared/errors';
+import { NotFoundError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
 import { DEPLOY_STATUSES, type Deploy, type DeployRepository } from '#shared/store/deploys';
 import type { ProjectRepository } from '#shared/store/projects';
+import { parseInput } from '#shared/validation';
 
 const optionalText = (max: number) =>
   z
@@ -30,13 +31,6 @@ export interface DeployIngestDeps {
   now?: () => number;
 }
 
-function invalid(error: z.ZodError): ValidationError {
-  const issue = error.issues[0];
-  return new ValidationError(
-    issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid deploy',
-  );
-}
-
 export function createDeployIngest(deps: DeployIngestDeps) {
   const now = deps.now ?? Date.now;
 
@@ -45,18 +39,17 @@ export function createDeployIngest(deps: DeployIngestDeps) {
     fields: Record<string, unknown>;
   }): Promise<Deploy> {
     const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
-    const parsed = deployInputSchema.safeParse(input.fields);
-    if (!parsed.success) throw invalid(parsed.error);
-    const status = parsed.data.status ?? 'succeeded';
+    const fields = parseInput(deployInputSchema, input.fields, 'body');
+    const status = fields.status ?? 'succeeded';
     const startedAt = Math.floor(now() / 1000);
     const deploy: Deploy = {
       id: await deps.projectRepository.takeNumber(project.projectId, 'deploy_counter'),
       project_id: project.projectId,
-      environment: parsed.data.environment,
-      revision: parsed.data.revision,
-      local_username: parsed.data.local_username,
-      rollbar_username: parsed.data.rollbar_username,
-      comment: parsed.data.comment,
+      environment: fields.environment,
+      revision: fields.revision,
+      local_username: fields.local_username,
+      rollbar_username: fields.rollbar_username,
+      comment: fields.comment,
       status,
       start_time: startedAt,
       finish_time: status === 'started' ? null : startedAt,
@@ -71,12 +64,11 @@ export function createDeployIngest(deps: DeployIngestDeps) {
     fields: Record<string, unknown>;
   }): Promise<Deploy> {
     const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
-    const parsed = statusInputSchema.safeParse(input.fields);
-    if (!parsed.success) throw invalid(parsed.error);
+    const { status } = parseInput(statusInputSchema, input.fields, 'body');
     const updated = await deps.deploys.updateStatus(
       project.projectId,
       input.deployId,
-      parsed.data.status,
+      status,
       Math.floor(now() / 1000),
     );
     if (!updated) throw new NotFoundError(`deploy ${input.deployId} not found`);

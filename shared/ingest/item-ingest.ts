@@ -1,9 +1,9 @@
 // Accepting a Rollbar item: check the token, validate the payload, give it a uuid, enqueue it.
 import { randomUUID } from 'node:crypto';
-import { describeIssue, type ItemData, itemPayloadSchema } from '#shared/domain/payload';
-import { ValidationError } from '#shared/errors';
+import { type ItemData, itemPayloadSchema } from '#shared/domain/payload';
 import type { ProjectService } from '#shared/projects/service';
 import type { OccurrenceQueue } from '#shared/queue/ingest-queue';
+import { parseInput } from '#shared/validation';
 
 export interface ItemIngestDeps {
   projects: ProjectService;
@@ -27,9 +27,8 @@ export function createItemIngest(deps: ItemIngestDeps) {
     body: unknown;
   }): Promise<AcceptedItem> {
     const { project } = await deps.projects.authorize(input.token, POST_SCOPES);
-    const parsed = itemPayloadSchema.safeParse(input.body);
-    if (!parsed.success) throw new ValidationError(describeIssue(parsed.error));
-    const data: ItemData = parsed.data.data;
+    // Worded like Rollbar's own `Invalid format. data.body is missing`.
+    const data: ItemData = parseInput(itemPayloadSchema, input.body, 'payload', 'Invalid format. ').data;
     // Clients' uuids are kept as sent (lower-cased) so a retried post is recognised as the same one.
     const uuid = data.uuid?.toLowerCase() ?? randomUUID();
     await deps.queue.send({

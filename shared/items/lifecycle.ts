@@ -1,10 +1,11 @@
 // Changing an item by hand: resolve (optionally in a version), reopen, mute, set its level.
 import { z } from 'zod';
 import { LEVELS } from '#shared/domain/levels';
-import { NotFoundError, ValidationError } from '#shared/errors';
+import { NotFoundError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
 import { itemResource } from '#shared/read/service';
 import { ITEM_STATUSES, type ItemRepository } from '#shared/store/items';
+import { parseInput } from '#shared/validation';
 
 export const itemUpdateSchema = z
   .strictObject({
@@ -29,27 +30,24 @@ export function createItemLifecycle(deps: {
     fields: unknown;
   }) {
     const { project } = await deps.projects.authorize(input.token, ['write']);
-    const itemId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).safeParse(input.itemId);
-    if (!itemId.success) throw new ValidationError('item id must be a number');
+    const itemId = parseInput(
+      z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+      input.itemId,
+      'item id',
+    );
     const { access_token: _token, ...fields } = (input.fields ?? {}) as Record<string, unknown>;
-    const parsed = itemUpdateSchema.safeParse(fields);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ValidationError(
-        issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid change',
-      );
-    }
+    const change = parseInput(itemUpdateSchema, fields, 'body');
     const updated = await deps.items.applyUserChange(
       project.projectId,
-      itemId.data,
+      itemId,
       {
-        status: parsed.data.status,
-        resolvedInVersion: parsed.data.resolved_in_version,
-        level: parsed.data.level,
+        status: change.status,
+        resolvedInVersion: change.resolved_in_version,
+        level: change.level,
       },
       now(),
     );
-    if (!updated) throw new NotFoundError(`item ${itemId.data} not found`);
+    if (!updated) throw new NotFoundError(`item ${itemId} not found`);
     return itemResource(updated);
   };
 }

@@ -9,6 +9,7 @@ import type { DeployRepository } from '#shared/store/deploys';
 import { ITEM_STATUSES, type ItemRecord, type ItemRepository } from '#shared/store/items';
 import { countBucket } from '#shared/store/keys';
 import type { OccurrencePage, OccurrenceRecord, OccurrenceRepository } from '#shared/store/occurrences';
+import { parseInput } from '#shared/validation';
 
 export interface ReadServiceDeps {
   projects: ProjectService;
@@ -45,15 +46,6 @@ const countsQuerySchema = z.object({
   end_time: z.coerce.number().int().nonnegative().optional(),
   environment: z.string().min(1).max(255).optional(),
 });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ValidationError(`${issue?.path.join('.') || what}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
 
 /** An item as the API shows it: Rollbar's fields, without our keys and bookkeeping. */
 export function itemResource(item: ItemRecord) {
@@ -103,7 +95,7 @@ export function createReadService(deps: ReadServiceDeps) {
 
   async function listItems(token: string | undefined, query: Record<string, string | undefined>) {
     const projectId = await authorize(token);
-    const filters = parse(itemListQuerySchema, query, 'query');
+    const filters = parseInput(itemListQuerySchema, query, 'query');
     const wanted = filters.page * ITEMS_PER_PAGE;
     const matching: ItemRecord[] = [];
     let startCounter: number | undefined;
@@ -131,12 +123,12 @@ export function createReadService(deps: ReadServiceDeps) {
 
   async function getItem(token: string | undefined, itemId: string | undefined) {
     const projectId = await authorize(token);
-    return itemResource(await itemOfProject(projectId, parse(positiveId, itemId, 'item id')));
+    return itemResource(await itemOfProject(projectId, parseInput(positiveId, itemId, 'item id')));
   }
 
   async function getItemByCounter(token: string | undefined, counter: string | undefined) {
     const projectId = await authorize(token);
-    const number = parse(positiveId, counter, 'counter');
+    const number = parseInput(positiveId, counter, 'counter');
     const item = await deps.items.findByCounter(projectId, number);
     if (!item) throw new NotFoundError(`item #${number} not found`);
     return itemResource(item);
@@ -148,8 +140,8 @@ export function createReadService(deps: ReadServiceDeps) {
     query: Record<string, string | undefined>,
   ) {
     const projectId = await authorize(token);
-    const item = await itemOfProject(projectId, parse(positiveId, itemId, 'item id'));
-    const pageNumber = parse(page, query.page, 'page');
+    const item = await itemOfProject(projectId, parseInput(positiveId, itemId, 'item id'));
+    const pageNumber = parseInput(page, query.page, 'page');
     const occurrences = await walkPages(pageNumber, (cursor) =>
       deps.occurrences.listByItem(item.id, { limit: INSTANCES_PER_PAGE, cursor }),
     );
@@ -158,7 +150,7 @@ export function createReadService(deps: ReadServiceDeps) {
 
   async function getInstance(token: string | undefined, instanceId: string | undefined) {
     const projectId = await authorize(token);
-    const uuid = parse(z.string().regex(UUID_PATTERN, 'must be a uuid'), instanceId, 'instance id');
+    const uuid = parseInput(z.string().regex(UUID_PATTERN, 'must be a uuid'), instanceId, 'instance id');
     const occurrence = await deps.occurrences.get(projectId, uuid);
     if (!occurrence) throw new NotFoundError(`instance ${uuid} not found`);
     return instanceResource(occurrence);
@@ -166,7 +158,7 @@ export function createReadService(deps: ReadServiceDeps) {
 
   /** Zero-filled buckets, oldest first, each with the epoch second it starts at. */
   async function countSeries(subject: CountSubject, query: Record<string, string | undefined>) {
-    const options = parse(countsQuerySchema, query, 'query');
+    const options = parseInput(countsQuerySchema, query, 'query');
     const step = options.granularity === 'hour' ? HOUR_MS : DAY_MS;
     const end = Math.floor((options.end_time !== undefined ? options.end_time * 1000 : now()) / step) * step;
     const start =
@@ -198,13 +190,13 @@ export function createReadService(deps: ReadServiceDeps) {
     query: Record<string, string | undefined>,
   ) {
     const projectId = await authorize(token);
-    const item = await itemOfProject(projectId, parse(positiveId, itemId, 'item id'));
+    const item = await itemOfProject(projectId, parseInput(positiveId, itemId, 'item id'));
     return { item_id: item.id, ...(await countSeries({ itemId: item.id }, query)) };
   }
 
   async function environmentCounts(token: string | undefined, query: Record<string, string | undefined>) {
     const projectId = await authorize(token);
-    const environment = parse(
+    const environment = parseInput(
       z.string().min(1, 'environment is required').max(255),
       query.environment,
       'environment',
@@ -218,8 +210,8 @@ export function createReadService(deps: ReadServiceDeps) {
     query: Record<string, string | undefined>,
   ) {
     const projectId = await authorize(token);
-    const person = parse(z.string().min(1).max(255), personId, 'person id');
-    const pageNumber = parse(page, query.page, 'page');
+    const person = parseInput(z.string().min(1).max(255), personId, 'person id');
+    const pageNumber = parseInput(page, query.page, 'page');
     const occurrences = await walkPages(pageNumber, (cursor) =>
       deps.occurrences.listByPerson(projectId, person, { limit: INSTANCES_PER_PAGE, cursor }),
     );
@@ -228,14 +220,14 @@ export function createReadService(deps: ReadServiceDeps) {
 
   async function listDeploys(token: string | undefined, query: Record<string, string | undefined>) {
     const projectId = await authorize(token);
-    const pageNumber = parse(page, query.page, 'page');
+    const pageNumber = parseInput(page, query.page, 'page');
     const deploys = await deps.deploys.list(projectId, { limit: DEPLOYS_PER_PAGE, page: pageNumber });
     return { deploys, page: pageNumber };
   }
 
   async function getDeploy(token: string | undefined, deployId: string | undefined) {
     const projectId = await authorize(token);
-    const id = parse(positiveId, deployId, 'deploy id');
+    const id = parseInput(positiveId, deployId, 'deploy id');
     const deploy = await deps.deploys.get(projectId, id);
     if (!deploy) throw new NotFoundError(`deploy ${id} not found`);
     return deploy;

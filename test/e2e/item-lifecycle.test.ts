@@ -10,13 +10,11 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '#infra/local/stack';
+import type { LocalStack } from '#infra/local/stack';
 import { latestStreamArn } from '#infra/local/stream-poller';
-import { createDocumentClient } from '#shared/aws/clients';
 import { type ItemEvent, type ItemImage, itemEventsOf } from '#shared/domain/item-events';
 import type { Scope } from '#shared/projects/access-tokens';
-import { createProjectService } from '#shared/projects/service';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { startStackWithProject } from '../support/local-stack';
 
 const local = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 let stack: LocalStack;
@@ -84,16 +82,7 @@ const patch = (item: Item, body: unknown, token = tokens.write) =>
   call('PATCH', `/api/1/item/${item.id}`, token, body);
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    port: 0,
-    quiet: true,
-    prefix: 'lifecycle',
-    visibilityTimeoutOverrides: { ingest: 2 },
-  });
-  const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, ...local });
-  ({ tokens } = await createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(dynamodb), stack.tableNames.projects),
-  }).createProject({ name: 'lifecycle' }));
+  ({ stack, tokens } = await startStackWithProject('lifecycle'));
 });
 
 afterAll(async () => {

@@ -1,15 +1,10 @@
 // End to end on the local stack: the official rollbar.js SDK reports, the read API shows the items.
-
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Rollbar from 'rollbar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#infra/local/stack';
-import { startLocalStack } from '#infra/local/stack';
-import { createDocumentClient } from '#shared/aws/clients';
 import type { Scope } from '#shared/projects/access-tokens';
-import { createProjectService } from '#shared/projects/service';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { startStackWithProject } from '../support/local-stack';
 
 let stack: LocalStack;
 let tokens: Record<Scope, string>;
@@ -61,21 +56,7 @@ function failInOrders(): Error {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    port: 0,
-    quiet: true,
-    prefix: 'e2e',
-    visibilityTimeoutOverrides: { ingest: 2 },
-  });
-  const dynamodb = new DynamoDBClient({
-    endpoint: stack.endpoints.dynamodb,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const projects = createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(dynamodb), stack.tableNames.projects),
-  });
-  ({ tokens } = await projects.createProject({ name: 'e2e' }));
+  ({ stack, tokens } = await startStackWithProject('e2e'));
 });
 
 afterAll(async () => {
