@@ -19,7 +19,11 @@ export interface BatchResult {
   report: WriteReport;
 }
 
-export function createGroupingWorker(deps: { writer: OccurrenceWriter }) {
+/** How long a failed batch may spend storing its occurrences one by one, within the function's timeout. */
+const SINGLE_WRITES_BUDGET_MS = 10_000;
+
+export function createGroupingWorker(deps: { writer: OccurrenceWriter; now?: () => number }) {
+  const now = deps.now ?? Date.now;
   return async function processBatch(messages: readonly QueuedMessage[]): Promise<BatchResult> {
     const failed: string[] = [];
     const prepared: { messageId: string; occurrence: PreparedOccurrence }[] = [];
@@ -43,15 +47,31 @@ export function createGroupingWorker(deps: { writer: OccurrenceWriter }) {
       logger.info('batch grouped', { ...report, messages: messages.length });
       return { failedMessageIds: failed, report };
     } catch (error) {
-      // Whatever was stored is recognised by its uuid when these messages come back.
-      logger.error('batch not stored; it will be delivered again', {
-        error: error as Error,
-        uuids: prepared.map((entry) => entry.occurrence.uuid),
-      });
-      return {
-        failedMessageIds: [...failed, ...prepared.map((entry) => entry.messageId)],
-        report: { stored: 0, duplicates: 0, retries: 0 },
-      };
+      logger.warn('batch not stored whole; storing its occurrences one by one', { error: error as Error });
     }
+    // One occurrence that can never be stored must not take the rest of its batch to the
+    // dead-letter queue with it. What the batch stored already is recognised by its uuid.
+    const report: WriteReport = { stored: 0, duplicates: 0, retries: 0 };
+    const deadline = now() + SINGLE_WRITES_BUDGET_MS;
+    for (const { messageId, occurrence } of prepared) {
+      if (now() > deadline) {
+        failed.push(messageId);
+        continue;
+      }
+      try {
+        const single = await deps.writer.write([occurrence]);
+        report.stored += single.stored;
+        report.duplicates += single.duplicates;
+        report.retries += single.retries;
+      } catch (error) {
+        logger.error('occurrence not stored; it will be delivered again', {
+          error: error as Error,
+          uuid: occurrence.uuid,
+          project_id: occurrence.projectId,
+        });
+        failed.push(messageId);
+      }
+    }
+    return { failedMessageIds: failed, report };
   };
 }

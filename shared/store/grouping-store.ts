@@ -32,6 +32,15 @@ const MAX_ACTIONS_PER_TRANSACTION = 100;
 const MAX_BYTES_PER_TRANSACTION = 3_500_000;
 // Enough for dozens of workers on one new hot item; a batch that still fails goes back to the queue.
 const MAX_RETRIES = 25;
+/** Why a transaction may be cancelled and succeed when tried again; any other reason is final. */
+const RETRYABLE_CANCELLATIONS = new Set([
+  'None',
+  'ConditionalCheckFailed',
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
 /** A hot item's occurrences beyond this go to the next transaction, with the item read again. */
 const MAX_OCCURRENCES_PER_ITEM_PER_TRANSACTION = 80;
 
@@ -103,6 +112,12 @@ export class DynamoDBGroupingStore {
         }
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
+        const refusals = (error.CancellationReasons ?? [])
+          .map((reason) => reason.Code ?? 'None')
+          .filter((code) => !RETRYABLE_CANCELLATIONS.has(code));
+        if (refusals.length > 0) {
+          throw new GroupingStoreError(`transaction refused: ${refusals.join(', ')}`, { cause: error });
+        }
         // A concurrent writer changed an item, stored a uuid, or counted a person first: re-read.
         await backOff(report.retries);
         report.retries++;
