@@ -43,18 +43,34 @@ function traceFingerprint(traces: readonly Trace[], serverRoot: string | undefin
   let text = TAG.trace;
   for (const trace of traces) {
     text += `${SEPARATOR}${SEPARATOR}${trace.exception.class.trim()}`;
-    let previousFile: string | undefined;
-    let previousMethod: string | undefined;
+    let previous: string | undefined;
     for (const frame of trace.frames) {
-      const file = normalizeFilename(frame.filename, serverRoot);
-      const method = normalizeMethod(frame.method);
-      if (file === previousFile && method === previousMethod) continue;
-      text += `${SEPARATOR}${file}${SEPARATOR}${method}`;
-      previousFile = file;
-      previousMethod = method;
+      const fragment = frameFragment(normalizeFilename(frame.filename, serverRoot), normalizeMethod(frame.method));
+      if (fragment === previous) continue;
+      text += fragment;
+      previous = fragment;
     }
   }
   return sha1(text);
+}
+
+/** `\0file\0method`, built once per pair: the same pairs recur in every trace of a project. */
+const fragments = new Map<string, Map<string, string>>();
+const FRAGMENT_FILES_MAX = 10_000;
+
+function frameFragment(file: string, method: string): string {
+  let byMethod = fragments.get(file);
+  if (!byMethod) {
+    if (fragments.size >= FRAGMENT_FILES_MAX) fragments.clear();
+    byMethod = new Map();
+    fragments.set(file, byMethod);
+  }
+  let fragment = byMethod.get(method);
+  if (fragment === undefined) {
+    fragment = `${SEPARATOR}${file}${SEPARATOR}${method}`;
+    byMethod.set(method, fragment);
+  }
+  return fragment;
 }
 
 function isJavaScriptClient(data: ItemData): boolean {

@@ -87,17 +87,36 @@ export function normalizeServerRoot(root: string | null | undefined): string | u
   return root.endsWith('/') || root.endsWith('\\') ? root : `${root}${root.includes('\\') ? '\\' : '/'}`;
 }
 
+/**
+ * Caches keyed by the file name as sent, one per server root, so a hit costs one lookup of a string
+ * the payload already holds (cutting the root first would hash a new string on every frame).
+ */
+const rootedFilenameCaches = new Map<string, Map<string, string>>();
+const ROOTS_CACHED_MAX = 64;
+
+function cacheFor(serverRoot: string | undefined): Map<string, string> {
+  if (serverRoot === undefined) return filenameCache;
+  let cache = rootedFilenameCaches.get(serverRoot);
+  if (!cache) {
+    if (rootedFilenameCaches.size >= ROOTS_CACHED_MAX) rootedFilenameCaches.clear();
+    cache = new Map();
+    rootedFilenameCaches.set(serverRoot, cache);
+  }
+  return cache;
+}
+
 /** The file name as it takes part in a fingerprint: no origin, machine root, version, hash or query. */
 export function normalizeFilename(filename: string, serverRoot?: string): string {
+  const cache = cacheFor(serverRoot);
+  const cached = cache.get(filename);
+  if (cached !== undefined) return cached;
   const name =
     serverRoot !== undefined && filename.startsWith(serverRoot)
       ? filename.slice(serverRoot.length)
       : filename;
-  const cached = filenameCache.get(name);
-  if (cached !== undefined) return cached;
   const normalized = normalizeUncached(name);
-  if (filenameCache.size >= FILENAME_CACHE_MAX) filenameCache.clear();
-  filenameCache.set(name, normalized);
+  if (cache.size >= FILENAME_CACHE_MAX) cache.clear();
+  cache.set(filename, normalized);
   return normalized;
 }
 
