@@ -126,6 +126,21 @@ export const functions = {
 
 export type FunctionName = keyof typeof functions;
 
+/**
+ * The HTTP API's CORS: browser SDKs post items from any site, with the token in a header and no
+ * cookies, so any origin may call. API Gateway answers preflights and adds the headers itself.
+ */
+export const httpApi = {
+  cors: {
+    allowOrigins: ['*'],
+    allowMethods: ['GET', 'POST', 'PATCH'],
+    allowHeaders: ['content-type', 'x-rollbar-access-token'],
+    maxAgeSeconds: 86_400,
+  },
+} as const satisfies {
+  cors: { allowOrigins: string[]; allowMethods: HttpMethod[]; allowHeaders: string[]; maxAgeSeconds: number };
+};
+
 /** Settings every function receives, besides its tables and queues. */
 export const commonEnvironment = {
   POWERTOOLS_SERVICE_NAME: 'faultline',

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { RouteKey } from '#infra/topology';
+import { httpApi, type RouteKey } from '#infra/topology';
 import { invoke, type LoadedFunction } from './lambda-runtime';
 
 export interface HttpRoute {
@@ -49,6 +49,7 @@ export async function startHttpAdapter(options: HttpAdapterOptions): Promise<Htt
     response.setHeader('apigw-requestid', requestId);
     const method = request.method ?? 'GET';
     const target = new URL(request.url ?? '/', 'http://local');
+    if (answerCors(request, response)) return;
     const match = matchRoute(routes, method, target.pathname);
     if (!match) {
       request.resume();
@@ -341,6 +342,34 @@ function toReply(result: unknown): Reply | undefined {
     cookies: [],
     body: Buffer.from(body, 'utf8'),
   };
+}
+
+/**
+ * Plays API Gateway's CORS, as `httpApi.cors` declares it: it answers preflights itself (the
+ * functions never see them) and adds the allow-origin header to every answer to a cross-origin call.
+ * True when the request was a preflight and is answered.
+ */
+function answerCors(request: IncomingMessage, response: ServerResponse): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return false;
+  const { cors } = httpApi;
+  const allowed =
+    (cors.allowOrigins as readonly string[]).includes('*') ||
+    (cors.allowOrigins as readonly string[]).includes(origin);
+  if (!allowed) return false;
+  response.setHeader(
+    'access-control-allow-origin',
+    (cors.allowOrigins as readonly string[]).includes('*') ? '*' : origin,
+  );
+  const requestedMethod = request.headers['access-control-request-method'];
+  if (request.method !== 'OPTIONS' || !requestedMethod) return false;
+  request.resume();
+  response.statusCode = 204;
+  response.setHeader('access-control-allow-methods', cors.allowMethods.join(','));
+  response.setHeader('access-control-allow-headers', cors.allowHeaders.join(','));
+  response.setHeader('access-control-max-age', String(cors.maxAgeSeconds));
+  response.end();
+  return true;
 }
 
 function send(response: ServerResponse, statusCode: number, body: unknown): void {

@@ -32,6 +32,7 @@ import {
   type FunctionDeclaration,
   type FunctionName,
   functions,
+  httpApi,
   type QueueDeclaration,
   type QueueName,
   queues,
@@ -196,10 +197,10 @@ export class RegionalStack extends Stack {
       // rollbar.js in browsers posts cross-origin with the token in a header, which needs a preflight.
       // Tokens travel in headers, never cookies, so any origin may call without credentials.
       corsPreflight: {
-        allowOrigins: ['*'],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PATCH],
-        allowHeaders: ['content-type', 'x-rollbar-access-token'],
-        maxAge: Duration.days(1),
+        allowOrigins: [...httpApi.cors.allowOrigins],
+        allowMethods: httpApi.cors.allowMethods.map((method) => CorsHttpMethod[method]),
+        allowHeaders: [...httpApi.cors.allowHeaders],
+        maxAge: Duration.seconds(httpApi.cors.maxAgeSeconds),
       },
     });
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {

@@ -179,6 +179,29 @@ describe('the HTTP adapter', () => {
     }
   });
 
+  it('answers CORS preflights itself and marks cross-origin answers, as declared in httpApi.cors', async () => {
+    const preflight = await send('OPTIONS', '/api/1/item', {
+      origin: 'https://shop.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,x-rollbar-access-token',
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('*');
+    expect(preflight.headers['access-control-allow-methods']).toContain('POST');
+    expect(preflight.headers['access-control-allow-headers']).toContain('x-rollbar-access-token');
+
+    const call = await send(
+      'POST',
+      '/api/1/item',
+      { origin: 'https://shop.example', 'content-type': 'application/json' },
+      '{}',
+    );
+    expect(call.status).toBe(200);
+    expect(call.headers['access-control-allow-origin']).toBe('*');
+    const sameOrigin = await send('POST', '/api/1/item', { 'content-type': 'application/json' }, '{}');
+    expect(sameOrigin.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('answers 413 to a body over 10 MB without calling the handler', async () => {
     const answer = await send(
       'POST',
