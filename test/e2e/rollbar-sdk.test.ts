@@ -1,5 +1,5 @@
 // End to end on the local stack: the official rollbar.js SDK reports, the read API shows the items.
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Rollbar from 'rollbar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#infra/local/stack';
@@ -200,6 +200,36 @@ describe('parallel posts', () => {
       counter: Math.max(...before.map((item) => item.counter)) + 1,
     });
   });
+});
+
+describe('a message that can never be processed', () => {
+  it('is retried, then moved to the dead-letter queue, and the queue drains', async () => {
+    const sqs = new SQSClient({
+      endpoint: stack.endpoints.sqs,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queueUrls.ingest,
+        MessageBody: '{"version": 1, "project_id": "poison"}',
+      }),
+    );
+    let deadLetters: Message[] = [];
+    for (let attempt = 0; attempt < 60 && deadLetters.length === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const received = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: stack.deadLetterQueueUrls.ingest,
+          MaxNumberOfMessages: 10,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+      );
+      deadLetters = received.Messages ?? [];
+    }
+    expect(deadLetters.map((message) => message.Body)).toEqual(['{"version": 1, "project_id": "poison"}']);
+    await stack.idle();
+  }, 60_000);
 });
 
 describe('bad input changes nothing', () => {
