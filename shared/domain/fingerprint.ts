@@ -45,7 +45,10 @@ function traceFingerprint(traces: readonly Trace[], serverRoot: string | undefin
     text += `${SEPARATOR}${SEPARATOR}${trace.exception.class.trim()}`;
     let previous: string | undefined;
     for (const frame of trace.frames) {
-      const fragment = frameFragment(normalizeFilename(frame.filename, serverRoot), normalizeMethod(frame.method));
+      const fragment = frameFragment(
+        normalizeFilename(frame.filename, serverRoot),
+        normalizeMethod(frame.method),
+      );
       if (fragment === previous) continue;
       text += fragment;
       previous = fragment;

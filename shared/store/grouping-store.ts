@@ -41,8 +41,12 @@ const RETRYABLE_CANCELLATIONS = new Set([
   'ProvisionedThroughputExceeded',
   'RequestLimitExceeded',
 ]);
-/** A hot item's occurrences beyond this go to the next transaction, with the item read again. */
-const MAX_OCCURRENCES_PER_ITEM_PER_TRANSACTION = 80;
+/**
+ * A hot item's occurrences beyond this go to the next transaction, with the item read again. Each
+ * occurrence may bring a new person's row, and the item, its count rows and the environment's take
+ * up to 9 more actions (two hours and two days at a boundary): 2 × 45 + 9 fits DynamoDB's 100.
+ */
+const MAX_OCCURRENCES_PER_ITEM_PER_TRANSACTION = 45;
 
 export interface GroupingTables {
   items: string;

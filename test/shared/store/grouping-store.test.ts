@@ -159,6 +159,19 @@ describe('grouping store', () => {
     expect(listed.Items).toHaveLength(1);
   });
 
+  it('a hot item hitting 100 new people in one batch counts every occurrence and person once', async () => {
+    const projectId = await newProject();
+    const batch = Array.from({ length: 100 }, (_, index) =>
+      occurrence(projectId, errorData({ person: { id: `user-${index}` } })),
+    );
+    const report = await storeWith().write(batch);
+    expect(report).toMatchObject({ stored: 100, duplicates: 0 });
+    expect(await items.get(batch[0]!.itemId, { consistent: true })).toMatchObject({
+      total_occurrences: 100,
+      unique_people: 100,
+    });
+  });
+
   it('a hot item in one large batch is written in slices and counted exactly', async () => {
     const projectId = await newProject();
     const batch = Array.from({ length: 250 }, () => occurrence(projectId));
