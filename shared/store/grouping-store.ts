@@ -13,7 +13,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type ItemChange, planItemChange } from '#shared/grouping/item-changes';
+import { type ItemChange, ORPHANED_COUNTER_MS, planItemChange } from '#shared/grouping/item-changes';
 import type { PreparedOccurrence } from '#shared/grouping/occurrence';
 import { backOff, batchGetAll } from './batch-get';
 import type { ItemRepository } from './items';
@@ -63,6 +63,8 @@ export interface WriteReport {
 }
 
 export interface GroupingStoreOptions {
+  /** The clock; tests move it to play a crash that happened long ago. */
+  now?: () => number;
   /** Sees every transaction before it is sent (the benchmark counts write units with it). */
   onTransaction?: (items: TransactItem[]) => void;
 }
@@ -90,6 +92,7 @@ export class DynamoDBGroupingStore {
     const pending = new Map<string, PreparedOccurrence>();
     for (const occurrence of batch) pending.set(identity(occurrence), occurrence);
     const report: WriteReport = { stored: 0, duplicates: batch.length - pending.size, retries: 0 };
+    const duplicateItems = new Set<number>();
 
     while (pending.size > 0) {
       if (report.retries >= MAX_RETRIES) {
@@ -99,6 +102,7 @@ export class DynamoDBGroupingStore {
       }
       const stored = await this.findStored([...pending.values()]);
       for (const key of stored) {
+        duplicateItems.add(pending.get(key)!.itemId);
         pending.delete(key);
         report.duplicates++;
       }
@@ -127,7 +131,26 @@ export class DynamoDBGroupingStore {
         report.retries++;
       }
     }
+    await this.numberOrphans([...duplicateItems]);
     return report;
+  }
+
+  /**
+   * A redelivered occurrence is a duplicate and plans nothing; but it may come back because its
+   * writer died between creating its item and numbering it. Such an item is numbered here, or it
+   * would never be listed nor announced.
+   */
+  private async numberOrphans(itemIds: number[]): Promise<void> {
+    if (itemIds.length === 0) return;
+    const found = await this.items.getMany(itemIds, { consistent: true });
+    const orphans = [...found.values()].filter(
+      (item) => item.counter === null && this.now() - item.created_at > ORPHANED_COUNTER_MS,
+    );
+    await this.assignCounters(orphans.map((item) => ({ itemId: item.id, projectId: item.project_id })));
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /** The identities of occurrences that are stored already. */
@@ -159,7 +182,7 @@ export class DynamoDBGroupingStore {
         if (person && !knownPeople.has(`${itemId}/${person.id}`)) newPeople.set(person.id, person);
       }
       groups.push({
-        change: planItemChange(current.get(itemId), itemOccurrences, newPeople.size),
+        change: planItemChange(current.get(itemId), itemOccurrences, newPeople.size, this.now()),
         occurrences: itemOccurrences,
         newPeople: [...newPeople.values()],
       });
@@ -184,8 +207,8 @@ export class DynamoDBGroupingStore {
    * after the item exists, so losing a creation race never burns a number; the conditional set
    * keeps an item from ever getting two.
    */
-  private async assignCounters(changes: ItemChange[]): Promise<void> {
-    const byProject = new Map<number, ItemChange[]>();
+  private async assignCounters(changes: Array<Pick<ItemChange, 'itemId' | 'projectId'>>): Promise<void> {
+    const byProject = new Map<number, Array<Pick<ItemChange, 'itemId' | 'projectId'>>>();
     for (const change of changes)
       byProject.set(change.projectId, [...(byProject.get(change.projectId) ?? []), change]);
     for (const [projectId, projectChanges] of byProject) {

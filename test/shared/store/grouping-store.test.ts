@@ -136,6 +136,43 @@ describe('grouping store', () => {
     expect(await count(occurrenceKeys.environmentCount(projectId, 'production', 'day', bucket))).toBe(30);
   });
 
+  it('an item whose writer died before numbering it is numbered when its occurrence comes back', async () => {
+    const projectId = await newProject();
+    const orphaned = occurrence(projectId, errorData({ className: 'OrphanError' }));
+    const numberingFails = new Proxy(documents, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { constructor: { name: string }; input: { UpdateExpression?: string } }) => {
+          if (
+            command.constructor.name === 'UpdateCommand' &&
+            command.input.UpdateExpression?.includes('#counter =')
+          ) {
+            throw new Error('the worker died before numbering');
+          }
+          return target.send(command as never);
+        };
+      },
+    });
+    await expect(storeWith(numberingFails).write([orphaned])).rejects.toThrow('before numbering');
+    expect((await items.get(orphaned.itemId, { consistent: true }))?.counter).toBeNull();
+
+    // SQS brings the message back after its visibility timeout (3 minutes in AWS).
+    const later = new DynamoDBGroupingStore(
+      documents,
+      { items: dynamo.tableNames.items, occurrences: dynamo.tableNames.occurrences },
+      items,
+      projects,
+      { now: () => Date.now() + 180_000 },
+    );
+    expect(await later.write([orphaned])).toMatchObject({ stored: 0, duplicates: 1 });
+    // The number the dead writer took is lost (a gap); the item gets the next one, and only one.
+    expect(await items.get(orphaned.itemId, { consistent: true })).toMatchObject({
+      counter: 2,
+      total_occurrences: 1,
+    });
+    expect(await items.findByCounter(projectId, 2)).toMatchObject({ id: orphaned.itemId });
+  });
+
   it('60 parallel workers on one new error make one item with 60 occurrences and one number', async () => {
     const projectId = await newProject();
     const posts = Array.from({ length: 60 }, () => occurrence(projectId));
