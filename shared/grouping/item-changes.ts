@@ -19,12 +19,15 @@ export interface ItemChange {
 }
 
 /**
+ * After this long (twice the grouping worker's timeout), an item still without a number lost its
+ * creator to a crash; any writer may number it.
+ */
+export const ORPHANED_COUNTER_MS = 60_000;
+
+/**
  * The change for one item. `occurrences` are new (never stored before) and belong to the item;
  * `newPeople` is how many of their people the item had not seen.
  */
-/** After this long, an item still without a number lost its creator to a crash; any writer may number it. */
-export const ORPHANED_COUNTER_MS = 60_000;
-
 export function planItemChange(
   current: ItemRecord | undefined,
   occurrences: readonly PreparedOccurrence[],
