@@ -1,0 +1,112 @@
+// What a batch of new occurrences does to its item, as plain logic.
+import { describe, expect, it } from 'vitest';
+import { planItemChange } from '#shared/grouping/item-changes';
+import type { ItemRecord } from '#shared/store/items';
+import { errorData, occurrence } from '../../support/occurrences';
+
+const projectId = 1;
+
+function existing(overrides: Partial<ItemRecord> = {}): ItemRecord {
+  const first = occurrence(projectId);
+  return {
+    id: first.itemId,
+    project_id: projectId,
+    counter: 3,
+    created_at: Date.now() - 3_600_000,
+    environment: 'production',
+    platform: 'node',
+    framework: null,
+    language: 'javascript',
+    hash: first.fingerprint,
+    grouping_method: 'trace',
+    title: first.title,
+    level: 'error',
+    level_lock: false,
+    status: 'active',
+    total_occurrences: 5,
+    unique_people: 0,
+    first_occurrence_id: first.uuid,
+    first_occurrence_timestamp: 1_700_000_000,
+    last_occurrence_id: first.uuid,
+    last_occurrence_timestamp: 1_700_000_000,
+    last_activated_timestamp: 1_700_000_000,
+    activating_occurrence_id: first.uuid,
+    reactivated_count: 0,
+    resolved_timestamp: null,
+    resolved_in_version: null,
+    last_code_version: null,
+    ...overrides,
+  };
+}
+
+describe('item changes', () => {
+  it('a new item is created active, at the highest level of its first occurrences, and needs a number', () => {
+    const batch = [
+      occurrence(projectId, errorData({ level: 'warning' })),
+      occurrence(projectId, errorData({ level: 'critical' })),
+    ];
+    const change = planItemChange(undefined, batch, 1);
+    expect(change).toMatchObject({
+      expected: undefined,
+      needsCounter: true,
+      add: { total_occurrences: 2, unique_people: 1 },
+    });
+    expect(change.set).toMatchObject({ status: 'active', level: 'critical', reactivated_count: 0 });
+  });
+
+  it('a higher level raises the item, conditioned on the level read', () => {
+    const change = planItemChange(existing({ level: 'warning' }), [occurrence(projectId)], 0);
+    expect(change.set.level).toBe('error');
+    expect(change.expected).toEqual({ status: 'active', level: 'warning' });
+  });
+
+  it('a level set by hand is not raised', () => {
+    const change = planItemChange(
+      existing({ level: 'info', level_lock: true }),
+      [occurrence(projectId, errorData({ level: 'critical' }))],
+      0,
+    );
+    expect(change.set.level).toBeUndefined();
+    expect(change.expected).toEqual({ status: 'active' });
+  });
+
+  it.each<[string, Partial<ItemRecord>, string | undefined, boolean]>([
+    ['an occurrence of a resolved item reactivates it', { status: 'resolved' }, '1.0.0', true],
+    [
+      'one from a release older than the fix does not',
+      { status: 'resolved', resolved_in_version: '2.0.0' },
+      '1.9.0',
+      false,
+    ],
+    [
+      'one from the fixed release or later does',
+      { status: 'resolved', resolved_in_version: '2.0.0' },
+      '2.0.0',
+      true,
+    ],
+    [
+      'one from an unordered version (a SHA) does',
+      { status: 'resolved', resolved_in_version: 'f00ba47' },
+      'a1b2c3d',
+      true,
+    ],
+    ['a muted item stays muted', { status: 'muted' }, '1.0.0', false],
+  ])('%s', (_name, item, codeVersion, reactivates) => {
+    const change = planItemChange(
+      existing(item),
+      [occurrence(projectId, errorData({ code_version: codeVersion }))],
+      0,
+    );
+    expect(change.set.status === 'active').toBe(reactivates);
+    expect(change.add.reactivated_count ?? 0).toBe(reactivates ? 1 : 0);
+    if (reactivates) expect(change.set.status_changed_by).toBe('occurrence');
+    expect(change.expected?.status).toBe(item.status);
+  });
+
+  it('an item without a number is numbered by others only once its creator must be gone', () => {
+    const fresh = existing({ counter: null, created_at: Date.now() - 5_000 });
+    const orphan = existing({ counter: null, created_at: Date.now() - 120_000 });
+    expect(planItemChange(fresh, [occurrence(projectId)], 0).needsCounter).toBe(false);
+    expect(planItemChange(orphan, [occurrence(projectId)], 0).needsCounter).toBe(true);
+  });
+});
