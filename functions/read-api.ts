@@ -11,6 +11,7 @@ import { DynamoDBCountRepository } from '#shared/store/counts';
 import { DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBItemRepository } from '#shared/store/items';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
+import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 
 const tables = tableNames(['projects', 'items', 'occurrences']);
@@ -18,9 +19,13 @@ const documents = createDocumentClient();
 const read = createReadService({
   projects: createProjectService({ projects: new DynamoDBProjectRepository(documents, tables.projects) }),
   items: new DynamoDBItemRepository(documents, tables.items),
-  occurrences: new DynamoDBOccurrenceRepository(documents, tables.occurrences),
+  occurrences: new DynamoDBOccurrenceRepository(
+    documents,
+    tables.occurrences,
+    new DynamoDBPayloadCodec(documents, tables.occurrences),
+  ),
   deploys: new DynamoDBDeployRepository(documents, tables.items),
-  counts: new DynamoDBCountRepository(documents, tables.occurrences),
+  counts: new DynamoDBCountRepository(documents, { occurrences: tables.occurrences, items: tables.items }),
 });
 
 export const handler = httpHandler(async (event) => {

@@ -60,6 +60,12 @@ export type Person = z.infer<typeof personSchema>;
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
+/** A uuid as stored: lowercase, with dashes, however the client wrote it. */
+export function canonicalUuid(uuid: string): string {
+  const hex = uuid.replaceAll('-', '').toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export const itemDataSchema = z.looseObject({
   environment: shortText(255).min(1, 'environment must not be empty'),
   body: bodySchema,

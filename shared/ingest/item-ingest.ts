@@ -1,6 +1,6 @@
 // Accepting a Rollbar item: check the token, validate the payload, give it a uuid, enqueue it.
 import { randomUUID } from 'node:crypto';
-import { type ItemData, itemPayloadSchema } from '#shared/domain/payload';
+import { canonicalUuid, type ItemData, itemPayloadSchema } from '#shared/domain/payload';
 import type { ProjectService } from '#shared/projects/service';
 import type { OccurrenceQueue } from '#shared/queue/ingest-queue';
 import { parseInput } from '#shared/validation';
@@ -29,8 +29,8 @@ export function createItemIngest(deps: ItemIngestDeps) {
     const { project } = await deps.projects.authorize(input.token, POST_SCOPES);
     // Worded like Rollbar's own `Invalid format. data.body is missing`.
     const data: ItemData = parseInput(itemPayloadSchema, input.body, 'payload', 'Invalid format. ').data;
-    // Clients' uuids are kept as sent (lower-cased) so a retried post is recognised as the same one.
-    const uuid = data.uuid?.toLowerCase() ?? randomUUID();
+    // A client's uuid is kept (in one spelling) so a retried post is recognised as the same one.
+    const uuid = data.uuid ? canonicalUuid(data.uuid) : randomUUID();
     await deps.queue.send({
       version: 1,
       project_id: project.projectId,

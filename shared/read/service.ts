@@ -47,10 +47,40 @@ const countsQuerySchema = z.object({
   environment: z.string().min(1).max(255).optional(),
 });
 
-/** An item as the API shows it: Rollbar's fields, without our keys and bookkeeping. */
+/**
+ * An item as the API shows it: Rollbar's fields, named one by one. An item row also holds keys and
+ * the fold's bookkeeping (`seed_hours`, `people`, `created_by`), which must never reach a client
+ * even if a record carries them.
+ */
 export function itemResource(item: ItemRecord) {
-  const { level_lock, ...fields } = item;
-  return { ...fields, level_lock: level_lock ? 1 : 0 };
+  return {
+    id: item.id,
+    project_id: item.project_id,
+    counter: item.counter,
+    created_at: item.created_at,
+    environment: item.environment,
+    platform: item.platform,
+    framework: item.framework,
+    language: item.language,
+    hash: item.hash,
+    grouping_method: item.grouping_method,
+    title: item.title,
+    level: item.level,
+    level_lock: item.level_lock ? 1 : 0,
+    status: item.status,
+    total_occurrences: item.total_occurrences,
+    unique_people: item.unique_people,
+    first_occurrence_id: item.first_occurrence_id,
+    first_occurrence_timestamp: item.first_occurrence_timestamp,
+    last_occurrence_id: item.last_occurrence_id,
+    last_occurrence_timestamp: item.last_occurrence_timestamp,
+    last_activated_timestamp: item.last_activated_timestamp,
+    activating_occurrence_id: item.activating_occurrence_id,
+    reactivated_count: item.reactivated_count,
+    resolved_timestamp: item.resolved_timestamp,
+    resolved_in_version: item.resolved_in_version,
+    last_code_version: item.last_code_version,
+  };
 }
 
 export function instanceResource(occurrence: OccurrenceRecord) {
@@ -143,7 +173,7 @@ export function createReadService(deps: ReadServiceDeps) {
     const item = await itemOfProject(projectId, parseInput(positiveId, itemId, 'item id'));
     const pageNumber = parseInput(page, query.page, 'page');
     const occurrences = await walkPages(pageNumber, (cursor) =>
-      deps.occurrences.listByItem(item.id, { limit: INSTANCES_PER_PAGE, cursor }),
+      deps.occurrences.listByItem(item, { limit: INSTANCES_PER_PAGE, cursor }),
     );
     return { instances: occurrences.map(instanceResource), page: pageNumber };
   }

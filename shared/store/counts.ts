@@ -1,6 +1,15 @@
 // Reading occurrence counts for graphs: an item's, or a project environment's, per hour or per day.
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { type Granularity, occurrenceKeys } from './keys';
+//
+// An item's counts are its count rows plus the hourly counts in its own row (`seed_hours`): the
+// fold step that creates an item writes the counts of its occurrences there rather than into
+// count rows of their own, and no later step adds to them.
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { type Granularity, itemKeys, occurrenceKeys } from './keys';
 
 export type CountSubject = { itemId: number } | { projectId: number; environment: string };
 
@@ -14,10 +23,17 @@ export interface CountRepository {
   ): Promise<Map<string, number>>;
 }
 
+export interface CountTables {
+  /** Where the count rows are. */
+  occurrences: string;
+  /** Where the items are, with their `seed_hours`. */
+  items: string;
+}
+
 export class DynamoDBCountRepository implements CountRepository {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    private readonly tables: CountTables,
   ) {}
 
   async list(
@@ -26,16 +42,33 @@ export class DynamoDBCountRepository implements CountRepository {
     first: string,
     last: string,
   ): Promise<Map<string, number>> {
-    const partition =
-      'itemId' in subject
-        ? occurrenceKeys.itemCountPartition(subject.itemId, granularity)
-        : occurrenceKeys.environmentCountPartition(subject.projectId, subject.environment, granularity);
+    if (!('itemId' in subject)) {
+      return this.countRows(
+        occurrenceKeys.environmentCountPartition(subject.projectId, subject.environment, granularity),
+        first,
+        last,
+      );
+    }
+    const [counts, seed] = await Promise.all([
+      this.countRows(occurrenceKeys.itemCountPartition(subject.itemId, granularity), first, last),
+      this.seedHours(subject.itemId),
+    ]);
+    for (const [hour, count] of seed) {
+      // An hour bucket (`2026-11-23T10`) starts with its day bucket (`2026-11-23`).
+      const bucket = granularity === 'hour' ? hour : hour.slice(0, 10);
+      if (bucket < first || bucket > last) continue;
+      counts.set(bucket, (counts.get(bucket) ?? 0) + count);
+    }
+    return counts;
+  }
+
+  private async countRows(partition: string, first: string, last: string): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     let startKey: Record<string, unknown> | undefined;
     do {
       const result: QueryCommandOutput = await this.documents.send(
         new QueryCommand({
-          TableName: this.tableName,
+          TableName: this.tables.occurrences,
           KeyConditionExpression: 'PK = :pk AND SK BETWEEN :first AND :last',
           ExpressionAttributeValues: { ':pk': partition, ':first': first, ':last': last },
           ExpressionAttributeNames: { '#count': 'count' },
@@ -47,5 +80,21 @@ export class DynamoDBCountRepository implements CountRepository {
       startKey = result.LastEvaluatedKey;
     } while (startKey);
     return counts;
+  }
+
+  /** The item's counts by hour bucket that are in its own row; none for an item that has none. */
+  private async seedHours(itemId: number): Promise<Map<string, number>> {
+    const result = await this.documents.send(
+      new GetCommand({
+        TableName: this.tables.items,
+        Key: itemKeys.item(itemId),
+        ProjectionExpression: 'seed_hours',
+      }),
+    );
+    const seed: unknown = result.Item?.seed_hours;
+    if (!seed || typeof seed !== 'object') return new Map();
+    return new Map(
+      Object.entries(seed).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
+    );
   }
 }

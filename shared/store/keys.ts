@@ -39,16 +39,32 @@ export const itemKeys = {
 export const occurrenceKeys = {
   /** The uuid is the idempotency key: the row exists once per project and uuid. */
   occurrence: (projectId: number, uuid: string): Key => ({ PK: `OCC#${projectId}#${uuid}`, SK: 'OCC' }),
-  byItem: (itemId: number, timestampMs: number, uuid: string) => ({
-    GSI1PK: `ITEM#${itemId}#OCCS`,
-    GSI1SK: `${pad(timestampMs, 15)}#${uuid}`,
+  /**
+   * A listing page: the uuids of an item's occurrences that one fold step counted, newest first.
+   * Pages sort by the newest receipt time they hold; `tag` tells apart pages of the same instant.
+   */
+  itemPage: (itemId: number, newestReceivedAt: number, tag: string): Key => ({
+    PK: `ITEM#${itemId}#OCCS`,
+    SK: `${pad(newestReceivedAt, 15)}#${tag}`,
   }),
-  byItemPartition: (itemId: number) => `ITEM#${itemId}#OCCS`,
-  byPerson: (projectId: number, personId: string, timestampMs: number, uuid: string) => ({
-    GSI2PK: `PROJECT#${projectId}#PERSON#${personId}`,
-    GSI2SK: `${pad(timestampMs, 15)}#${uuid}`,
+  itemPagePartition: (itemId: number) => `ITEM#${itemId}#OCCS`,
+  /** The same for a person's occurrences in a project. */
+  personPage: (projectId: number, personId: string, newestReceivedAt: number, tag: string): Key => ({
+    PK: `PROJECT#${projectId}#PERSON#${personId}#OCCS`,
+    SK: `${pad(newestReceivedAt, 15)}#${tag}`,
   }),
-  byPersonPartition: (projectId: number, personId: string) => `PROJECT#${projectId}#PERSON#${personId}`,
+  personPagePartition: (projectId: number, personId: string) =>
+    `PROJECT#${projectId}#PERSON#${personId}#OCCS`,
+  /** A project's compression dictionary: payloads are deflated against it. */
+  dictionary: (projectId: number, dictionaryId: string): Key => ({
+    PK: `DICT#${projectId}#${dictionaryId}`,
+    SK: 'DICT',
+  }),
+  /**
+   * The fold's ledger: the stream records from the one whose event id this is, through the
+   * recorded last one, have been counted.
+   */
+  foldLedger: (firstEventId: string): Key => ({ PK: `FOLD#${firstEventId}`, SK: 'FOLD' }),
   /** Marks that a person was affected by an item, so the item counts each person once. */
   itemPerson: (itemId: number, personId: string): Key => ({
     PK: `ITEM#${itemId}#PERSON#${personId}`,
