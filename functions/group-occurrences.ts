@@ -1,4 +1,4 @@
-// SQS → grouping: fingerprints a batch of occurrences and stores them with their items and counts.
+// SQS → grouping: fingerprints a batch of occurrences and stores each once; the fold counts them.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -7,18 +7,16 @@ import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
 import { createGroupingWorker } from '#shared/grouping/worker';
 import { logger } from '#shared/observability';
-import { DynamoDBGroupingStore } from '#shared/store/grouping-store';
-import { DynamoDBItemRepository } from '#shared/store/items';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
+import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 
-const tables = tableNames(['projects', 'items', 'occurrences']);
+const tables = tableNames(['occurrences']);
 const documents = createDocumentClient();
 const processBatch = createGroupingWorker({
-  writer: new DynamoDBGroupingStore(
+  writer: new DynamoDBOccurrenceWriter(
     documents,
-    { items: tables.items, occurrences: tables.occurrences },
-    new DynamoDBItemRepository(documents, tables.items),
-    new DynamoDBProjectRepository(documents, tables.projects),
+    tables.occurrences,
+    new DynamoDBPayloadCodec(documents, tables.occurrences),
   ),
 });
 

@@ -19,7 +19,7 @@ export interface TableDeclaration extends KeyDeclaration {
   /** Environment variable through which functions receive the table name. */
   envVar: string;
   globalIndexes: GlobalIndexDeclaration[];
-  stream?: 'NEW_AND_OLD_IMAGES';
+  stream?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE';
   timeToLiveAttribute?: string;
 }
 
@@ -54,27 +54,17 @@ export const tables = {
     ],
     stream: 'NEW_AND_OLD_IMAGES',
   },
-  /** Occurrences (the idempotency record of each uuid), people and counts for graphs; all expire. */
+  /**
+   * Occurrences (the idempotency record of each uuid, with its payload), listing pages, people,
+   * counts for graphs and compression dictionaries; all but daily counts expire. Its stream feeds
+   * the fold, which counts each occurrence row exactly once into its item and its counts.
+   */
   occurrences: {
     logicalId: 'OccurrencesTable',
     envVar: 'OCCURRENCES_TABLE',
     ...pkSk,
-    globalIndexes: [
-      {
-        // An item's occurrences, newest first.
-        indexName: 'ByItem',
-        partitionKey: { name: 'GSI1PK', type: 'S' },
-        sortKey: { name: 'GSI1SK', type: 'S' },
-        projection: 'KEYS_ONLY',
-      },
-      {
-        // A person's occurrences, newest first (sparse: only occurrences that name a person).
-        indexName: 'ByPerson',
-        partitionKey: { name: 'GSI2PK', type: 'S' },
-        sortKey: { name: 'GSI2SK', type: 'S' },
-        projection: 'KEYS_ONLY',
-      },
-    ],
+    globalIndexes: [],
+    stream: 'NEW_IMAGE',
     timeToLiveAttribute: 'expires_at',
   },
 } as const satisfies Record<string, TableDeclaration>;

@@ -39,7 +39,22 @@ export type RouteKey = `${HttpMethod} /${string}`;
 export type Trigger =
   | { kind: 'http'; routes: RouteKey[] }
   | { kind: 'queue'; queue: QueueName; batchSize: number; maxBatchingWindowSeconds: number }
-  | { kind: 'stream'; table: TableName; batchSize: number; startingPosition: 'TRIM_HORIZON' | 'LATEST' };
+  | {
+      kind: 'stream';
+      table: TableName;
+      batchSize: number;
+      startingPosition: 'TRIM_HORIZON' | 'LATEST';
+      maxBatchingWindowSeconds?: number;
+      /**
+       * Split a failing batch in two and retry the halves (default). A consumer whose exactly-once
+       * bookkeeping relies on retries starting where a batch or a reported failure started says no.
+       */
+      bisectOnError?: boolean;
+      /** Retries of a failing batch before it goes to the failure queue; undefined: until its records expire (24 h). */
+      retryAttempts?: number;
+      /** Only these records invoke the function: `eventName`s, and the `entity` of the new image. */
+      filter?: { eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[]; entities: readonly string[] };
+    };
 
 export interface FunctionDeclaration {
   /** Handler file, relative to the repository root; it exports `handler`. */
@@ -115,11 +130,31 @@ export const functions = {
   },
   groupOccurrences: {
     entry: 'functions/group-occurrences.ts',
-    description: 'Fingerprints occurrences and upserts their items',
+    description: 'Fingerprints occurrences and stores each once',
     trigger: { kind: 'queue', queue: 'ingest', batchSize: 100, maxBatchingWindowSeconds: 1 },
-    tables: { projects: 'write', items: 'write', occurrences: 'write' },
+    tables: { occurrences: 'write' },
     queues: { ingest: 'consume' },
     timeoutSeconds: 30,
+    memoryMb: 1024,
+  },
+  foldOccurrences: {
+    entry: 'functions/fold-occurrences.ts',
+    description: 'Counts stored occurrences into their items, counts, people and listings',
+    trigger: {
+      kind: 'stream',
+      table: 'occurrences',
+      // Big batches aggregate a hot item's occurrences into one update; see docs/grouping.md.
+      batchSize: 1000,
+      maxBatchingWindowSeconds: 2,
+      startingPosition: 'TRIM_HORIZON',
+      // The fold's ledger is keyed by the first record of each step it commits: retries must
+      // start there (the batch's first record, or the failure it reports), never mid-batch.
+      bisectOnError: false,
+      filter: { eventNames: ['INSERT'], entities: ['occurrence'] },
+    },
+    tables: { projects: 'write', items: 'write', occurrences: 'write' },
+    queues: {},
+    timeoutSeconds: 120,
     memoryMb: 1024,
   },
 } as const satisfies Record<string, FunctionDeclaration>;

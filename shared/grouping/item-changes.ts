@@ -5,24 +5,16 @@
 import { isOlderVersion } from '#shared/domain/code-version';
 import { higherLevel } from '#shared/domain/levels';
 import type { ItemRecord } from '#shared/store/items';
-import type { PreparedOccurrence } from './occurrence';
+import type { OccurrenceFacts } from './occurrence';
 
 export interface ItemChange {
   itemId: number;
   projectId: number;
   /** What this change assumed of the item; undefined when it assumed the item does not exist. */
   expected: { status: ItemRecord['status']; level?: ItemRecord['level'] } | undefined;
-  /** True when the item needs a counter number (a new item, or one whose number was never taken). */
-  needsCounter: boolean;
   set: Record<string, unknown>;
   add: Record<string, number>;
 }
-
-/**
- * After this long (twice the grouping worker's timeout), an item still without a number lost its
- * creator to a crash; any writer may number it.
- */
-export const ORPHANED_COUNTER_MS = 60_000;
 
 /**
  * The change for one item. `occurrences` are new (never stored before) and belong to the item;
@@ -30,7 +22,7 @@ export const ORPHANED_COUNTER_MS = 60_000;
  */
 export function planItemChange(
   current: ItemRecord | undefined,
-  occurrences: readonly PreparedOccurrence[],
+  occurrences: readonly OccurrenceFacts[],
   newPeople: number,
   now: number = Date.now(),
 ): ItemChange {
@@ -46,7 +38,6 @@ export function planItemChange(
       itemId: first.itemId,
       projectId: first.projectId,
       expected: undefined,
-      needsCounter: true,
       add,
       set: {
         entity: 'item',
@@ -55,8 +46,8 @@ export function planItemChange(
         project_id: first.projectId,
         environment: first.environment,
         platform: first.platform,
-        framework: first.framework,
-        language: first.language,
+        framework: first.framework ?? undefined,
+        language: first.language ?? undefined,
         hash: first.fingerprint,
         grouping_method: first.groupingMethod,
         title: first.title,
@@ -67,12 +58,10 @@ export function planItemChange(
         first_occurrence_timestamp: first.timestamp,
         last_occurrence_id: last.uuid,
         last_occurrence_timestamp: last.timestamp,
-        last_activated_timestamp: first.timestamp,
-        activating_occurrence_id: first.uuid,
-        reactivated_count: 0,
-        resolved_timestamp: null,
-        resolved_in_version: null,
-        last_code_version: last.codeVersion,
+        // Left out while they hold their defaults, to keep the row small (see `toItemRecord`):
+        // `last_activated_timestamp` and `activating_occurrence_id` (the first occurrence's),
+        // `reactivated_count` (0), `resolved_timestamp` and `resolved_in_version` (null).
+        last_code_version: last.codeVersion ?? undefined,
       },
     };
   }
@@ -109,8 +98,6 @@ export function planItemChange(
     itemId: current.id,
     projectId: current.project_id,
     expected,
-    // The creator numbers a new item right after creating it; others wait, or numbers would be burnt.
-    needsCounter: current.counter === null && now - current.created_at > ORPHANED_COUNTER_MS,
     add: increments,
     set,
   };

@@ -1,6 +1,5 @@
-// An accepted occurrence made ready to store: its group, its item id, title, level and packed payload.
+// An accepted occurrence made ready to store: its group, its item id, title, level and payload.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { groupOccurrence } from '#shared/domain/fingerprint';
 import { defaultLevel, type Level } from '#shared/domain/levels';
 import { titleOf } from '#shared/domain/title';
@@ -31,10 +30,13 @@ export interface PreparedOccurrence {
   receivedAt: number;
   codeVersion: string | null;
   person: PersonRef | null;
-  /** The item payload (`data`), truncated past the documented size, as gzip'd JSON. */
-  payload: Uint8Array;
+  /** The item payload (`data`), truncated past the documented size, as JSON text. */
+  payloadJson: string;
   payloadTruncated: boolean;
 }
+
+/** What the fold reads back from an occurrence row: everything but the payload. */
+export type OccurrenceFacts = Omit<PreparedOccurrence, 'payloadJson' | 'payloadTruncated'>;
 
 /**
  * An item's id follows from what groups it, so creating the item needs no lookup: the same
@@ -77,7 +79,7 @@ export function prepareOccurrence(message: OccurrenceMessage): PreparedOccurrenc
     person: data.person
       ? { id: data.person.id, username: data.person.username ?? null, email: data.person.email ?? null }
       : null,
-    payload: gzipSync(JSON.stringify(stored.data)),
+    payloadJson: JSON.stringify(stored.data),
     payloadTruncated: stored.truncated,
   };
 }

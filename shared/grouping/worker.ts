@@ -1,7 +1,7 @@
 // The grouping worker's service: parse a batch of queued occurrences, group them, store them.
 import { logger } from '#shared/observability';
 import { occurrenceMessageSchema } from '#shared/queue/ingest-queue';
-import type { WriteReport } from '#shared/store/grouping-store';
+import type { WriteReport } from '#shared/store/occurrence-writer';
 import { type PreparedOccurrence, prepareOccurrence } from './occurrence';
 
 export interface QueuedMessage {
@@ -16,14 +16,11 @@ export interface OccurrenceWriter {
 export interface BatchResult {
   /** Messages to be delivered again; after the queue's maxReceiveCount they go to its dead-letter queue. */
   failedMessageIds: string[];
-  report: WriteReport;
+  stored: number;
+  duplicates: number;
 }
 
-/** How long a failed batch may spend storing its occurrences one by one, within the function's timeout. */
-const SINGLE_WRITES_BUDGET_MS = 10_000;
-
-export function createGroupingWorker(deps: { writer: OccurrenceWriter; now?: () => number }) {
-  const now = deps.now ?? Date.now;
+export function createGroupingWorker(deps: { writer: OccurrenceWriter }) {
   return async function processBatch(messages: readonly QueuedMessage[]): Promise<BatchResult> {
     const failed: string[] = [];
     const prepared: { messageId: string; occurrence: PreparedOccurrence }[] = [];
@@ -40,38 +37,36 @@ export function createGroupingWorker(deps: { writer: OccurrenceWriter; now?: () 
         failed.push(message.messageId);
       }
     }
-    if (prepared.length === 0)
-      return { failedMessageIds: failed, report: { stored: 0, duplicates: 0, retries: 0 } };
+    if (prepared.length === 0) return { failedMessageIds: failed, stored: 0, duplicates: 0 };
     try {
       const report = await deps.writer.write(prepared.map((entry) => entry.occurrence));
-      logger.info('batch grouped', { ...report, messages: messages.length });
-      return { failedMessageIds: failed, report };
-    } catch (error) {
-      logger.warn('batch not stored whole; storing its occurrences one by one', { error: error as Error });
-    }
-    // One occurrence that can never be stored must not take the rest of its batch to the
-    // dead-letter queue with it. What the batch stored already is recognised by its uuid.
-    const report: WriteReport = { stored: 0, duplicates: 0, retries: 0 };
-    const deadline = now() + SINGLE_WRITES_BUDGET_MS;
-    for (const { messageId, occurrence } of prepared) {
-      if (now() > deadline) {
-        failed.push(messageId);
-        continue;
-      }
-      try {
-        const single = await deps.writer.write([occurrence]);
-        report.stored += single.stored;
-        report.duplicates += single.duplicates;
-        report.retries += single.retries;
-      } catch (error) {
+      // Each occurrence is its own write: one that cannot be stored fails alone, and only its
+      // message comes back (a stored one is recognised by its uuid if it does).
+      report.outcomes.forEach((outcome, index) => {
+        if (typeof outcome !== 'object') return;
+        const { messageId, occurrence } = prepared[index]!;
         logger.error('occurrence not stored; it will be delivered again', {
-          error: error as Error,
+          error: outcome.error as Error,
           uuid: occurrence.uuid,
           project_id: occurrence.projectId,
         });
         failed.push(messageId);
-      }
+      });
+      logger.info('batch stored', {
+        stored: report.stored,
+        duplicates: report.duplicates,
+        failed: report.failed,
+        messages: messages.length,
+      });
+      return { failedMessageIds: failed, stored: report.stored, duplicates: report.duplicates };
+    } catch (error) {
+      // The payloads could not be encoded (their dictionary could not be read or written): retry all.
+      logger.error('batch not stored; it will be delivered again', { error: error as Error });
+      return {
+        failedMessageIds: [...failed, ...prepared.map((entry) => entry.messageId)],
+        stored: 0,
+        duplicates: 0,
+      };
     }
-    return { failedMessageIds: failed, report };
   };
 }

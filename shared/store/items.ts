@@ -239,8 +239,12 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
     first_occurrence_timestamp: numberOr(row.first_occurrence_timestamp, 0),
     last_occurrence_id: String(row.last_occurrence_id ?? ''),
     last_occurrence_timestamp: numberOr(row.last_occurrence_timestamp, 0),
-    last_activated_timestamp: numberOr(row.last_activated_timestamp, 0),
-    activating_occurrence_id: String(row.activating_occurrence_id ?? ''),
+    // An item never reactivated keeps these out of its row: they are its first occurrence's.
+    last_activated_timestamp: numberOr(
+      row.last_activated_timestamp,
+      numberOr(row.first_occurrence_timestamp, 0),
+    ),
+    activating_occurrence_id: String(row.activating_occurrence_id ?? row.first_occurrence_id ?? ''),
     reactivated_count: numberOr(row.reactivated_count, 0),
     resolved_timestamp: typeof row.resolved_timestamp === 'number' ? row.resolved_timestamp : null,
     resolved_in_version: textOrNull(row.resolved_in_version),

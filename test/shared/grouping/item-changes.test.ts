@@ -40,7 +40,7 @@ function existing(overrides: Partial<ItemRecord> = {}): ItemRecord {
 }
 
 describe('item changes', () => {
-  it('a new item is created active, at the highest level of its first occurrences, and needs a number', () => {
+  it('a new item is created active, at the highest level of its first occurrences', () => {
     const batch = [
       occurrence(projectId, errorData({ level: 'warning' })),
       occurrence(projectId, errorData({ level: 'critical' })),
@@ -48,10 +48,9 @@ describe('item changes', () => {
     const change = planItemChange(undefined, batch, 1);
     expect(change).toMatchObject({
       expected: undefined,
-      needsCounter: true,
       add: { total_occurrences: 2, unique_people: 1 },
     });
-    expect(change.set).toMatchObject({ status: 'active', level: 'critical', reactivated_count: 0 });
+    expect(change.set).toMatchObject({ status: 'active', level: 'critical' });
   });
 
   it('a higher level raises the item, conditioned on the level read', () => {
@@ -101,12 +100,5 @@ describe('item changes', () => {
     expect(change.add.reactivated_count ?? 0).toBe(reactivates ? 1 : 0);
     if (reactivates) expect(change.set.status_changed_by).toBe('occurrence');
     expect(change.expected?.status).toBe(item.status);
-  });
-
-  it('an item without a number is numbered by others only once its creator must be gone', () => {
-    const fresh = existing({ counter: null, created_at: Date.now() - 5_000 });
-    const orphan = existing({ counter: null, created_at: Date.now() - 120_000 });
-    expect(planItemChange(fresh, [occurrence(projectId)], 0).needsCounter).toBe(false);
-    expect(planItemChange(orphan, [occurrence(projectId)], 0).needsCounter).toBe(true);
   });
 });

@@ -3,8 +3,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { createGroupingWorker } from '#shared/grouping/worker';
-import { DynamoDBGroupingStore } from '#shared/store/grouping-store';
-import { DynamoDBItemRepository } from '#shared/store/items';
+import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
+import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 import { errorData } from '../../support/occurrences';
@@ -21,16 +21,13 @@ afterAll(async () => {
   await dynamo?.stop();
 });
 
-/** DynamoDB refusing, for good, every transaction that stores this uuid (a fault at the AWS boundary). */
+/** DynamoDB refusing, for good, every write that stores this uuid (a fault at the AWS boundary). */
 function refusing(uuid: string): DynamoDBDocumentClient {
   return new Proxy(documents, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
       return async (command: { constructor: { name: string }; input: unknown }) => {
-        if (
-          command.constructor.name === 'TransactWriteCommand' &&
-          JSON.stringify(command.input).includes(uuid)
-        ) {
+        if (command.constructor.name === 'PutCommand' && JSON.stringify(command.input).includes(uuid)) {
           throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
             name: 'ValidationException',
           });
@@ -71,20 +68,19 @@ describe('grouping worker', () => {
     ];
     const client = refusing(poisoned);
     const worker = createGroupingWorker({
-      writer: new DynamoDBGroupingStore(
+      writer: new DynamoDBOccurrenceWriter(
         client,
-        { items: dynamo.tableNames.items, occurrences: dynamo.tableNames.occurrences },
-        new DynamoDBItemRepository(client, dynamo.tableNames.items),
-        projects,
+        dynamo.tableNames.occurrences,
+        new DynamoDBPayloadCodec(client, dynamo.tableNames.occurrences),
       ),
     });
 
     const result = await worker(batch);
     expect(result.failedMessageIds.sort()).toEqual([`m-${poisoned}`, 'm-unreadable'].sort());
-    expect(result.report.stored).toBe(4);
+    expect(result).toMatchObject({ stored: 4, duplicates: 0 });
 
     // Delivered again, the good ones change nothing.
     const again = await worker(batch.slice(0, 4));
-    expect(again).toMatchObject({ failedMessageIds: [], report: { stored: 0, duplicates: 4 } });
+    expect(again).toMatchObject({ failedMessageIds: [], stored: 0, duplicates: 4 });
   });
 });

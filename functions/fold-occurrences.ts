@@ -1,0 +1,26 @@
+// DynamoDB Streams (occurrence table) → fold: counts each stored occurrence once into its item,
+// its counts for graphs, its people and its listings.
+
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { createDocumentClient } from '#shared/aws/clients';
+import { tableNames } from '#shared/config';
+import { createFoldHandler } from '#shared/grouping/fold';
+import { logger } from '#shared/observability';
+import { DynamoDBFoldStore } from '#shared/store/fold-store';
+import { DynamoDBProjectRepository } from '#shared/store/projects';
+
+const tables = tableNames(['projects', 'items', 'occurrences']);
+const documents = createDocumentClient();
+const processStreamBatch = createFoldHandler({
+  folder: new DynamoDBFoldStore(
+    documents,
+    { items: tables.items, occurrences: tables.occurrences },
+    new DynamoDBProjectRepository(documents, tables.projects),
+  ),
+});
+
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler((event, context) => processStreamBatch(event.Records, () => context.getRemainingTimeInMillis()));

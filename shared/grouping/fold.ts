@@ -1,0 +1,63 @@
+// The fold's service: turns a DynamoDB Streams batch of the occurrence table into fold records,
+// counts them, and says where Lambda must resume when it could not count them all.
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { logger } from '#shared/observability';
+import type { FoldRecord, FoldReport } from '#shared/store/fold-store';
+import { occurrenceFacts } from '#shared/store/occurrence-rows';
+
+export interface OccurrenceFolder {
+  fold(records: readonly FoldRecord[], options?: { shouldStop?: () => boolean }): Promise<FoldReport>;
+}
+
+/**
+ * The occurrence INSERTs of a stream batch, in order. Other rows of the table (pages, counts,
+ * people, ledger, dictionaries) and other events are not the fold's; the event source mapping's
+ * filter leaves most of them out already.
+ */
+export function foldRecordsOf(records: readonly DynamoDBRecord[]): FoldRecord[] {
+  const folded: FoldRecord[] = [];
+  for (const record of records) {
+    const image = record.dynamodb?.NewImage;
+    const sequenceNumber = record.dynamodb?.SequenceNumber;
+    if (record.eventName !== 'INSERT' || !image || !sequenceNumber || !record.eventID) continue;
+    const occurrence = occurrenceFacts(unmarshall(image as Record<string, AttributeValue>));
+    if (occurrence) folded.push({ eventId: record.eventID, sequenceNumber, occurrence });
+    else if (image.entity?.S === 'occurrence') {
+      // Our own worker wrote it, so this cannot happen short of a bug; counting it is impossible.
+      logger.error('occurrence row without the facts the fold needs; not counted', {
+        eventId: record.eventID,
+      });
+    }
+  }
+  return folded;
+}
+
+/** Time kept in hand when the function's deadline nears: a step takes a few round trips. */
+const STOP_MARGIN_MS = 10_000;
+
+export function createFoldHandler(deps: { folder: OccurrenceFolder }) {
+  return async function processStreamBatch(
+    records: readonly DynamoDBRecord[],
+    remainingTimeMs: () => number,
+  ): Promise<DynamoDBBatchResponse> {
+    const folded = foldRecordsOf(records);
+    if (folded.length === 0) return { batchItemFailures: [] };
+    const report = await deps.folder.fold(folded, { shouldStop: () => remainingTimeMs() < STOP_MARGIN_MS });
+    const { error, ...figures } = report;
+    if (report.stoppedAt === undefined) {
+      logger.info('stream batch folded', { ...figures, records: records.length });
+      return { batchItemFailures: [] };
+    }
+    const resumeAt = folded[report.stoppedAt]!;
+    if (error)
+      logger.error('fold step failed; Lambda resumes at its first record', {
+        ...figures,
+        error: error as Error,
+      });
+    else logger.warn('out of time; Lambda resumes at the next step', figures);
+    // Lambda checkpoints before this record and delivers the rest again, starting with it.
+    return { batchItemFailures: [{ itemIdentifier: resumeAt.sequenceNumber }] };
+  };
+}
