@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  FilterCriteria,
+  FilterRule,
+  Runtime,
+  StartingPosition,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -37,13 +44,26 @@ export interface QueueConsumption {
   maxBatchingWindow: Duration;
 }
 
+/** Which stream records invoke a function: their `eventName`, and the `entity` of their new image. */
+export interface StreamFilter {
+  eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[];
+  entities: readonly string[];
+}
+
 /** How a function consumes a table's stream. */
 export interface StreamConsumption {
   batchSize: number;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** How long Lambda gathers records before invoking. @default none: as soon as there are records */
+  maxBatchingWindow?: Duration;
+  /** Split a failing batch in two and retry the halves. */
+  bisectOnError: boolean;
+  /** Retries of a failing batch; undefined: until its records expire from the stream. */
+  retryAttempts?: number;
+  /** Only matching records invoke the function; the others are skipped, and the shard moves past them. */
+  filter?: StreamFilter;
   /** Where records that still fail after the retries are described, so none is dropped silently. */
   onFailure: IQueue;
-  retryAttempts: number;
 }
 
 export class FaultlineFunction extends NodejsFunction {
@@ -128,20 +148,35 @@ export class FaultlineFunction extends NodejsFunction {
   }
 
   /**
-   * Triggers the function from a table's stream. A failing record is split out of its batch
-   * (bisect) and retried a bounded number of times, then described on `onFailure`, so one poison
-   * record cannot block its shard for the stream's 24 hours.
+   * Triggers the function from a table's stream, with partial batch failures: Lambda retries from
+   * the first record the function reports. Records that fail every retry (or expire first) are
+   * described on `onFailure`, so none is dropped silently.
    */
   consumeStream(table: ITableV2, consumption: StreamConsumption): void {
+    const { filter } = consumption;
     this.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: StartingPosition[consumption.startingPosition],
         batchSize: consumption.batchSize,
-        bisectBatchOnError: true,
+        maxBatchingWindow: consumption.maxBatchingWindow,
+        bisectBatchOnError: consumption.bisectOnError,
+        // Left out when undefined: the mapping then retries until the records expire.
         retryAttempts: consumption.retryAttempts,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(consumption.onFailure),
+        filters: filter && [
+          FilterCriteria.filter({
+            eventName: anyOf(filter.eventNames),
+            dynamodb: { NewImage: { entity: { S: anyOf(filter.entities) } } },
+          }),
+        ],
       }),
     );
   }
+}
+
+/** A filter rule that matches any of the values. Lambda refuses an empty list, so synth does first. */
+function anyOf(values: readonly string[]): string[] {
+  if (values.length === 0) throw new Error('a stream filter needs at least one value per field');
+  return FilterRule.or(...values);
 }

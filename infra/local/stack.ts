@@ -171,6 +171,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             function: loadedFunction,
             batchSize: trigger.batchSize,
             startingPosition: trigger.startingPosition,
+            maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds,
+            filter: trigger.filter,
             region: LOCAL_REGION,
             logError: options.logError,
           }),

@@ -54,11 +54,10 @@ export interface DeclaredQueue {
   readonly deadLetterQueue: Queue;
 }
 
-// How often a failing stream batch is retried (after bisecting) before it goes to its failure queue.
-const streamRetryAttempts = 5;
 // Grouping normally drains a message within seconds; five minutes of backlog means it is down or behind.
 const oldestMessageAlarmSeconds = 300;
-// The fan-out and indexer should be close to the stream's head; a minute behind is worth a look.
+// Stream consumers (the fold, later the fan-out and indexer) should be close to the stream's head; a
+// minute behind is worth a look.
 const iteratorAgeAlarmMs = 60_000;
 
 // JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format.
@@ -279,7 +278,13 @@ export class RegionalStack extends Stack {
         fn.consumeStream(this.tables[trigger.table], {
           batchSize: trigger.batchSize,
           startingPosition: trigger.startingPosition,
-          retryAttempts: streamRetryAttempts,
+          maxBatchingWindow:
+            trigger.maxBatchingWindowSeconds === undefined
+              ? undefined
+              : Duration.seconds(trigger.maxBatchingWindowSeconds),
+          bisectOnError: trigger.bisectOnError ?? true,
+          retryAttempts: trigger.retryAttempts,
+          filter: trigger.filter,
           onFailure,
         });
         break;
@@ -330,14 +335,19 @@ export class RegionalStack extends Stack {
       const id = pascalCase(name);
       alarm(`${id}ErrorsAlarm`, fn.metricErrors({ period: fiveMinutes }), 0, `${name} raised errors`);
       alarm(`${id}ThrottlesAlarm`, fn.metricThrottles({ period: fiveMinutes }), 0, `${name} was throttled`);
-      if (functionDeclarations[name].trigger.kind === 'stream') {
-        alarm(
-          `${id}IteratorAgeAlarm`,
-          fn.metric('IteratorAge', { period: minute, statistic: 'Maximum' }),
-          iteratorAgeAlarmMs,
-          `${name} is more than a minute behind its table's stream`,
-        );
-      }
+    }
+    const streamConsumers = declared<FunctionName, FaultlineFunction>(this.functions).filter(
+      ([name]) => functionDeclarations[name].trigger.kind === 'stream',
+    );
+    const iteratorAge = (fn: FaultlineFunction, label?: string): IMetric =>
+      fn.metric('IteratorAge', { period: minute, statistic: 'Maximum', label });
+    for (const [name, fn] of streamConsumers) {
+      alarm(
+        `${pascalCase(name)}IteratorAgeAlarm`,
+        iteratorAge(fn),
+        iteratorAgeAlarmMs,
+        `${name} is more than a minute behind its table's stream`,
+      );
     }
     alarm(
       'Api5xxAlarm',
@@ -372,6 +382,14 @@ export class RegionalStack extends Stack {
         ),
       }),
     );
+    if (streamConsumers.length > 0) {
+      dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Stream consumers: iterator age (ms)',
+          left: streamConsumers.map(([name, fn]) => iteratorAge(fn, `${name} iterator age`)),
+        }),
+      );
+    }
   }
 
   private createOutputs(): void {

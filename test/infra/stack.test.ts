@@ -21,6 +21,7 @@ import {
 
 const functionDeclarations = Object.entries(functions) as Array<[FunctionName, FunctionDeclaration]>;
 const tableDeclarations = Object.entries(tables) as Array<[TableName, TableDeclaration]>;
+const tableByName: Record<TableName, TableDeclaration> = tables;
 const queueDeclarations = Object.entries(queues) as Array<[QueueName, QueueDeclaration]>;
 
 // Skipping esbuild keeps a synth at a fraction of a second; one test below bundles for real.
@@ -70,6 +71,51 @@ function actionsOn(name: FunctionName, resourceId: string, attribute = 'Arn'): S
     )
     .flatMap((statement) => [statement.Action].flat());
   return new Set(actions);
+}
+
+interface EventSourceMappingProperties {
+  EventSourceArn: unknown;
+  BatchSize?: number;
+  StartingPosition?: string;
+  MaximumBatchingWindowInSeconds?: number;
+  BisectBatchOnFunctionError?: boolean;
+  MaximumRetryAttempts?: number;
+  FunctionResponseTypes?: string[];
+  DestinationConfig?: { OnFailure?: { Destination?: unknown } };
+  FilterCriteria?: { Filters?: Array<{ Pattern: string }> };
+}
+
+/** The properties of the one event source mapping that triggers a function. */
+function mappingOf(name: FunctionName): EventSourceMappingProperties {
+  const mappings = Object.values(
+    template.findResources('AWS::Lambda::EventSourceMapping', {
+      Properties: { FunctionName: { Ref: functionId(name) } },
+    }),
+  );
+  expect(mappings).toHaveLength(1);
+  return mappings[0]!.Properties;
+}
+
+/** The mapping's filter patterns, parsed: CloudFormation holds each as a JSON string. */
+function filterPatternsOf(properties: EventSourceMappingProperties): unknown[] {
+  return (properties.FilterCriteria?.Filters ?? []).map((filter) => JSON.parse(filter.Pattern));
+}
+
+/** Every metric line of the dashboard, with references written as `${LogicalId}`. */
+function dashboardMetrics(): unknown[][] {
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]!.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  // References sit inside JSON strings of the body: `{ Ref: X }` becomes `${X}`, a GetAtt `${X.Attribute}`.
+  const text = body['Fn::Join'][1]
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const { Ref: ref, 'Fn::GetAtt': attribute } = part as { Ref?: string; 'Fn::GetAtt'?: string[] };
+      return `\${${ref ?? attribute?.join('.')}}`;
+    })
+    .join('');
+  const widgets = (JSON.parse(text) as { widgets: Array<{ properties: { metrics?: unknown[][] } }> }).widgets;
+  return widgets.flatMap((widget) => widget.properties.metrics ?? []);
 }
 
 const tableWrites = [
@@ -270,19 +316,78 @@ describe('event sources', () => {
     });
   });
 
-  it.each(streamConsumers)('$name reads its table stream with bisecting, bounded retries', (consumer) => {
-    const { name, trigger } = consumer;
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: functionId(name) },
-      EventSourceArn: { 'Fn::GetAtt': [tableId(trigger.table), 'StreamArn'] },
-      BatchSize: trigger.batchSize,
-      StartingPosition: trigger.startingPosition,
-      BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: Match.anyValue(),
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
-    });
+  it.each(streamConsumers)(
+    '$name reads its table stream as declared, reporting item failures',
+    (consumer) => {
+      const { name, trigger } = consumer;
+      const properties = mappingOf(name);
+      expect(properties).toMatchObject({
+        EventSourceArn: { 'Fn::GetAtt': [tableId(trigger.table), 'StreamArn'] },
+        BatchSize: trigger.batchSize,
+        StartingPosition: trigger.startingPosition,
+        BisectBatchOnFunctionError: trigger.bisectOnError ?? true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      const failureQueues = stack.streamFailureQueues.map((queue) => ({
+        'Fn::GetAtt': [logicalId(queue), 'Arn'],
+      }));
+      expect(failureQueues).toContainEqual(properties.DestinationConfig?.OnFailure?.Destination);
+      // Absent means retry until the records expire, which is what an undeclared count asks for.
+      expect(properties.MaximumRetryAttempts).toBe(trigger.retryAttempts);
+      expect(properties.MaximumBatchingWindowInSeconds).toBe(trigger.maxBatchingWindowSeconds);
+      expect(filterPatternsOf(properties)).toEqual(
+        trigger.filter
+          ? [
+              {
+                eventName: [...trigger.filter.eventNames],
+                dynamodb: { NewImage: { entity: { S: [...trigger.filter.entities] } } },
+              },
+            ]
+          : [],
+      );
+    },
+  );
+
+  it.each(streamConsumers)(
+    "$name's filter reads a new image that its table's stream carries",
+    ({ trigger }) => {
+      const streamViewType =
+        template.toJSON().Resources[tableId(trigger.table)].Properties.StreamSpecification?.StreamViewType;
+      expect(streamViewType).toBe(tableByName[trigger.table].stream);
+      if (trigger.filter) expect(['NEW_IMAGE', 'NEW_AND_OLD_IMAGES']).toContain(streamViewType);
+    },
+  );
+
+  it('the fold reads every new occurrence row, never bisects and never gives up before the records expire', () => {
+    const fold = functions.foldOccurrences.trigger;
+    const properties = mappingOf('foldOccurrences');
+    expect(properties.EventSourceArn).toEqual({ 'Fn::GetAtt': [tableId('occurrences'), 'StreamArn'] });
+    expect(properties.BatchSize).toBe(fold.batchSize);
+    expect(properties.MaximumBatchingWindowInSeconds).toBe(fold.maxBatchingWindowSeconds);
+    // Its ledger is keyed by the record a step starts at: a bisected retry would start elsewhere.
+    expect(properties.BisectBatchOnFunctionError).toBe(false);
+    // A record dropped after some retries would be an occurrence never counted.
+    expect(properties).not.toHaveProperty('MaximumRetryAttempts');
+    expect(properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(filterPatternsOf(properties)).toEqual([
+      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['occurrence'] } } } },
+    ]);
   });
+
+  it.each(streamConsumers)(
+    '$name alarms when it falls behind its stream, and is on the dashboard',
+    ({ name }) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'IteratorAge',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(name) } }],
+        AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+      });
+      expect(dashboardMetrics()).toContainEqual(
+        expect.arrayContaining(['AWS/Lambda', 'IteratorAge', 'FunctionName', `\${${functionId(name)}}`]),
+      );
+    },
+  );
 
   it('every stream failure queue has a depth alarm', () => {
     expect(stack.streamFailureQueues).toHaveLength(streamConsumers.length);
@@ -328,6 +433,14 @@ describe.each(tableDeclarations)('the %s table', (name, declaration) => {
         ? { AttributeName: declaration.timeToLiveAttribute, Enabled: true }
         : undefined,
     );
+  });
+});
+
+describe('the occurrences table', () => {
+  it('streams new images only, for the fold, and has no index to pay for on every write', () => {
+    const properties = template.toJSON().Resources[tableId('occurrences')].Properties;
+    expect(properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    expect(properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 });
 

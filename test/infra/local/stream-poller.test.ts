@@ -1,9 +1,14 @@
 // The stream poller delivers DynamoDB Local's real stream records as Lambda would: in order, with retries.
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LoadedFunction } from '#infra/local/lambda-runtime';
-import { latestStreamArn, type StreamPoller, startStreamPoller } from '#infra/local/stream-poller';
+import {
+  latestStreamArn,
+  type StreamPoller,
+  type StreamRecordFilter,
+  startStreamPoller,
+} from '#infra/local/stream-poller';
 import { createTables } from '#infra/local/tables';
 import { type Dynamo, startDynamo } from '../../support/emulators';
 
@@ -43,6 +48,7 @@ function poll(
   handler: (event: DynamoDBStreamEvent) => unknown,
   startingPosition: 'TRIM_HORIZON' | 'LATEST' = 'TRIM_HORIZON',
   batchSize = 100,
+  filter?: StreamRecordFilter,
 ) {
   const poller = startStreamPoller({
     client: dynamo.streamsClient,
@@ -50,6 +56,7 @@ function poll(
     function: fn(handler),
     batchSize,
     startingPosition,
+    filter,
     pollIntervalMs: 50,
     logError: () => {},
   });
@@ -77,6 +84,44 @@ async function setStatus(table: string, id: string, status: string): Promise<voi
     }),
   );
 }
+
+/** A fresh occurrences table (the declared one, streaming new images) and its stream ARN. */
+async function freshOccurrencesTable(prefix: string): Promise<{ table: string; streamArn: string }> {
+  const { occurrences } = await createTables(dynamo.client, prefix);
+  return { table: occurrences, streamArn: await latestStreamArn(dynamo.client, occurrences) };
+}
+
+/** The fold's filter: new occurrence rows only. */
+const occurrenceInserts: StreamRecordFilter = { eventNames: ['INSERT'], entities: ['occurrence'] };
+
+async function writeRow(table: string, id: string, entity: string | undefined): Promise<void> {
+  await dynamo.client.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: { PK: { S: id }, SK: { S: 'ROW' }, ...(entity === undefined ? {} : { entity: { S: entity } }) },
+    }),
+  );
+}
+
+async function touchRow(table: string, id: string): Promise<void> {
+  await dynamo.client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { PK: { S: id }, SK: { S: 'ROW' } },
+      UpdateExpression: 'ADD touched :one',
+      ExpressionAttributeValues: { ':one': { N: '1' } },
+    }),
+  );
+}
+
+async function deleteRow(table: string, id: string): Promise<void> {
+  await dynamo.client.send(
+    new DeleteItemCommand({ TableName: table, Key: { PK: { S: id }, SK: { S: 'ROW' } } }),
+  );
+}
+
+const keysOf = (event: DynamoDBStreamEvent): string[] =>
+  event.Records.map((record) => record.dynamodb?.Keys?.PK?.S ?? '');
 
 const summary = (record: DynamoDBRecord) => ({
   eventName: record.eventName,
@@ -164,6 +209,97 @@ describe('the stream poller', () => {
     await vi.waitFor(() => expect(batches.reduce((sum, n) => sum + n, 0)).toBe(5), { timeout: 10_000 });
     await poller.idle();
     expect(batches).toEqual([2, 2, 1]);
+  });
+
+  it('with a filter, delivers only matching records, in order, and moves past the others', async () => {
+    const { table, streamArn } = await freshOccurrencesTable('filter');
+    await writeRow(table, 'page-1', 'page');
+    await writeRow(table, 'occurrence-1', 'occurrence');
+    await touchRow(table, 'occurrence-1'); // MODIFY of an occurrence row
+    await writeRow(table, 'no-entity', undefined);
+    await writeRow(table, 'occurrence-2', 'occurrence');
+    await deleteRow(table, 'occurrence-1'); // REMOVE
+    await writeRow(table, 'count-1', 'count');
+    await touchRow(table, 'page-1');
+    await writeRow(table, 'occurrence-3', 'occurrence');
+    const received: DynamoDBRecord[] = [];
+    const poller = poll(
+      streamArn,
+      (event) => void received.push(...event.Records),
+      'TRIM_HORIZON',
+      100,
+      occurrenceInserts,
+    );
+    await vi.waitFor(() => expect(received).toHaveLength(3), { timeout: 10_000 });
+    await poller.idle();
+
+    expect(received.map((record) => [record.eventName, record.dynamodb?.Keys?.PK?.S])).toEqual([
+      ['INSERT', 'occurrence-1'],
+      ['INSERT', 'occurrence-2'],
+      ['INSERT', 'occurrence-3'],
+    ]);
+    expect(received[0]?.dynamodb).toMatchObject({
+      StreamViewType: 'NEW_IMAGE',
+      NewImage: { entity: { S: 'occurrence' } },
+    });
+  });
+
+  it('with a filter, a batch filtered out whole invokes nothing and the shard still moves past it', async () => {
+    const { table, streamArn } = await freshOccurrencesTable('filtered-batch');
+    // With batches of two, the first two reads hold no occurrence at all.
+    for (const id of ['page-1', 'page-2', 'page-3', 'page-4']) await writeRow(table, id, 'page');
+    await writeRow(table, 'occurrence-1', 'occurrence');
+    const invocations: string[][] = [];
+    const poller = poll(
+      streamArn,
+      (event) => void invocations.push(keysOf(event)),
+      'TRIM_HORIZON',
+      2,
+      occurrenceInserts,
+    );
+    await vi.waitFor(() => expect(invocations).toHaveLength(1), { timeout: 10_000 });
+    await poller.idle();
+    expect(invocations).toEqual([['occurrence-1']]);
+
+    // Caught up past every filtered record: only what comes next is delivered.
+    await writeRow(table, 'page-5', 'page');
+    await writeRow(table, 'occurrence-2', 'occurrence');
+    await vi.waitFor(() => expect(invocations).toHaveLength(2), { timeout: 10_000 });
+    await poller.idle();
+    expect(invocations).toEqual([['occurrence-1'], ['occurrence-2']]);
+  });
+
+  it('with a filter, retries a thrown batch and a reported failure with the matching records only', async () => {
+    const { table, streamArn } = await freshOccurrencesTable('filtered-retry');
+    await writeRow(table, 'page-1', 'page');
+    await writeRow(table, 'occurrence-1', 'occurrence');
+    await writeRow(table, 'page-2', 'page');
+    await writeRow(table, 'occurrence-2', 'occurrence');
+    await writeRow(table, 'page-3', 'page');
+    await writeRow(table, 'occurrence-3', 'occurrence');
+    const invocations: string[][] = [];
+    const poller = poll(
+      streamArn,
+      (event) => {
+        invocations.push(keysOf(event));
+        if (invocations.length === 1) throw new Error('not yet');
+        // The second attempt reports occurrence-2: the retry starts there, past page-2 and occurrence-1.
+        if (invocations.length === 2) {
+          return { batchItemFailures: [{ itemIdentifier: event.Records[1]?.dynamodb?.SequenceNumber }] };
+        }
+        return { batchItemFailures: [] };
+      },
+      'TRIM_HORIZON',
+      100,
+      occurrenceInserts,
+    );
+    await vi.waitFor(() => expect(invocations).toHaveLength(3), { timeout: 10_000 });
+    await poller.idle();
+    expect(invocations).toEqual([
+      ['occurrence-1', 'occurrence-2', 'occurrence-3'],
+      ['occurrence-1', 'occurrence-2', 'occurrence-3'],
+      ['occurrence-2', 'occurrence-3'],
+    ]);
   });
 
   it('starting at LATEST, skips what was written before it started', async () => {
