@@ -8,6 +8,7 @@ import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   ExpiredIteratorException,
+  TrimmedDataAccessException,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type Shard,
@@ -145,7 +146,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: options.batchSize }),
       );
     } catch (error) {
-      if (!(error instanceof ExpiredIteratorException)) throw error;
+      // DynamoDB Local refuses an iterator that has polled an empty shard a few times with
+      // TrimmedDataAccessException: like an expired one, it is replaced from the checkpoint.
+      if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException))
+        throw error;
       shard.iterator = undefined;
       return true;
     }

@@ -211,6 +211,19 @@ describe('the stream poller', () => {
     expect(batches).toEqual([2, 2, 1]);
   });
 
+  it('still delivers what is written after many empty polls (DynamoDB Local then refuses the iterator)', async () => {
+    const { table, streamArn } = await freshItemsTable('quiet');
+    const delivered: string[] = [];
+    const poller = poll(streamArn, (event) => {
+      for (const record of event.Records) delivered.push(String(record.dynamodb?.NewImage?.PK?.S));
+    });
+    // Polled every 50 ms: twenty empty reads of the same shard before anything is written.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await writeItem(table, 'late', 'active');
+    await vi.waitFor(() => expect(delivered).toEqual(['late']), { timeout: 10_000 });
+    await poller.idle();
+  });
+
   it('with a filter, delivers only matching records, in order, and moves past the others', async () => {
     const { table, streamArn } = await freshOccurrencesTable('filter');
     await writeRow(table, 'page-1', 'page');
