@@ -1,26 +1,39 @@
-// What the grouping worker's writes cost: DynamoDB write units per occurrence, hot and distinct.
-import { brotliCompressSync, gunzipSync } from 'node:zlib';
+// What storing and counting occurrences costs: DynamoDB write units per occurrence, hot and distinct.
+// The grouping worker writes each occurrence (in SQS batches), then the fold counts them from the
+// occurrence table's real stream (in stream batches), both through the meter.
+import { gzipSync } from 'node:zlib';
 import { functions } from '#infra/topology';
 import { createDocumentClient } from '#shared/aws/clients';
 import { type PreparedOccurrence, prepareOccurrence } from '#shared/grouping/occurrence';
-import { DynamoDBGroupingStore } from '#shared/store/grouping-store';
-import { DynamoDBItemRepository } from '#shared/store/items';
+import { DynamoDBFoldStore } from '#shared/store/fold-store';
+import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
+import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { startDynamoWithTables } from '../test/support/emulators';
+import { openOccurrenceStream } from '../test/support/occurrence-stream';
 import { nodeErrorData, occurrenceMessage, seededRandom } from './payloads';
 import { type MeterTotals, WriteMeter } from './write-units';
 
 export const OCCURRENCES = 1_000;
 
 export interface WriteScenario {
-  name: 'hot' | 'distinct';
+  name: string;
   /** How many distinct bugs the occurrences are spread over, round robin. */
   bugs: number;
+  /** Records per stream batch the fold gets; undefined: the fold's declared batch size. */
+  foldBatchSize?: number;
+  /** The items exist before the measured occurrences arrive (one occurrence each, not counted). */
+  itemsExist?: boolean;
 }
 
 export const SCENARIOS: readonly WriteScenario[] = [
   { name: 'hot', bugs: 10 },
   { name: 'distinct', bugs: OCCURRENCES },
+  // The same hot bugs once their items exist: updates instead of creations.
+  { name: 'hot_items_exist', bugs: 10, itemsExist: true },
+  // Light traffic: the stream hands the fold few records at a time, so it aggregates less.
+  { name: 'hot_fold_batches_of_100', bugs: 10, foldBatchSize: 100, itemsExist: true },
+  { name: 'hot_fold_batches_of_20', bugs: 10, foldBatchSize: 20, itemsExist: true },
 ];
 
 export interface WriteScenarioResult {
@@ -28,35 +41,41 @@ export interface WriteScenarioResult {
   occurrences: number;
   items: number;
   totals: MeterTotals;
-  /** Transactions the store handed to `onTransaction`, to check the meter saw each one. */
+  /** Transactions the fold handed to `onTransaction`, to check the meter saw each one. */
   transactionsSeen: number;
+  foldBatchSize: number;
+  foldSteps: number;
   retries: number;
   seconds: number;
   meanPayloadGzipBytes: number;
-  meanPayloadBrotliBytes: number;
+  meanPayloadStoredBytes: number;
 }
 
-/** The SQS batch size the grouping worker is declared with: it decides how writes are grouped. */
-export function groupingBatchSize(): number {
-  const { trigger } = functions.groupOccurrences;
-  if (trigger.kind !== 'queue') throw new Error('the grouping worker is no longer fed by a queue');
-  return trigger.batchSize;
+function declaredBatchSize(name: 'groupOccurrences' | 'foldOccurrences'): number {
+  return functions[name].trigger.batchSize;
 }
 
 export async function measureGroupingWrites(): Promise<{
   batchSize: number;
+  foldBatchSize: number;
   results: WriteScenarioResult[];
 }> {
-  const batchSize = groupingBatchSize();
+  const batchSize = declaredBatchSize('groupOccurrences');
   const dynamo = await startDynamoWithTables('bench');
   try {
     const raw = createDocumentClient(dynamo.client);
     const meter = new WriteMeter(raw, dynamo.tableNames);
     const metered = meter.client();
     const projects = new DynamoDBProjectRepository(raw, dynamo.tableNames.projects);
+    const stream = await openOccurrenceStream(
+      dynamo.client,
+      dynamo.streamsClient,
+      dynamo.tableNames.occurrences,
+    );
 
     const results: WriteScenarioResult[] = [];
     for (const scenario of SCENARIOS) {
+      const foldBatchSize = scenario.foldBatchSize ?? declaredBatchSize('foldOccurrences');
       const { projectId } = await projects.createProject({
         name: `bench-${scenario.name}`,
         groupingVersion: 1,
@@ -66,30 +85,56 @@ export async function measureGroupingWrites(): Promise<{
       const occurrences = Array.from({ length: OCCURRENCES }, (_, index) =>
         prepareOccurrence(occurrenceMessage(projectId, nodeErrorData(index % scenario.bugs, random))),
       );
+      const writer = new DynamoDBOccurrenceWriter(
+        metered,
+        dynamo.tableNames.occurrences,
+        new DynamoDBPayloadCodec(metered, dynamo.tableNames.occurrences),
+      );
       let transactionsSeen = 0;
-      const store = new DynamoDBGroupingStore(
+      const fold = new DynamoDBFoldStore(
         metered,
         { items: dynamo.tableNames.items, occurrences: dynamo.tableNames.occurrences },
-        new DynamoDBItemRepository(metered, dynamo.tableNames.items),
         new DynamoDBProjectRepository(metered, dynamo.tableNames.projects),
         { onTransaction: () => transactionsSeen++ },
       );
 
+      if (scenario.itemsExist) {
+        const warmUp = Array.from({ length: scenario.bugs }, (_, bug) =>
+          prepareOccurrence(occurrenceMessage(projectId, nodeErrorData(bug, random))),
+        );
+        await writer.write(warmUp);
+        await fold.fold(await stream.readNewOccurrences(projectId));
+        transactionsSeen = 0;
+      }
       meter.take();
       const started = performance.now();
-      let retries = 0;
       for (let start = 0; start < occurrences.length; start += batchSize) {
-        const report = await store.write(occurrences.slice(start, start + batchSize));
+        const report = await writer.write(occurrences.slice(start, start + batchSize));
         if (report.stored !== Math.min(batchSize, occurrences.length - start)) {
           throw new Error(`the ${scenario.name} batch at ${start} stored ${report.stored} occurrences`);
         }
+      }
+      const records = await stream.readNewOccurrences(projectId);
+      if (records.length !== occurrences.length) {
+        throw new Error(`the stream carried ${records.length} of ${occurrences.length} occurrences`);
+      }
+      let retries = 0;
+      let foldSteps = 0;
+      for (let start = 0; start < records.length; start += foldBatchSize) {
+        const report = await fold.fold(records.slice(start, start + foldBatchSize));
+        if (report.error || report.counted !== Math.min(foldBatchSize, records.length - start)) {
+          throw new Error(`the fold of the ${scenario.name} batch at ${start} counted ${report.counted}`, {
+            cause: report.error,
+          });
+        }
         retries += report.retries;
+        foldSteps += report.steps;
       }
       const seconds = (performance.now() - started) / 1000;
       const totals = meter.take();
       if (totals.transactions !== transactionsSeen) {
         throw new Error(
-          `the meter saw ${totals.transactions} transactions, the store sent ${transactionsSeen}`,
+          `the meter saw ${totals.transactions} transactions, the fold sent ${transactionsSeen}`,
         );
       }
       results.push({
@@ -98,23 +143,22 @@ export async function measureGroupingWrites(): Promise<{
         items: new Set(occurrences.map((occurrence) => occurrence.itemId)).size,
         totals,
         transactionsSeen,
+        foldBatchSize,
+        foldSteps,
         retries,
         seconds,
-        ...payloadSizes(occurrences),
+        meanPayloadGzipBytes: mean(
+          occurrences.map((occurrence) => gzipSync(occurrence.payloadJson).byteLength),
+        ),
+        meanPayloadStoredBytes: totals.bytes['occurrence puts'] / totals.writes['occurrence puts'],
       });
     }
-    return { batchSize, results };
+    return { batchSize, foldBatchSize: declaredBatchSize('foldOccurrences'), results };
   } finally {
     await dynamo.stop();
   }
 }
 
-function payloadSizes(occurrences: PreparedOccurrence[]) {
-  const mean = (sizes: number[]) => sizes.reduce((sum, size) => sum + size, 0) / sizes.length;
-  return {
-    meanPayloadGzipBytes: mean(occurrences.map((occurrence) => occurrence.payload.byteLength)),
-    meanPayloadBrotliBytes: mean(
-      occurrences.map((occurrence) => brotliCompressSync(gunzipSync(occurrence.payload)).byteLength),
-    ),
-  };
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
 }

@@ -15,8 +15,14 @@ const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const figure = (name: string, value: string | number) => console.log(`${name}: ${value}`);
 const slug = (text: string) => text.replaceAll(' ', '_');
 
-function printWrites(batchSize: number, results: WriteScenarioResult[]): Map<string, number> {
-  console.log(`\n## DynamoDB write units per occurrence (AWS billing rules; SQS batches of ${batchSize})`);
+function printWrites(
+  batchSize: number,
+  foldBatchSize: number,
+  results: WriteScenarioResult[],
+): Map<string, number> {
+  console.log(
+    `\n## DynamoDB write units per occurrence (AWS billing rules; SQS batches of ${batchSize}, stream batches of ${foldBatchSize} unless named)`,
+  );
   const perOccurrence = new Map<string, number>();
   for (const result of results) {
     const total = Object.values(result.totals.units).reduce((sum, units) => sum + units, 0);
@@ -76,8 +82,10 @@ function printWrites(batchSize: number, results: WriteScenarioResult[]): Map<str
     figure(`${name}.transaction_actions`, result.totals.transactionActions);
     figure(`${name}.single_writes`, result.totals.singleWrites);
     figure(`${name}.retries`, result.retries);
+    figure(`${name}.fold_batch_size`, result.foldBatchSize);
+    figure(`${name}.fold_steps`, result.foldSteps);
     figure(`${name}.payload_gzip_bytes_mean`, Math.round(result.meanPayloadGzipBytes));
-    figure(`${name}.payload_brotli_bytes_mean`, Math.round(result.meanPayloadBrotliBytes));
+    figure(`${name}.occurrence_row_bytes_mean`, Math.round(result.meanPayloadStoredBytes));
     figure(`${name}.seconds`, fixed(result.seconds));
   }
   return perOccurrence;
@@ -130,7 +138,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   console.log(`# Faultline benchmarks (node ${process.version}, ${availableParallelism()} cores)`);
   const writes = await measureGroupingWrites();
-  const perOccurrence = printWrites(writes.batchSize, writes.results);
+  const perOccurrence = printWrites(writes.batchSize, writes.foldBatchSize, writes.results);
   const ratio = printFingerprinting(measureFingerprinting());
   printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio);
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));

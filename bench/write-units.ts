@@ -27,12 +27,16 @@ type Image = Record<string, unknown> | undefined;
 
 export const WRITE_CATEGORIES = [
   'occurrence puts',
+  'compression dictionaries',
+  'item creations',
   'item updates',
   'item count rows',
   'environment count rows',
   'people',
+  'item listing pages',
+  'person listing pages',
+  'fold ledger',
   'index writes',
-  'item counter',
   'project counter',
 ] as const;
 export type WriteCategory = (typeof WRITE_CATEGORIES)[number];
@@ -206,13 +210,17 @@ export class WriteMeter {
     }
   }
 
-  /** Which part of the grouping store's work a write is, from its table and key layout (shared/store/keys.ts). */
+  /** Which part of the worker's or the fold's work a write is, from its table and key layout (shared/store/keys.ts). */
   private categoryOf(write: PlannedWrite, transactional: boolean): WriteCategory {
     const declaration = this.declarations.get(write.table);
     if (declaration === tables.projects) return 'project counter';
-    if (declaration === tables.items) return transactional ? 'item updates' : 'item counter';
+    if (declaration === tables.items) return transactional ? 'item updates' : 'item creations';
     if (write.key.SK === 'OCC') return 'occurrence puts';
     if (write.key.SK === 'PERSON') return 'people';
+    if (write.key.SK === 'DICT') return 'compression dictionaries';
+    if (write.key.SK === 'FOLD') return 'fold ledger';
+    if (write.key.PK.startsWith('ITEM#') && write.key.PK.endsWith('#OCCS')) return 'item listing pages';
+    if (write.key.PK.startsWith('PROJECT#') && write.key.PK.endsWith('#OCCS')) return 'person listing pages';
     if (write.key.PK.startsWith('COUNT#ITEM#')) return 'item count rows';
     if (write.key.PK.startsWith('COUNT#PROJECT#')) return 'environment count rows';
     throw new Error(`the write meter does not know the row ${write.key.PK} / ${write.key.SK}`);
