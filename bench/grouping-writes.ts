@@ -4,7 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import { functions } from '#infra/topology';
 import { createDocumentClient } from '#shared/aws/clients';
-import { type PreparedOccurrence, prepareOccurrence } from '#shared/grouping/occurrence';
+import { prepareOccurrence } from '#shared/grouping/occurrence';
 import { DynamoDBFoldStore } from '#shared/store/fold-store';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';

@@ -8,11 +8,11 @@ import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   ExpiredIteratorException,
-  TrimmedDataAccessException,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type Shard,
   type ShardIteratorType,
+  TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
 import { invoke, type LoadedFunction } from './lambda-runtime';

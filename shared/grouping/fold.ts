@@ -1,7 +1,8 @@
 // The fold's service: turns a DynamoDB Streams batch of the occurrence table into fold records,
 // counts them, and says where Lambda must resume when it could not count them all.
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '#shared/observability';
 import type { FoldRecord, FoldReport } from '#shared/store/fold-store';
