@@ -3,10 +3,10 @@
 // parallel workers and concurrent folds.
 
 import {
-  TransactWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
