@@ -301,14 +301,20 @@ export class DynamoDBFoldStore {
     return plan;
   }
 
-  /** Whether the record creates its item, adds to it, or was put in it when an earlier attempt created it. */
+  /**
+   * Whether the record creates its item, adds to it, or was put in it when an earlier attempt
+   * created it. `created_by` names the creating step's first record, its last record for the item
+   * and that record's sequence number. Sequence numbers compare only within a shard, so the
+   * creation must be of this very batch: one of the two records is in it. (A retry that resumes
+   * after the creating step still holds its last record: a step never outruns its batch.)
+   */
   private roleOf(record: FoldRecord, item: ItemRecord | undefined, steps: Map<string, number>): Role {
     if (!item) return 'create';
     const createdBy = (item as unknown as { created_by?: unknown }).created_by;
     if (typeof createdBy !== 'string') return 'update';
-    const [tag, lastSequence] = createdBy.split('/');
-    // Sequence numbers compare only within a shard: the creating step must be of this very batch.
-    if (!tag || !lastSequence || !steps.has(tag)) return 'update';
+    const [firstTag, lastTag, lastSequence] = createdBy.split('/');
+    if (!firstTag || !lastTag || !lastSequence || !(steps.has(firstTag) || steps.has(lastTag)))
+      return 'update';
     return BigInt(record.sequenceNumber) <= BigInt(lastSequence) ? 'seeded' : 'update';
   }
 
@@ -460,7 +466,7 @@ export class DynamoDBFoldStore {
           inline.length + newlyMarked,
           now,
         );
-        const lastSequence = records.at(-1)!.sequenceNumber;
+        const last = records.at(-1)!;
         rows.push({
           ...itemKeys.item(itemId),
           ...change.set,
@@ -468,7 +474,7 @@ export class DynamoDBFoldStore {
           counter,
           ...itemKeys.byProject(projectId, counter),
           seed_hours: hourCounts(records),
-          created_by: `${stepTag(first.eventId)}/${BigInt(lastSequence)}`,
+          created_by: `${stepTag(first.eventId)}/${stepTag(last.eventId)}/${BigInt(last.sequenceNumber)}`,
           people: inline.length > 0 ? new Set(inline.map(personHash)) : undefined,
         });
         counter++;
