@@ -56,7 +56,8 @@ export const tables = {
   },
   /**
    * Occurrences (the idempotency record of each uuid, with its payload), listing pages, people,
-   * counts for graphs and compression dictionaries; all but daily counts expire. Its stream feeds
+   * counts for graphs, compression dictionaries and the fold's ledger; all but daily counts and
+   * people (an item's unique people are counted for its life) expire. Its stream feeds
    * the fold, which counts each occurrence row exactly once into its item and its counts.
    */
   occurrences: {

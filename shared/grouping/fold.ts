@@ -51,14 +51,17 @@ export function createFoldHandler(deps: { folder: OccurrenceFolder }) {
       logger.info('stream batch folded', { ...figures, records: records.length });
       return { batchItemFailures: [] };
     }
-    const resumeAt = folded[report.stoppedAt]!;
-    if (error)
-      logger.error('fold step failed; Lambda resumes at its first record', {
+    if (error) {
+      // A failed invocation: Lambda counts it in the function's Errors (which alarm) and delivers
+      // the whole batch again; the ledger skips the steps this one committed.
+      logger.error('fold step failed; Lambda delivers the batch again', {
         ...figures,
         error: error as Error,
       });
-    else logger.warn('out of time; Lambda resumes at the next step', figures);
+      throw error;
+    }
+    logger.warn('out of time; Lambda resumes at the next step', figures);
     // Lambda checkpoints before this record and delivers the rest again, starting with it.
-    return { batchItemFailures: [{ itemIdentifier: resumeAt.sequenceNumber }] };
+    return { batchItemFailures: [{ itemIdentifier: folded[report.stoppedAt]!.sequenceNumber }] };
   };
 }

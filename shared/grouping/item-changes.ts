@@ -1,7 +1,7 @@
-// What a batch of new occurrences does to their item: plain logic over the item as last read.
-// Counts are commutative adds that need no condition, so concurrent workers on a hot item do not
+// What a fold step's occurrences do to their item: plain logic over the item as last read.
+// Counts are commutative adds that need no condition, so concurrent folds on a hot item do not
 // conflict; only decisions taken from what was read (reactivating, raising the level) are
-// conditioned on it, so a concurrent resolve or a level set by hand makes the batch retry.
+// conditioned on it, so a concurrent resolve or a level set by hand makes the step retry.
 import { isOlderVersion } from '#shared/domain/code-version';
 import { higherLevel } from '#shared/domain/levels';
 import type { ItemRecord } from '#shared/store/items';

@@ -9,7 +9,8 @@ import {
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { type Granularity, itemKeys, occurrenceKeys } from './keys';
+import { countBucket, type Granularity, itemKeys, occurrenceKeys } from './keys';
+import { DAY_SECONDS, HOURLY_COUNT_RETENTION_DAYS } from './retention';
 
 export type CountSubject = { itemId: number } | { projectId: number; environment: string };
 
@@ -34,6 +35,8 @@ export class DynamoDBCountRepository implements CountRepository {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
     private readonly tables: CountTables,
+    /** The clock; tests move it to read graphs of long ago. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   async list(
@@ -53,7 +56,10 @@ export class DynamoDBCountRepository implements CountRepository {
       this.countRows(occurrenceKeys.itemCountPartition(subject.itemId, granularity), first, last),
       this.seedHours(subject.itemId),
     ]);
+    // Seed hours live as long as the item; hourly rows expire, so older seed hours are left out too.
+    const oldestHour = countBucket(this.now() - HOURLY_COUNT_RETENTION_DAYS * DAY_SECONDS * 1000, 'hour');
     for (const [hour, count] of seed) {
+      if (granularity === 'hour' && hour < oldestHour) continue;
       // An hour bucket (`2026-11-23T10`) starts with its day bucket (`2026-11-23`).
       const bucket = granularity === 'hour' ? hour : hour.slice(0, 10);
       if (bucket < first || bucket > last) continue;

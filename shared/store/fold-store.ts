@@ -7,8 +7,8 @@
 // again (after a crash, a timeout or a throttled write). The batch is applied in steps; a step's
 // counting writes commit in one TransactWriteItems together with a ledger row keyed by the
 // step's first record, which says "these records are counted". A retried batch starts at a
-// record where a step started (Lambda retries a batch from its first record, and the fold
-// reports a failure at the first record of the step that failed), finds that step's ledger row
+// record where a step started (Lambda retries a failed batch from its first record; a fold out
+// of time reports a failure at the first record of the next step), finds that step's ledger row
 // and skips what it covers.
 //
 // The rest is written before the transaction, and each such write is idempotent by itself:

@@ -53,8 +53,6 @@ export interface ItemRepository {
   get(itemId: number, options?: { consistent?: boolean }): Promise<ItemRecord | undefined>;
   getMany(itemIds: number[], options?: { consistent?: boolean }): Promise<Map<number, ItemRecord>>;
   findByCounter(projectId: number, counter: number): Promise<ItemRecord | undefined>;
-  /** Gives the item its number unless it has one: an item never gets two. */
-  setCounter(itemId: number, projectId: number, counter: number): Promise<boolean>;
   /** Applies a change someone asked for; undefined when the project has no such item. */
   applyUserChange(
     projectId: number,
@@ -97,28 +95,6 @@ export class DynamoDBItemRepository implements ItemRepository {
       options,
     );
     return new Map(rows.map((row) => [Number(row.id), toItemRecord(row)]));
-  }
-
-  async setCounter(itemId: number, projectId: number, counter: number): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.item(itemId),
-          UpdateExpression: 'SET #counter = :counter, GSI1PK = :gsiPk, GSI1SK = :counter',
-          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#counter)',
-          ExpressionAttributeNames: { '#counter': 'counter' },
-          ExpressionAttributeValues: {
-            ':counter': counter,
-            ':gsiPk': itemKeys.byProjectPartition(projectId),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
   }
 
   async applyUserChange(

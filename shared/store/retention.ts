@@ -1,7 +1,7 @@
 // How long stored rows live: DynamoDB's TTL removes each row once its `expires_at` has passed.
 
 export const DAY_SECONDS = 86_400;
-/** Occurrences, their listing pages and the people seen on items are kept this long. */
+/** Occurrences and their listing pages are kept this long (the people seen on items are kept). */
 export const OCCURRENCE_RETENTION_DAYS = 90;
 /** Hourly counts serve the last weeks' graphs; daily counts are kept. */
 export const HOURLY_COUNT_RETENTION_DAYS = 35;

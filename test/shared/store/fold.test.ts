@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
+import { createFoldHandler } from '#shared/grouping/fold';
 import type { PreparedOccurrence } from '#shared/grouping/occurrence';
 import { DynamoDBFoldStore, type FoldRecord, personHash } from '#shared/store/fold-store';
 import { DynamoDBItemRepository, type ItemRecord } from '#shared/store/items';
@@ -394,5 +395,33 @@ describe('the fold', () => {
       level: 'critical',
       total_occurrences: 2,
     });
+  });
+});
+
+describe('the fold handler', () => {
+  it('hands Lambda back the rest of a batch it has no time for, and fails the invocation on a failed step', async () => {
+    const projectId = await newProject();
+    const batch = Array.from({ length: 3 }, () => occurrence(projectId));
+    await writer().write(batch);
+    const records = (await stream.readNew()).filter(
+      (record) => Number(record.dynamodb?.NewImage?.project_id?.N) === projectId,
+    );
+    const occurrenceRecords = records.filter(
+      (record) => record.dynamodb?.NewImage?.entity?.S === 'occurrence',
+    );
+    expect(occurrenceRecords).toHaveLength(3);
+
+    const outOfTime = await createFoldHandler({ folder: folder() })(records, () => 5_000);
+    expect(outOfTime).toEqual({
+      batchItemFailures: [{ itemIdentifier: occurrenceRecords[0]!.dynamodb!.SequenceNumber }],
+    });
+
+    const failing = createFoldHandler({ folder: folder(crashingOnTransactions(() => true)) });
+    await expect(failing(records, () => 60_000)).rejects.toThrow('the function died here');
+
+    expect(await createFoldHandler({ folder: folder() })(records, () => 60_000)).toEqual({
+      batchItemFailures: [],
+    });
+    expect((await item(batch[0]!.itemId)).total_occurrences).toBe(3);
   });
 });

@@ -19,6 +19,9 @@ import { packUuids } from '#shared/store/pages';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
+/** The clock of the count repository: graphs are read on 2026-11-25, within the hourly retention. */
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+
 let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
 let documents: DynamoDBDocumentClient;
 let codec: DynamoDBPayloadCodec;
@@ -142,10 +145,11 @@ beforeAll(async () => {
   documents = createDocumentClient(dynamo.client);
   codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
   occurrences = new DynamoDBOccurrenceRepository(documents, dynamo.tableNames.occurrences, codec);
-  counts = new DynamoDBCountRepository(documents, {
-    occurrences: dynamo.tableNames.occurrences,
-    items: dynamo.tableNames.items,
-  });
+  counts = new DynamoDBCountRepository(
+    documents,
+    { occurrences: dynamo.tableNames.occurrences, items: dynamo.tableNames.items },
+    () => NOW,
+  );
 });
 
 afterAll(async () => {
@@ -421,6 +425,20 @@ describe("an item's counts", () => {
     expect(Object.fromEntries(days)).toEqual({ '2026-11-22': 4, '2026-11-23': 13, '2026-11-24': 1 });
     const later = await counts.list({ itemId }, 'day', '2026-11-25', '2026-11-30');
     expect(Object.fromEntries(later)).toEqual({ '2026-11-25': 5 });
+  });
+
+  it('per hour leave out hours kept in the item row once hourly rows of that age have expired', async () => {
+    const { itemId } = await itemWithSeed(seed);
+    const later = new DynamoDBCountRepository(
+      documents,
+      { occurrences: dynamo.tableNames.occurrences, items: dynamo.tableNames.items },
+      () => Date.parse('2026-12-28T11:30:00Z'),
+    );
+    // 35 days after 2026-11-23T11: that hour is still kept, the ones before it are not.
+    const hours = await later.list({ itemId }, 'hour', '2026-11-22T00', '2026-11-23T11');
+    expect(Object.fromEntries(hours)).toEqual({ '2026-11-23T10': 2, '2026-11-23T11': 3 });
+    const days = await later.list({ itemId }, 'day', '2026-11-22', '2026-11-23');
+    expect(Object.fromEntries(days)).toEqual({ '2026-11-22': 4, '2026-11-23': 13 });
   });
 
   it('are the count rows alone for an item without hours in its row', async () => {
