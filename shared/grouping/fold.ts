@@ -60,8 +60,10 @@ export function createFoldHandler(deps: { folder: OccurrenceFolder }) {
       });
       throw error;
     }
-    logger.warn('out of time; Lambda resumes at the next step', figures);
-    // Lambda checkpoints before this record and delivers the rest again, starting with it.
-    return { batchItemFailures: [{ itemIdentifier: folded[report.stoppedAt]!.sequenceNumber }] };
+    logger.warn('out of time; Lambda delivers the batch again', figures);
+    // From its first record, not from where the fold stopped: a batch that starts where this one
+    // did holds every record an item created here remembers (`created_by`), and the ledger skips
+    // the steps committed here.
+    return { batchItemFailures: [{ itemIdentifier: folded[0]!.sequenceNumber }] };
   };
 }

@@ -66,11 +66,12 @@ export function planItemChange(
     };
   }
 
-  const set: Record<string, unknown> = { last_code_version: last.codeVersion };
-  // Concurrent batches may land in either order; the last written wins, seconds apart at most.
+  const set: Record<string, unknown> = {};
+  // Steps of concurrent folds may land in either order: an older occurrence changes nothing here.
   if (last.timestamp >= current.last_occurrence_timestamp) {
     set.last_occurrence_id = last.uuid;
     set.last_occurrence_timestamp = last.timestamp;
+    set.last_code_version = last.codeVersion;
   }
   const expected: NonNullable<ItemChange['expected']> = { status: current.status };
   if (!current.level_lock && higherLevel(current.level, batchLevel) !== current.level) {
@@ -80,9 +81,12 @@ export function planItemChange(
   const increments: Record<string, number> = { ...add };
 
   if (current.status === 'resolved') {
-    // An occurrence from a release older than the fix does not reopen it: the fix is not deployed there.
+    // An occurrence from a release older than the fix does not reopen it: the fix is not deployed
+    // there. Nor does one received before the item was resolved (counted late, from a backlog).
+    const resolvedAtMs = (current.resolved_timestamp ?? 0) * 1000;
     const activating = byTime.find(
       (occurrence) =>
+        occurrence.receivedAt > resolvedAtMs &&
         !isOlderVersion(occurrence.codeVersion ?? undefined, current.resolved_in_version ?? undefined),
     );
     if (activating) {

@@ -107,6 +107,9 @@ const RETRYABLE_CANCELLATIONS = new Set([
   'RequestLimitExceeded',
 ]);
 
+/** Items as read during one batch; null for one read and found absent. */
+type ItemCache = Map<number, ItemRecord | null>;
+
 /** A step was overtaken by a concurrent writer: re-read and plan it again. */
 class StepOvertaken extends Error {}
 
@@ -166,6 +169,7 @@ export class DynamoDBFoldStore {
     };
     const positions = new Map(records.map((record, index) => [record.eventId, index]));
     const steps = new Map(records.map((record, index) => [stepTag(record.eventId), index]));
+    const items: ItemCache = new Map();
     let index = 0;
     while (index < records.length) {
       if (options.shouldStop?.()) {
@@ -182,7 +186,7 @@ export class DynamoDBFoldStore {
           index = end;
           continue;
         }
-        index = await this.step(records, index, positions, steps, report);
+        index = await this.step(records, index, { positions, steps, items }, report);
       } catch (error) {
         report.stoppedAt = index;
         report.error = error;
@@ -211,10 +215,10 @@ export class DynamoDBFoldStore {
   private async step(
     records: readonly FoldRecord[],
     start: number,
-    positions: Map<string, number>,
-    steps: Map<string, number>,
+    batch: { positions: Map<string, number>; steps: Map<string, number>; items: ItemCache },
     report: FoldReport,
   ): Promise<number> {
+    const { positions, steps } = batch;
     for (let attempt = 0; ; attempt++) {
       if (attempt > MAX_RETRIES) {
         throw new FoldError(`gave up on the step at record ${start} after ${MAX_RETRIES} retries`);
@@ -223,8 +227,8 @@ export class DynamoDBFoldStore {
         await backOff(attempt - 1);
         report.retries++;
       }
-      const remaining = records.slice(start);
-      const items = await this.readItems([...new Set(remaining.map((record) => record.occurrence.itemId))]);
+      // A retry re-reads the items: a concurrent writer changed one of them.
+      const items = await this.readItems(records.slice(start), batch.items, attempt > 0);
       const plan = this.plan(records, start, items, steps);
       try {
         await this.writePages(plan.records, items);
@@ -236,6 +240,7 @@ export class DynamoDBFoldStore {
         ];
         this.options.onTransaction?.(transaction);
         await this.documents.send(new TransactWriteCommand({ TransactItems: transaction }));
+        for (const itemId of [...plan.creations.keys(), ...plan.updates.keys()]) batch.items.delete(itemId);
         report.counted += plan.end - start;
         report.steps++;
         report.itemsCreated += created;
@@ -256,14 +261,31 @@ export class DynamoDBFoldStore {
     }
   }
 
-  private async readItems(itemIds: number[]): Promise<Map<number, ItemRecord>> {
+  /**
+   * The items of the records, as last read in this batch: each is read once, and again only after
+   * this fold changed it (or when `fresh`, after a concurrent writer did).
+   */
+  private async readItems(
+    records: readonly FoldRecord[],
+    cache: ItemCache,
+    fresh: boolean,
+  ): Promise<Map<number, ItemRecord>> {
+    const itemIds = [...new Set(records.map((record) => record.occurrence.itemId))];
+    const unread = fresh ? itemIds : itemIds.filter((itemId) => !cache.has(itemId));
     const rows = await batchGetAll(
       this.documents,
       this.tables.items,
-      itemIds.map((itemId) => itemKeys.item(itemId)),
+      unread.map((itemId) => itemKeys.item(itemId)),
       { consistent: true },
     );
-    return new Map(rows.map((row) => [Number(row.id), row as unknown as ItemRecord]));
+    for (const itemId of unread) cache.set(itemId, null);
+    for (const row of rows) cache.set(Number(row.id), row as unknown as ItemRecord);
+    const items = new Map<number, ItemRecord>();
+    for (const itemId of itemIds) {
+      const item = cache.get(itemId);
+      if (item) items.set(itemId, item);
+    }
+    return items;
   }
 
   /**

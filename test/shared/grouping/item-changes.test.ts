@@ -1,4 +1,4 @@
-// What a batch of new occurrences does to its item, as plain logic.
+// What a fold step's occurrences do to their item, as plain logic.
 import { describe, expect, it } from 'vitest';
 import { planItemChange } from '#shared/grouping/item-changes';
 import type { ItemRecord } from '#shared/store/items';
@@ -100,5 +100,24 @@ describe('item changes', () => {
     expect(change.add.reactivated_count ?? 0).toBe(reactivates ? 1 : 0);
     if (reactivates) expect(change.set.status_changed_by).toBe('occurrence');
     expect(change.expected?.status).toBe(item.status);
+  });
+
+  it('an occurrence received before the item was resolved does not reactivate it; one received after does', () => {
+    const resolvedAt = Math.floor(Date.now() / 1000) - 60;
+    const item = existing({ status: 'resolved', resolved_timestamp: resolvedAt });
+    const backlog = occurrence(projectId, errorData(), { receivedAt: resolvedAt * 1000 - 5_000 });
+    expect(planItemChange(item, [backlog], 0).set.status).toBeUndefined();
+    const fresh = occurrence(projectId, errorData(), { receivedAt: resolvedAt * 1000 + 5_000 });
+    const change = planItemChange(item, [backlog, fresh], 0);
+    expect(change.set).toMatchObject({ status: 'active', activating_occurrence_id: fresh.uuid });
+  });
+
+  it('an occurrence older than the last one seen leaves the last occurrence and code version alone', () => {
+    const item = existing({ last_occurrence_timestamp: 1_800_000_000, last_code_version: '2.0.0' });
+    const older = occurrence(projectId, errorData({ timestamp: 1_700_000_100, code_version: '1.0.0' }));
+    const change = planItemChange(item, [older], 0);
+    expect(change.set).not.toHaveProperty('last_code_version');
+    expect(change.set).not.toHaveProperty('last_occurrence_id');
+    expect(change.add.total_occurrences).toBe(1);
   });
 });

@@ -381,6 +381,18 @@ describe('the fold', () => {
     expect(await item(batch[0]!.itemId)).toMatchObject({ total_occurrences: 200, unique_people: 100 });
   });
 
+  it('an occurrence received before its item was resolved, counted after, leaves it resolved', async () => {
+    const projectId = await newProject();
+    const first = occurrence(projectId);
+    await folder().fold(await store([first]));
+    // Received a minute before the resolve, still waiting in the queue or the stream.
+    const backlog = occurrence(projectId, errorData(), { receivedAt: Date.now() - 60_000 });
+    const records = await store([backlog]);
+    await items.applyUserChange(projectId, first.itemId, { status: 'resolved' }, Date.now());
+    await folder().fold(records);
+    expect(await item(first.itemId)).toMatchObject({ status: 'resolved', total_occurrences: 2 });
+  });
+
   it('an occurrence reactivates a resolved item and raises its level, as conditions of the step', async () => {
     const projectId = await newProject();
     const first = occurrence(projectId, errorData({ level: 'warning' }));
