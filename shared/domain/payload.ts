@@ -51,10 +51,14 @@ export const bodySchema = z
   );
 export type ItemBody = z.infer<typeof bodySchema>;
 
+/**
+ * A person's id goes into DynamoDB keys (the item's people, the person's listing), where a key over
+ * its size limit is refused and would stop the fold; 255 characters stay far below it.
+ */
 const personSchema = z.looseObject({
-  id: z.union([z.string(), z.number()]).transform(String),
-  username: z.string().nullish(),
-  email: z.string().nullish(),
+  id: z.union([z.string(), z.number()]).transform(String).pipe(shortText(255)),
+  username: shortText(255).nullish(),
+  email: shortText(255).nullish(),
 });
 export type Person = z.infer<typeof personSchema>;
 

@@ -1,9 +1,16 @@
 // Items in the items table: reading them by id, by counter and by project.
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Level } from '#shared/domain/levels';
-import { batchGetAll } from './batch-get';
+import { backOff, batchGetAll } from './batch-get';
 import { itemKeys } from './keys';
+
+/**
+ * Tries of a change made by hand. While the fold's transaction holds a busy item, an UpdateItem on
+ * it fails with TransactionConflictException, which the SDK does not retry; the transaction is
+ * short, so a few tries a few tens of milliseconds apart get through.
+ */
+const USER_CHANGE_ATTEMPTS = 5;
 
 export const ITEM_STATUSES = ['active', 'resolved', 'muted'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
@@ -133,22 +140,26 @@ export class DynamoDBItemRepository implements ItemRepository {
       values[':locked'] = true;
       sets.push('#level = :level', 'level_lock = :locked');
     }
-    try {
-      const result = await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.item(itemId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(PK) AND #project = :project',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return result.Attributes ? toItemRecord(result.Attributes) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.documents.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: itemKeys.item(itemId),
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            ConditionExpression: 'attribute_exists(PK) AND #project = :project',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return result.Attributes ? toItemRecord(result.Attributes) : undefined;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        if (!(error instanceof TransactionConflictException) || attempt + 1 >= USER_CHANGE_ATTEMPTS)
+          throw error;
+        await backOff(attempt);
+      }
     }
   }
 

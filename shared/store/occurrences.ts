@@ -4,6 +4,10 @@
 // the uuids they hold. A page can repeat uuids of another (a retried fold step), so a listing
 // drops what it has listed already; an item's first occurrence has no page when it was alone in
 // its fold step, so it is listed from the item itself, last (it is the oldest).
+//
+// DynamoDB's TTL deletes expired rows days late and in no order, so a row past its `expires_at` is
+// treated as gone here. A listing decodes its rows one by one and leaves out (and logs) one whose
+// payload cannot be read, so one bad row does not fail every page that holds it.
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -13,11 +17,12 @@ import {
 import { z } from 'zod';
 import { canonicalUuid, UUID_PATTERN } from '#shared/domain/payload';
 import { BadRequestError } from '#shared/errors';
+import { logger } from '#shared/observability';
 import { batchGetAll } from './batch-get';
 import type { ItemRecord } from './items';
 import { occurrenceKeys } from './keys';
 import { unpackUuids } from './pages';
-import type { PayloadCodec } from './payload-codec';
+import { MissingDictionaryError, type PayloadCodec, UnknownCodecError } from './payload-codec';
 
 export interface OccurrenceRecord {
   uuid: string;
@@ -98,8 +103,11 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly codec: PayloadCodec,
+    /** The clock that decides which rows have expired (ms). */
+    private readonly now: () => number = Date.now,
   ) {}
 
+  /** Throws when the row is there and unexpired but its payload cannot be read (a real fault). */
   async get(projectId: number, uuid: string): Promise<OccurrenceRecord | undefined> {
     const result = await this.documents.send(
       new GetCommand({
@@ -107,7 +115,7 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
         Key: occurrenceKeys.occurrence(projectId, canonicalUuid(uuid)),
       }),
     );
-    return result.Item ? this.toOccurrence(result.Item) : undefined;
+    return result.Item && !this.expired(result.Item) ? this.toOccurrence(result.Item) : undefined;
   }
 
   listByItem(item: ListedItem, options: ListOptions): Promise<OccurrencePage> {
@@ -142,7 +150,7 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
     const cursor = options.cursor === undefined ? undefined : parseCursor(options.cursor, listing.partition);
     const candidates = new Candidates(this.documents, this.tableName, listing, cursor);
     // One more than asked for, so the last page is known as such and has no cursor.
-    const found: Array<{ candidate: Candidate; row: Record<string, unknown> }> = [];
+    const found: Array<{ candidate: Candidate; occurrence: OccurrenceRecord }> = [];
     while (found.length <= options.limit) {
       const batch = await candidates.take(options.limit + 1 - found.length);
       if (batch.length === 0) break;
@@ -150,10 +158,16 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
         listing.projectId,
         batch.map((candidate) => candidate.uuid),
       );
-      for (const candidate of batch) {
-        // An occurrence whose row has expired is left out; its page may outlive it briefly.
-        const row = rows.get(candidate.uuid);
-        if (row) found.push({ candidate, row });
+      const decoded = await Promise.all(
+        batch.map(async (candidate) => {
+          // An occurrence whose row has expired (deleted by TTL or not yet) is left out; its page
+          // may outlive it briefly.
+          const row = rows.get(candidate.uuid);
+          return row ? { candidate, occurrence: await this.readableOccurrence(row) } : undefined;
+        }),
+      );
+      for (const entry of decoded) {
+        if (entry?.occurrence) found.push({ candidate: entry.candidate, occurrence: entry.occurrence });
       }
     }
     const listed = found.slice(0, options.limit);
@@ -162,7 +176,7 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
       listed.some(({ candidate }) => candidate.uuid === listing.firstOccurrence);
     const resumeAt = listed.at(-1)?.candidate.after;
     return {
-      occurrences: await Promise.all(listed.map(({ row }) => this.toOccurrence(row))),
+      occurrences: listed.map(({ occurrence }) => occurrence),
       cursor:
         found.length > options.limit && resumeAt
           ? encodeCursor({ partition: listing.partition, position: resumeAt, firstListed })
@@ -170,7 +184,7 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
     };
   }
 
-  /** The rows of the uuids that still exist, by uuid. */
+  /** The rows of the uuids that still exist and have not expired, by uuid. */
   private async rows(projectId: number, uuids: string[]): Promise<Map<string, Record<string, unknown>>> {
     const keys = uuids.map((uuid) => occurrenceKeys.occurrence(projectId, uuid));
     const byPk = new Map(
@@ -179,9 +193,30 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
     const rows = new Map<string, Record<string, unknown>>();
     uuids.forEach((uuid, index) => {
       const row = byPk.get(keys[index]!.PK);
-      if (row) rows.set(uuid, row);
+      if (row && !this.expired(row)) rows.set(uuid, row);
     });
     return rows;
+  }
+
+  /** Past its `expires_at` (epoch seconds): TTL has not deleted it yet, but it is gone. */
+  private expired(row: Record<string, unknown>): boolean {
+    return typeof row.expires_at === 'number' && row.expires_at * 1000 <= this.now();
+  }
+
+  /** The occurrence of a listed row; undefined, logged, when its payload cannot be read. */
+  private async readableOccurrence(row: Record<string, unknown>): Promise<OccurrenceRecord | undefined> {
+    try {
+      return await this.toOccurrence(row);
+    } catch (error) {
+      if (!isUnreadablePayload(error)) throw error;
+      logger.warn('occurrence left out of a listing: its payload cannot be read', {
+        uuid: String(row.uuid),
+        projectId: Number(row.project_id),
+        codec: typeof row.codec === 'string' ? row.codec : undefined,
+        error,
+      });
+      return undefined;
+    }
   }
 
   private async toOccurrence(row: Record<string, unknown>): Promise<OccurrenceRecord> {
@@ -204,6 +239,18 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
         : {},
     };
   }
+}
+
+/**
+ * A failure of the stored row itself (its dictionary gone, a codec this code does not know, bytes
+ * or JSON that do not decode), not of a dependency: a throttled or failed read is thrown.
+ */
+function isUnreadablePayload(error: unknown): error is Error {
+  if (error instanceof MissingDictionaryError || error instanceof UnknownCodecError) return true;
+  if (error instanceof SyntaxError) return true;
+  // zlib's errors carry its codes: Z_DATA_ERROR, Z_BUF_ERROR, Z_NEED_DICT…
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && code.startsWith('Z_');
 }
 
 /**

@@ -39,9 +39,11 @@ const DICTIONARY_MAX_BYTES = 24 * 1024;
 const DICTIONARY_SAMPLES = 4;
 /**
  * A dictionary outlives every occurrence compressed with it: those are received by the end of its
- * day and expire OCCURRENCE_RETENTION_DAYS later; the margin covers clock skew and TTL's own delay.
+ * day and expire OCCURRENCE_RETENTION_DAYS later. TTL deletes expired rows days late and in no
+ * order, and reads treat an expired occurrence as gone but a missing dictionary as a fault, so the
+ * margin is a week, well past clock skew and TTL's lag.
  */
-const DICTIONARY_RETENTION_DAYS = OCCURRENCE_RETENTION_DAYS + 2;
+const DICTIONARY_RETENTION_DAYS = OCCURRENCE_RETENTION_DAYS + 7;
 const DEFLATE_PREFIX = 'deflate:';
 
 export class UnknownCodecError extends Error {
@@ -150,7 +152,11 @@ export class DynamoDBPayloadCodec implements PayloadCodec {
   private async storedDictionary(projectId: number, dictionaryId: string): Promise<Uint8Array> {
     const cached = this.cache.get(cacheKey(projectId, dictionaryId));
     if (cached) return cached;
-    const stored = await this.readDictionary(projectId, dictionaryId, false);
+    // Eventually consistent reads cost half, and a dictionary is written once, long before most of
+    // its reads; one written a moment ago may not show in them yet, so a miss asks again, consistently.
+    const stored =
+      (await this.readDictionary(projectId, dictionaryId, false)) ??
+      (await this.readDictionary(projectId, dictionaryId, true));
     if (!stored) {
       throw new MissingDictionaryError(
         `dictionary ${dictionaryId} of project ${projectId} not found in ${this.tableName}: the payload cannot be read`,

@@ -268,6 +268,13 @@ describe('bad input changes nothing', () => {
       /exactly one/,
     ],
     [
+      // It would go into DynamoDB keys, where a key too long stops the fold.
+      'a person id of 300 characters',
+      { body: JSON.stringify({ data: { ...validItem.data, person: { id: 'p'.repeat(300) } } }) },
+      422,
+      /person\.id/,
+    ],
+    [
       'a payload over 512 KiB',
       { body: JSON.stringify({ data: { ...validItem.data, custom: { big: 'x'.repeat(600_000) } } }) },
       413,

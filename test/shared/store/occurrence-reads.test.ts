@@ -1,14 +1,18 @@
 // Reading occurrences and counts as the fold stores them, against DynamoDB Local: listings from pages
-// (duplicates dropped, the first occurrence appended, cursors), payloads through their codec, and
-// an item's counts with those kept in its own row.
+// (duplicates dropped, the first occurrence appended, cursors), payloads through their codec, rows
+// past their expiry, and an item's counts with those kept in its own row. Also a change made by hand
+// to an item the fold's transaction is holding.
 
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TransactionConflictException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { BadRequestError } from '#shared/errors';
+import { logger } from '#shared/observability';
 import { DynamoDBCountRepository } from '#shared/store/counts';
+import { DynamoDBItemRepository } from '#shared/store/items';
 import { itemKeys, type Key, occurrenceKeys } from '#shared/store/keys';
 import {
   DynamoDBOccurrenceRepository,
@@ -16,7 +20,7 @@ import {
   type OccurrencePage,
 } from '#shared/store/occurrences';
 import { packUuids } from '#shared/store/pages';
-import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
+import { DynamoDBPayloadCodec, MissingDictionaryError, type PayloadCodec } from '#shared/store/payload-codec';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
 /** The clock of the count repository: graphs are read on 2026-11-25, within the hourly retention. */
@@ -54,6 +58,8 @@ interface OccurrenceRow {
   /** `undefined` writes no codec attribute, as rows from before codecs. */
   codec?: string | undefined;
   payload?: Uint8Array;
+  /** Epoch seconds; 90 days after BASE unless told. */
+  expiresAt?: number;
 }
 
 /** An occurrence row as the grouping worker writes it; returns its uuid. */
@@ -80,7 +86,7 @@ async function putOccurrence(row: OccurrenceRow): Promise<string> {
     grouping_method: 'trace',
     payload: row.payload ?? gzipSync(JSON.stringify(data)),
     codec: 'codec' in row ? row.codec : 'gzip',
-    expires_at: EXPIRES_AT,
+    expires_at: row.expiresAt ?? EXPIRES_AT,
   });
   return uuid;
 }
@@ -144,7 +150,7 @@ beforeAll(async () => {
   dynamo = await startDynamoWithTables('occurrence-reads');
   documents = createDocumentClient(dynamo.client);
   codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
-  occurrences = new DynamoDBOccurrenceRepository(documents, dynamo.tableNames.occurrences, codec);
+  occurrences = new DynamoDBOccurrenceRepository(documents, dynamo.tableNames.occurrences, codec, () => NOW);
   counts = new DynamoDBCountRepository(
     documents,
     { occurrences: dynamo.tableNames.occurrences, items: dynamo.tableNames.items },
@@ -154,6 +160,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dynamo?.stop();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 describe("an item's occurrences", () => {
@@ -266,6 +276,116 @@ describe("an item's occurrences", () => {
       { limit: 20 },
     );
     expect(page).toEqual({ occurrences: [], cursor: undefined });
+  });
+});
+
+describe('rows that TTL has not deleted yet', () => {
+  /** Expired an hour before NOW: DynamoDB deletes such rows days late, in no order. */
+  const EXPIRED = Math.floor(NOW / 1000) - 3600;
+
+  it('are left out of a listing once past their expiry, and pages still fill up', async () => {
+    const { projectId, itemId } = freshIds();
+    const at = (seconds: number) => BASE + seconds * 1000;
+    const first = await putOccurrence({ projectId, itemId, receivedAt: at(0), expiresAt: EXPIRED });
+    const [a, stale, b, c] = await Promise.all(
+      [1, 1, 1, 1].map((seconds, index) =>
+        putOccurrence({
+          projectId,
+          itemId,
+          receivedAt: at(seconds),
+          expiresAt: index === 1 ? EXPIRED : undefined,
+        }),
+      ),
+    );
+    await putPage(occurrenceKeys.itemPage(itemId, at(1), 'step'), projectId, [c!, b!, stale!, a!]);
+    const item = { id: itemId, project_id: projectId, first_occurrence_id: first };
+    expect((await occurrences.listByItem(item, { limit: 20 })).occurrences.map((o) => o.uuid)).toEqual([
+      c,
+      b,
+      a,
+    ]);
+    const { uuids } = await walk((cursor) => occurrences.listByItem(item, { limit: 2, cursor }), 2);
+    expect(uuids).toEqual([c, b, a]);
+  });
+
+  it('are not found by uuid once past their expiry, and are until then', async () => {
+    const { projectId, itemId } = freshIds();
+    const expiresAt = Math.floor(NOW / 1000) + 60;
+    const uuid = await putOccurrence({ projectId, itemId, expiresAt });
+    const at = (ms: number) =>
+      new DynamoDBOccurrenceRepository(documents, dynamo.tableNames.occurrences, codec, () => ms);
+    expect((await at(NOW).get(projectId, uuid))?.uuid).toBe(uuid);
+    expect(await at(expiresAt * 1000).get(projectId, uuid)).toBeUndefined();
+    expect(await at(NOW + 86_400_000).get(projectId, uuid)).toBeUndefined();
+  });
+});
+
+describe('an occurrence whose payload cannot be read', () => {
+  /** An item whose middle occurrence was deflated against a dictionary that is not in the table. */
+  async function itemWithUnreadableOccurrence(expiresAt?: number) {
+    const { projectId, itemId } = freshIds();
+    const at = (seconds: number) => BASE + seconds * 1000;
+    const first = await putOccurrence({ projectId, itemId, receivedAt: at(0) });
+    const older = await putOccurrence({ projectId, itemId, receivedAt: at(1) });
+    const unreadable = await putOccurrence({
+      projectId,
+      itemId,
+      receivedAt: at(1),
+      payload: new Uint8Array([1, 2, 3]),
+      codec: 'deflate:2020-01-01',
+      expiresAt,
+    });
+    const newer = await putOccurrence({ projectId, itemId, receivedAt: at(1) });
+    await putPage(occurrenceKeys.itemPage(itemId, at(1), 'step'), projectId, [newer, unreadable, older]);
+    const item = { id: itemId, project_id: projectId, first_occurrence_id: first };
+    return { item, projectId, unreadable, readable: [newer, older, first] };
+  }
+
+  it('is left out of a listing and logged, and pages still fill up', async () => {
+    const { item, projectId, unreadable, readable } = await itemWithUnreadableOccurrence();
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => {});
+    const page = await occurrences.listByItem(item, { limit: 20 });
+    expect(page.occurrences.map((o) => o.uuid)).toEqual(readable);
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('cannot be read'),
+      expect.objectContaining({ uuid: unreadable, projectId, error: expect.any(MissingDictionaryError) }),
+    );
+    const { uuids } = await walk((cursor) => occurrences.listByItem(item, { limit: 1, cursor }), 1);
+    expect(uuids).toEqual(readable);
+  });
+
+  it('fails a read by its uuid while it has not expired: its dictionary should be there', async () => {
+    const { projectId, unreadable } = await itemWithUnreadableOccurrence();
+    await expect(occurrences.get(projectId, unreadable)).rejects.toThrow(MissingDictionaryError);
+  });
+
+  it('is not found by its uuid once expired, its dictionary gone with it', async () => {
+    const { projectId, unreadable, item, readable } = await itemWithUnreadableOccurrence(
+      Math.floor(NOW / 1000) - 60,
+    );
+    const warn = vi.spyOn(logger, 'warn');
+    expect(await occurrences.get(projectId, unreadable)).toBeUndefined();
+    expect((await occurrences.listByItem(item, { limit: 20 })).occurrences.map((o) => o.uuid)).toEqual(
+      readable,
+    );
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('fails the listing when reading its dictionary fails: that is no fault of the row', async () => {
+    const { item } = await itemWithUnreadableOccurrence();
+    const throttled = new Error('Rate exceeded');
+    const failing: PayloadCodec = {
+      encode: (requests) => codec.encode(requests),
+      decode: (projectId, payload, name) =>
+        name?.startsWith('deflate:') ? Promise.reject(throttled) : codec.decode(projectId, payload, name),
+    };
+    const reader = new DynamoDBOccurrenceRepository(
+      documents,
+      dynamo.tableNames.occurrences,
+      failing,
+      () => NOW,
+    );
+    await expect(reader.listByItem(item, { limit: 20 })).rejects.toBe(throttled);
   });
 });
 
@@ -462,5 +582,66 @@ describe("an item's counts", () => {
     const { itemId } = await itemWithSeed({ '2026-11-23T12': 1 });
     const hours = await counts.list({ itemId }, 'hour', '2026-11-23T12', '2026-11-23T12');
     expect(Object.fromEntries(hours)).toEqual({ '2026-11-23T12': 8 });
+  });
+});
+
+describe('a change made by hand to an item the fold is writing', () => {
+  /** A document client whose first `conflicts` UpdateItems fail as they do while a transaction holds the item. */
+  function conflictingClient(conflicts: number) {
+    const client = createDocumentClient(dynamo.client);
+    const send = client.send.bind(client) as (command: object) => Promise<unknown>;
+    let updates = 0;
+    client.send = (async (command: object) => {
+      if (command instanceof UpdateCommand && ++updates <= conflicts) {
+        throw new TransactionConflictException({
+          message: 'Transaction is ongoing for the item',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return send(command);
+    }) as typeof client.send;
+    return { client, updates: () => updates };
+  }
+
+  async function activeItem() {
+    const { projectId, itemId } = freshIds();
+    await put(dynamo.tableNames.items, {
+      ...itemKeys.item(itemId),
+      entity: 'item',
+      id: itemId,
+      project_id: projectId,
+      environment: 'production',
+      hash: 'h',
+      status: 'active',
+    });
+    return { projectId, itemId };
+  }
+
+  it('goes through once the transaction is done, within five tries', async () => {
+    const { projectId, itemId } = await activeItem();
+    const conflicting = conflictingClient(4);
+    const items = new DynamoDBItemRepository(conflicting.client, dynamo.tableNames.items);
+
+    const changed = await items.applyUserChange(projectId, itemId, { status: 'resolved' }, NOW);
+
+    expect(changed).toMatchObject({ id: itemId, status: 'resolved', resolved_timestamp: NOW / 1000 });
+    expect(conflicting.updates()).toBe(5);
+    expect((await new DynamoDBItemRepository(documents, dynamo.tableNames.items).get(itemId))?.status).toBe(
+      'resolved',
+    );
+  });
+
+  it('fails after five conflicts, and changes nothing', async () => {
+    const { projectId, itemId } = await activeItem();
+    const conflicting = conflictingClient(5);
+    const items = new DynamoDBItemRepository(conflicting.client, dynamo.tableNames.items);
+
+    await expect(items.applyUserChange(projectId, itemId, { status: 'muted' }, NOW)).rejects.toBeInstanceOf(
+      TransactionConflictException,
+    );
+    expect(conflicting.updates()).toBe(5);
+    expect((await new DynamoDBItemRepository(documents, dynamo.tableNames.items).get(itemId))?.status).toBe(
+      'active',
+    );
   });
 });

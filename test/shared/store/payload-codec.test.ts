@@ -53,6 +53,25 @@ function recordingClient(afterSend?: (command: object) => Promise<void>) {
   return { client, commands };
 }
 
+/**
+ * A document client whose eventually consistent GetItems do not see the table yet, as a replica
+ * a moment behind a write; records whether each GetItem asked for a consistent read.
+ */
+function laggingClient() {
+  const client = createDocumentClient(dynamo.client);
+  const send = client.send.bind(client) as (command: object) => Promise<unknown>;
+  const gets: boolean[] = [];
+  client.send = (async (command: object) => {
+    if (command instanceof GetCommand) {
+      const consistent = command.input.ConsistentRead === true;
+      gets.push(consistent);
+      if (!consistent) return { $metadata: {} };
+    }
+    return send(command);
+  }) as typeof client.send;
+  return { client, gets };
+}
+
 function codecWith(client: DynamoDBDocumentClient = documents, cacheSize?: number) {
   return new DynamoDBPayloadCodec(client, dynamo.tableNames.occurrences, { cacheSize });
 }
@@ -130,8 +149,8 @@ describe('payload codec', () => {
       entity: 'dictionary',
       project_id: first,
       dictionary_id: '2026-11-23',
-      // The end of its day, plus the occurrences' retention, plus a margin.
-      expires_at: Date.UTC(2026, 10, 24) / 1000 + (OCCURRENCE_RETENTION_DAYS + 2) * DAY_SECONDS,
+      // The end of its day, plus the occurrences' retention, plus a week for TTL's lag.
+      expires_at: Date.UTC(2026, 10, 24) / 1000 + (OCCURRENCE_RETENTION_DAYS + 7) * DAY_SECONDS,
     });
     expect(await dictionaryRow(first, '2026-11-24')).toBeDefined();
     expect(await dictionaryRow(second, '2026-11-24')).toBeUndefined();
@@ -276,6 +295,41 @@ describe('payload codec', () => {
 
     await expect(decoding).rejects.toThrow(MissingDictionaryError);
     await expect(decoding).rejects.toThrow(`dictionary 2020-01-01 of project ${projectId} not found`);
+  });
+
+  it('reads a dictionary written a moment ago, which an eventually consistent read does not see yet', async () => {
+    const projectId = nextProjectId++;
+    const json = payload(1);
+    const [encoded] = await codecWith().encode([{ projectId, itemId: 1, receivedAt: DAY_1, json }]);
+    const lagging = laggingClient();
+    const reader = codecWith(lagging.client);
+
+    expect(await reader.decode(projectId, encoded!.payload, encoded!.codec)).toBe(json);
+    // The eventually consistent read first, then one consistent read; after that, memory.
+    expect(lagging.gets).toEqual([false, true]);
+    expect(await reader.decode(projectId, encoded!.payload, encoded!.codec)).toBe(json);
+    expect(lagging.gets).toEqual([false, true]);
+  });
+
+  it('reads a dictionary once when the eventually consistent read finds it', async () => {
+    const projectId = nextProjectId++;
+    const [encoded] = await codecWith().encode([request(projectId, 1, DAY_1)]);
+    const recording = recordingClient();
+
+    await codecWith(recording.client).decode(projectId, encoded!.payload, encoded!.codec);
+
+    expect(recording.commands).toEqual(['GetCommand']);
+  });
+
+  it('refuses a missing dictionary only after a consistent read finds none either', async () => {
+    const projectId = nextProjectId++;
+    const [encoded] = await codecWith().encode([request(projectId, 1, DAY_1)]);
+    const lagging = laggingClient();
+
+    const decoding = codecWith(lagging.client).decode(projectId, encoded!.payload, 'deflate:2020-01-01');
+
+    await expect(decoding).rejects.toThrow(MissingDictionaryError);
+    expect(lagging.gets).toEqual([false, true]);
   });
 
   it.each(['zstd', 'deflate:', 'brotli:2026-11-23', 'GZIP'])('refuses the unknown codec %j', async (name) => {
