@@ -200,6 +200,41 @@ describe('parallel posts', () => {
       counter: Math.max(...before.map((item) => item.counter)) + 1,
     });
   });
+
+  it('a burst of 600 posts of 30 errors by 45 people is counted exactly, per item and per environment', async () => {
+    const post = (index: number) =>
+      api('/api/1/item/', {
+        method: 'POST',
+        token: tokens.post_server_item,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          data: {
+            environment: 'burst',
+            person: { id: `p${index % 45}` },
+            body: {
+              trace: {
+                exception: { class: `BurstError${index % 30}`, message: 'in a burst' },
+                frames: [{ filename: '/srv/app/burst.js', lineno: 7, method: 'flood' }],
+              },
+            },
+          },
+        }),
+      });
+    for (let round = 0; round < 12; round++) {
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, index) => post(round * 50 + index)));
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    }
+    await stack.idle({ timeoutMs: 60_000 });
+
+    const burst = (await items()).filter((item) => item.environment === 'burst');
+    expect(burst).toHaveLength(30);
+    // Error k is posted by indexes k + 30m, whose people p(k + 30m) mod 45 take three values.
+    for (const item of burst) expect(item).toMatchObject({ total_occurrences: 20, unique_people: 3 });
+    expect(new Set(burst.map((item) => item.counter)).size).toBe(30);
+    const counts = await api('/api/1/counts?environment=burst&granularity=day', { token: tokens.read });
+    const days = (counts.body.result as { counts: { count: number }[] }).counts;
+    expect(days.reduce((sum, day) => sum + day.count, 0)).toBe(600);
+  });
 });
 
 describe('a message that can never be processed', () => {
