@@ -96,6 +96,10 @@ export class FoldError extends Error {
 const MAX_ACTIONS_PER_TRANSACTION = 100;
 /** Enough for dozens of concurrent folds on one hot item; a step that still fails is retried by Lambda. */
 const MAX_RETRIES = 25;
+/**
+ * Fixed for the life of the data: a fold that allowed more would add to an item's own set a person
+ * that a fold allowing fewer has just marked in a row, and count them twice.
+ */
 const DEFAULT_PEOPLE_IN_ITEM_ROW = 16;
 /** Why a transaction may be cancelled and succeed when tried again; any other reason is final. */
 const RETRYABLE_CANCELLATIONS = new Set([
