@@ -95,6 +95,8 @@ export function planItemChange(
       set.status_changed_by = 'occurrence';
       set.last_activated_timestamp = activating.timestamp;
       set.activating_occurrence_id = activating.uuid;
+      // The version belonged to the resolve this occurrence undid.
+      set.resolved_in_version = null;
       increments.reactivated_count = 1;
     }
   }

@@ -50,7 +50,12 @@ export interface ItemRecord {
 /** A change made by hand through the API (never by an occurrence). */
 export interface UserItemChange {
   status?: ItemStatus;
-  /** The release that fixes it: occurrences from older releases do not reactivate it. */
+  /**
+   * The release that fixes it: occurrences from older releases do not reactivate it. It belongs to
+   * the resolve that sets it, so it is read only with `status: 'resolved'`; every change of status
+   * replaces it (a resolve without a version, a reopen and a mute clear it), and a later resolve
+   * never inherits the version of an earlier one.
+   */
   resolvedInVersion?: string | null;
   /** Set by hand, the level is locked: occurrences no longer raise it. */
   level?: Level;
@@ -120,6 +125,8 @@ export class DynamoDBItemRepository implements ItemRepository {
       values[':status'] = change.status;
       values[':user'] = 'user';
       sets.push('#status = :status', '#changedBy = :user');
+      values[':resolvedIn'] = change.status === 'resolved' ? (change.resolvedInVersion ?? null) : null;
+      sets.push('resolved_in_version = :resolvedIn');
       if (change.status === 'resolved') {
         values[':now'] = seconds;
         sets.push('resolved_timestamp = :now');
@@ -129,10 +136,6 @@ export class DynamoDBItemRepository implements ItemRepository {
         values[':null'] = null;
         sets.push('last_activated_timestamp = :now', 'resolved_timestamp = :null');
       }
-    }
-    if (change.resolvedInVersion !== undefined) {
-      values[':resolvedIn'] = change.resolvedInVersion;
-      sets.push('resolved_in_version = :resolvedIn');
     }
     if (change.level) {
       names['#level'] = 'level';
@@ -238,3 +241,4 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
     last_code_version: textOrNull(row.last_code_version),
   };
 }
+

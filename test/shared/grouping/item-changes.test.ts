@@ -53,6 +53,20 @@ describe('item changes', () => {
     expect(change.set).toMatchObject({ status: 'active', level: 'critical' });
   });
 
+  it('an occurrence that reactivates an item clears the version it was resolved in', () => {
+    const change = planItemChange(
+      existing({ status: 'resolved', resolved_in_version: '2.0.0' }),
+      [occurrence(projectId, errorData({ code_version: '2.1.0' }))],
+      0,
+    );
+    expect(change.set).toMatchObject({ status: 'active', resolved_in_version: null });
+  });
+
+  it('the update is of the occurrences’ project, which the fold makes a condition', () => {
+    const theirs = occurrence(projectId + 1);
+    expect(planItemChange(existing(), [theirs], 0).projectId).toBe(projectId + 1);
+  });
+
   it('a higher level raises the item, conditioned on the level read', () => {
     const change = planItemChange(existing({ level: 'warning' }), [occurrence(projectId)], 0);
     expect(change.set.level).toBe('error');
