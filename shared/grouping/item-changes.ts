@@ -43,7 +43,7 @@ export function planItemChange(
       set: {
         entity: 'item',
         id: first.itemId,
-        created_at: now,
+        created_at: Math.floor(now / 1000),
         project_id: first.projectId,
         environment: first.environment,
         platform: first.platform,

@@ -20,7 +20,7 @@ export interface ItemRecord {
   id: number;
   project_id: number;
   counter: number | null;
-  /** Server time of creation, in milliseconds. */
+  /** Server time of creation, in seconds like every timestamp the API shows. */
   created_at: number;
   environment: string;
   platform: string;
@@ -212,7 +212,7 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
     id: Number(row.id),
     project_id: Number(row.project_id),
     counter: typeof row.counter === 'number' ? row.counter : null,
-    created_at: numberOr(row.created_at, 0),
+    created_at: createdAtSeconds(row.created_at),
     environment: String(row.environment),
     platform: String(row.platform ?? ''),
     framework: textOrNull(row.framework),
@@ -242,3 +242,11 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
   };
 }
 
+/**
+ * Rows created before `created_at` was kept in seconds hold milliseconds. No time in seconds
+ * reaches 10^11 before the year 5138, so a larger value is milliseconds.
+ */
+function createdAtSeconds(value: unknown): number {
+  if (typeof value !== 'number') return 0;
+  return value >= 1e11 ? Math.floor(value / 1000) : value;
+}

@@ -211,6 +211,20 @@ describe('item lifecycle', () => {
     });
   });
 
+  it('shows every time in seconds, as Rollbar does', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const item = await report('timed');
+    const resolved = (await patch(item, { status: 'resolved' })).body.result as Item;
+    const after = Math.ceil(Date.now() / 1000);
+    for (const time of [item.created_at, item.first_occurrence_timestamp, item.last_activated_timestamp]) {
+      expect(time).toBeGreaterThanOrEqual(before - 60);
+      expect(time).toBeLessThanOrEqual(after);
+    }
+    expect(resolved.resolved_timestamp).toBeGreaterThanOrEqual(before);
+    expect(resolved.resolved_timestamp).toBeLessThanOrEqual(after);
+    expect(resolved.created_at).toBe(item.created_at);
+  });
+
   it('a muted item stays muted but keeps counting; reopening makes it active', async () => {
     const item = await report('muted');
     await patch(item, { status: 'muted' });
