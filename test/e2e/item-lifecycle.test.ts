@@ -223,6 +223,13 @@ describe('item lifecycle', () => {
     expect(resolved.resolved_timestamp).toBeGreaterThanOrEqual(before);
     expect(resolved.resolved_timestamp).toBeLessThanOrEqual(after);
     expect(resolved.created_at).toBe(item.created_at);
+
+    await call('POST', '/api/1/deploy/', tokens.write, { environment: 'production', revision: 'abc123' });
+    const deploys = await call('GET', '/api/1/deploys', tokens.read);
+    const [deploy] = (deploys.body.result as { deploys: Array<{ start_time: number; finish_time: number }> })
+      .deploys;
+    expect(deploy?.start_time).toBeGreaterThanOrEqual(before);
+    expect(deploy?.finish_time).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
   });
 
   it('a muted item stays muted but keeps counting; reopening makes it active', async () => {
