@@ -2,7 +2,7 @@
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
 import { httpHandler } from '#shared/http/middleware';
-import { accessTokenOf, readJsonObject } from '#shared/http/request';
+import { accessTokenOf, readFields } from '#shared/http/request';
 import { ok } from '#shared/http/response';
 import { createItemLifecycle } from '#shared/items/lifecycle';
 import { logger } from '#shared/observability';
@@ -18,7 +18,8 @@ const updateItem = createItemLifecycle({
 });
 
 export const handler = httpHandler(async (event) => {
-  const fields = readJsonObject(event);
+  // JSON, or a form (`curl -X PATCH -d status=resolved`), as the deploy routes read them.
+  const fields = await readFields(event);
   const item = await updateItem({
     token: accessTokenOf(event, fields),
     itemId: event.pathParameters?.itemId,

@@ -5,10 +5,11 @@
 import { isOlderVersion } from '#shared/domain/code-version';
 import { higherLevel } from '#shared/domain/levels';
 import type { ItemRecord } from '#shared/store/items';
-import type { OccurrenceFacts } from './occurrence';
+import { itemIdOf, type OccurrenceFacts } from './occurrence';
 
 export interface ItemChange {
   itemId: number;
+  /** The project of the occurrences: an item of another project must never count them. */
   projectId: number;
   /** What this change assumed of the item; undefined when it assumed the item does not exist. */
   expected: { status: ItemRecord['status']; level?: ItemRecord['level'] } | undefined;
@@ -42,7 +43,7 @@ export function planItemChange(
       set: {
         entity: 'item',
         id: first.itemId,
-        created_at: now,
+        created_at: Math.floor(now / 1000),
         project_id: first.projectId,
         environment: first.environment,
         platform: first.platform,
@@ -94,15 +95,33 @@ export function planItemChange(
       set.status_changed_by = 'occurrence';
       set.last_activated_timestamp = activating.timestamp;
       set.activating_occurrence_id = activating.uuid;
+      // The version belonged to the resolve this occurrence undid.
+      set.resolved_in_version = null;
       increments.reactivated_count = 1;
     }
   }
 
   return {
     itemId: current.id,
-    projectId: current.project_id,
+    // The occurrences' project, not the item's: the update is conditioned on the two being one.
+    projectId: first.projectId,
     expected,
     add: increments,
     set,
   };
+}
+
+/**
+ * Where an occurrence's group counts when the item at its id belongs to another project: an item
+ * id is 52 bits of a hash, so two groups can share one (even odds among 80 million items, one in
+ * a hundred among 10 million). The `probe`-th id of the group's own sequence, the same for every
+ * occurrence of the group, so its occurrences still make one item.
+ */
+export function collisionItemId(occurrence: OccurrenceFacts, probe: number): number {
+  return itemIdOf(
+    occurrence.projectId,
+    occurrence.environment,
+    occurrence.platform,
+    `${occurrence.fingerprint}\u0000collision ${probe}`,
+  );
 }

@@ -7,14 +7,24 @@ import { itemResource } from '#shared/read/service';
 import { ITEM_STATUSES, type ItemRepository } from '#shared/store/items';
 import { parseInput } from '#shared/validation';
 
+/**
+ * Rollbar's "if not empty, a string up to 40 characters": empty (all a form can send for none) and
+ * null mean no version; a number (`"resolved_in_version": 2` in JSON) is its decimal text.
+ */
+const resolvedInVersion = z
+  .union([z.string().trim().max(40), z.number().finite().transform(String), z.null()])
+  .transform((version) => (version === '' ? null : version));
+
+/** A JSON body or a form's fields (forms carry strings, which every field here is). */
 export const itemUpdateSchema = z
   .strictObject({
     status: z.enum(ITEM_STATUSES).optional(),
-    resolved_in_version: z.union([z.string().min(1).max(40), z.null()]).optional(),
+    resolved_in_version: resolvedInVersion.optional(),
     level: z.enum(LEVELS).optional(),
   })
-  .refine((fields) => Object.values(fields).some((value) => value !== undefined), {
-    message: 'nothing to change: send status, resolved_in_version or level',
+  .refine((fields) => fields.status !== undefined || fields.level !== undefined, {
+    // As in Rollbar, the version is only used by a resolve: alone it would change nothing.
+    message: 'nothing to change: send status or level (resolved_in_version goes with status "resolved")',
   });
 
 export function createItemLifecycle(deps: {
@@ -42,7 +52,8 @@ export function createItemLifecycle(deps: {
       itemId,
       {
         status: change.status,
-        resolvedInVersion: change.resolved_in_version,
+        // Only a resolve reads it; any other status clears it (see `UserItemChange`).
+        resolvedInVersion: change.status === 'resolved' ? (change.resolved_in_version ?? null) : undefined,
         level: change.level,
       },
       now(),

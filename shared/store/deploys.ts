@@ -23,6 +23,7 @@ export interface Deploy {
   rollbar_username: string | null;
   comment: string | null;
   status: DeployStatus;
+  /** Unix seconds, as every time the API shows. */
   start_time: number;
   finish_time: number | null;
 }
@@ -30,7 +31,7 @@ export interface Deploy {
 export interface DeployRepository {
   put(deploy: Deploy): Promise<void>;
   get(projectId: number, deployId: number): Promise<Deploy | undefined>;
-  /** Undefined when the deploy does not exist. */
+  /** Undefined when the deploy does not exist. `now` in seconds, as Rollbar's deploy times are. */
   updateStatus(
     projectId: number,
     deployId: number,

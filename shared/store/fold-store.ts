@@ -30,9 +30,11 @@ import {
   PutCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type ItemChange, planItemChange } from '#shared/grouping/item-changes';
+import { collisionItemId, type ItemChange, planItemChange } from '#shared/grouping/item-changes';
 import type { OccurrenceFacts } from '#shared/grouping/occurrence';
+import { logger } from '#shared/observability';
 import { backOff, batchGetAll } from './batch-get';
 import type { ItemRecord } from './items';
 import { countBucket, type Granularity, itemKeys, type Key, occurrenceKeys } from './keys';
@@ -66,6 +68,8 @@ export interface FoldReport {
   /** Steps cancelled by a concurrent writer (or a lost creation race) and tried again. */
   retries: number;
   itemsCreated: number;
+  /** Records whose item id belonged to another project's item, counted at their group's next id. */
+  collisions: number;
   /** Index of the first record not counted, when the call stopped early or failed. */
   stoppedAt: number | undefined;
   /** Why it stopped, when a step failed for good. */
@@ -92,6 +96,8 @@ export class FoldError extends Error {
   override readonly name = 'FoldError';
 }
 
+/** Ids tried for one group whose item id is taken; a second collision is already beyond belief. */
+const MAX_COLLISION_PROBES = 8;
 /** DynamoDB's limit on the actions of one transaction. */
 const MAX_ACTIONS_PER_TRANSACTION = 100;
 /** Enough for dozens of concurrent folds on one hot item; a step that still fails is retried by Lambda. */
@@ -168,6 +174,7 @@ export class DynamoDBFoldStore {
       steps: 0,
       retries: 0,
       itemsCreated: 0,
+      collisions: 0,
       stoppedAt: undefined,
       error: undefined,
     };
@@ -232,8 +239,12 @@ export class DynamoDBFoldStore {
         report.retries++;
       }
       // A retry re-reads the items: a concurrent writer changed one of them.
-      const items = await this.readItems(records.slice(start), batch.items, attempt > 0);
-      const plan = this.plan(records, start, items, steps);
+      const {
+        records: addressed,
+        items,
+        collisions,
+      } = await this.addressItems(records, start, batch.items, attempt > 0);
+      const plan = this.plan(addressed, start, items, steps);
       try {
         await this.writePages(plan.records, items);
         const created = await this.createItems(plan, records[start]!, positions, start);
@@ -248,6 +259,7 @@ export class DynamoDBFoldStore {
         report.counted += plan.end - start;
         report.steps++;
         report.itemsCreated += created;
+        report.collisions += collisions.filter((index) => index < plan.end).length;
         return plan.end;
       } catch (error) {
         if (error instanceof StepOvertaken) continue;
@@ -290,6 +302,75 @@ export class DynamoDBFoldStore {
       if (item) items.set(itemId, item);
     }
     return items;
+  }
+
+  /**
+   * The records from `start` addressed to their items, and those items as last read. A record
+   * whose item belongs to another project (its id collided) goes to its group's next id
+   * (`collisionItemId`) until it finds its own item or none, so it is never counted into another
+   * project's item nor lost; its occurrence row is stamped with that id, so its instance names the
+   * item that counts it. Items never change project, so the same records land on the same ids in
+   * every attempt; only a race to create one can change that, and the loser re-reads.
+   */
+  private async addressItems(
+    records: readonly FoldRecord[],
+    start: number,
+    cache: ItemCache,
+    fresh: boolean,
+  ): Promise<{ records: FoldRecord[]; items: Map<number, ItemRecord>; collisions: number[] }> {
+    let addressed = records.slice(start);
+    const probes = addressed.map(() => 0);
+    let items = await this.readItems(addressed, cache, fresh);
+    for (;;) {
+      const colliding = addressed.flatMap((record, index) => {
+        const item = items.get(record.occurrence.itemId);
+        return item && Number(item.project_id) !== record.occurrence.projectId ? [index] : [];
+      });
+      if (colliding.length === 0) break;
+      addressed = addressed.map((record, index) => {
+        if (!colliding.includes(index)) return record;
+        const probe = ++probes[index]!;
+        if (probe > MAX_COLLISION_PROBES) {
+          throw new FoldError(
+            `no free item id for occurrence ${record.occurrence.uuid} after ${probe - 1} tries`,
+          );
+        }
+        const itemId = collisionItemId(record.occurrence, probe);
+        logger.warn('item id taken by another project; counting the occurrence at its group’s next id', {
+          uuid: record.occurrence.uuid,
+          project_id: record.occurrence.projectId,
+          taken_item_id: record.occurrence.itemId,
+          item_id: itemId,
+        });
+        return { ...record, occurrence: { ...record.occurrence, itemId } };
+      });
+      items = await this.readItems(addressed, cache, false);
+    }
+    const moved = probes.flatMap((probe, index) => (probe > 0 ? [index] : []));
+    await Promise.all(moved.map((index) => this.stampItemId(addressed[index]!.occurrence)));
+    return {
+      records: [...records.slice(0, start), ...addressed],
+      items,
+      collisions: moved.map((index) => start + index),
+    };
+  }
+
+  /** Idempotent, and a MODIFY on the stream, which the fold never reads. */
+  private async stampItemId(occurrence: OccurrenceFacts): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tables.occurrences,
+          Key: occurrenceKeys.occurrence(occurrence.projectId, occurrence.uuid),
+          UpdateExpression: 'SET item_id = :itemId',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':itemId': occurrence.itemId },
+        }),
+      );
+    } catch (error) {
+      // Gone already (past its retention): nothing to name.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**
@@ -603,8 +684,11 @@ export class DynamoDBFoldStore {
       index++;
     }
     names['#status'] = 'status';
+    names['#project'] = 'project_id';
     values[':expectedStatus'] = change.expected?.status;
-    let condition = 'attribute_exists(PK) AND #status = :expectedStatus';
+    values[':project'] = change.projectId;
+    // An item id can collide across projects: never count into another project's item.
+    let condition = 'attribute_exists(PK) AND #project = :project AND #status = :expectedStatus';
     if (change.expected?.level) {
       names['#level'] = 'level';
       names['#levelLock'] = 'level_lock';

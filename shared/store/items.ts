@@ -20,7 +20,7 @@ export interface ItemRecord {
   id: number;
   project_id: number;
   counter: number | null;
-  /** Server time of creation, in milliseconds. */
+  /** Server time of creation, in seconds like every timestamp the API shows. */
   created_at: number;
   environment: string;
   platform: string;
@@ -50,7 +50,12 @@ export interface ItemRecord {
 /** A change made by hand through the API (never by an occurrence). */
 export interface UserItemChange {
   status?: ItemStatus;
-  /** The release that fixes it: occurrences from older releases do not reactivate it. */
+  /**
+   * The release that fixes it: occurrences from older releases do not reactivate it. It belongs to
+   * the resolve that sets it, so it is read only with `status: 'resolved'`; every change of status
+   * replaces it (a resolve without a version, a reopen and a mute clear it), and a later resolve
+   * never inherits the version of an earlier one.
+   */
   resolvedInVersion?: string | null;
   /** Set by hand, the level is locked: occurrences no longer raise it. */
   level?: Level;
@@ -120,6 +125,8 @@ export class DynamoDBItemRepository implements ItemRepository {
       values[':status'] = change.status;
       values[':user'] = 'user';
       sets.push('#status = :status', '#changedBy = :user');
+      values[':resolvedIn'] = change.status === 'resolved' ? (change.resolvedInVersion ?? null) : null;
+      sets.push('resolved_in_version = :resolvedIn');
       if (change.status === 'resolved') {
         values[':now'] = seconds;
         sets.push('resolved_timestamp = :now');
@@ -129,10 +136,6 @@ export class DynamoDBItemRepository implements ItemRepository {
         values[':null'] = null;
         sets.push('last_activated_timestamp = :now', 'resolved_timestamp = :null');
       }
-    }
-    if (change.resolvedInVersion !== undefined) {
-      values[':resolvedIn'] = change.resolvedInVersion;
-      sets.push('resolved_in_version = :resolvedIn');
     }
     if (change.level) {
       names['#level'] = 'level';
@@ -209,7 +212,7 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
     id: Number(row.id),
     project_id: Number(row.project_id),
     counter: typeof row.counter === 'number' ? row.counter : null,
-    created_at: numberOr(row.created_at, 0),
+    created_at: createdAtSeconds(row.created_at),
     environment: String(row.environment),
     platform: String(row.platform ?? ''),
     framework: textOrNull(row.framework),
@@ -237,4 +240,13 @@ export function toItemRecord(row: Record<string, unknown>): ItemRecord {
     resolved_in_version: textOrNull(row.resolved_in_version),
     last_code_version: textOrNull(row.last_code_version),
   };
+}
+
+/**
+ * Rows created before `created_at` was kept in seconds hold milliseconds. No time in seconds
+ * reaches 10^11 before the year 5138, so a larger value is milliseconds.
+ */
+function createdAtSeconds(value: unknown): number {
+  if (typeof value !== 'number') return 0;
+  return value >= 1e11 ? Math.floor(value / 1000) : value;
 }

@@ -30,6 +30,10 @@ interface Item {
   reactivated_count: number;
   unique_people: number;
   resolved_in_version: string | null;
+  created_at: number;
+  first_occurrence_timestamp: number;
+  last_activated_timestamp: number;
+  resolved_timestamp: number | null;
 }
 
 async function call(method: string, path: string, token: string, body?: unknown) {
@@ -38,6 +42,10 @@ async function call(method: string, path: string, token: string, body?: unknown)
     headers: { 'X-Rollbar-Access-Token': token, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  return answerOf(response);
+}
+
+async function answerOf(response: Response) {
   return {
     status: response.status,
     body: (await response.json()) as { err: number; result: never; message?: string },
@@ -112,6 +120,118 @@ describe('item lifecycle', () => {
     });
   });
 
+  it('a resolve without a version forgets the version of an earlier resolve', async () => {
+    const item = await report('resolved twice', [{ code_version: '1.0.0' }]);
+    await patch(item, { status: 'resolved', resolved_in_version: '2.0.0' });
+    const plain = await patch(item, { status: 'resolved' });
+    expect(plain.body.result).toMatchObject({ status: 'resolved', resolved_in_version: null });
+    // No version to be older than: an occurrence of any release reactivates it.
+    expect(await report('resolved twice', [{ code_version: '1.0.0' }])).toMatchObject({
+      status: 'active',
+      reactivated_count: 1,
+    });
+  });
+
+  it('after a reopen, a resolve without a version lets an old release reactivate the item', async () => {
+    const item = await report('reopened then resolved', [{ code_version: '1.0.0' }]);
+    await patch(item, { status: 'resolved', resolved_in_version: '2.0.0' });
+    const reopened = await patch(item, { status: 'active' });
+    expect(reopened.body.result).toMatchObject({ status: 'active', resolved_in_version: null });
+    expect((await patch(item, { status: 'resolved' })).body.result).toMatchObject({
+      resolved_in_version: null,
+    });
+    expect(await report('reopened then resolved', [{ code_version: '1.0.0' }])).toMatchObject({
+      status: 'active',
+      reactivated_count: 1,
+      resolved_in_version: null,
+    });
+  });
+
+  it('an occurrence that reactivates an item clears the version it was resolved in', async () => {
+    const item = await report('reactivated in a newer release', [{ code_version: '1.0.0' }]);
+    await patch(item, { status: 'resolved', resolved_in_version: '2.0.0' });
+    expect(await report('reactivated in a newer release', [{ code_version: '2.1.0' }])).toMatchObject({
+      status: 'active',
+      resolved_in_version: null,
+    });
+  });
+
+  it('resolves by a form body as well as by JSON, the version as text', async () => {
+    const item = await report('resolved by a form');
+    const resolved = await answerOf(
+      await fetch(`${stack.url}/api/1/item/${item.id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          access_token: tokens.write,
+          status: 'resolved',
+          resolved_in_version: '3.1.4',
+        }),
+      }),
+    );
+    expect(resolved).toMatchObject({
+      status: 200,
+      body: { err: 0, result: { status: 'resolved', resolved_in_version: '3.1.4' } },
+    });
+    const form = new FormData();
+    form.set('status', 'active');
+    const reopened = await answerOf(
+      await fetch(`${stack.url}/api/1/item/${item.id}`, {
+        method: 'PATCH',
+        headers: { 'X-Rollbar-Access-Token': tokens.write },
+        body: form,
+      }),
+    );
+    expect(reopened).toMatchObject({ status: 200, body: { result: { status: 'active' } } });
+    // An empty version in a form is none.
+    const plain = await answerOf(
+      await fetch(`${stack.url}/api/1/item/${item.id}`, {
+        method: 'PATCH',
+        headers: {
+          'X-Rollbar-Access-Token': tokens.write,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'status=resolved&resolved_in_version=',
+      }),
+    );
+    expect(plain.body.result).toMatchObject({ status: 'resolved', resolved_in_version: null });
+    const refused = await answerOf(
+      await fetch(`${stack.url}/api/1/item/${item.id}`, {
+        method: 'PATCH',
+        headers: {
+          'X-Rollbar-Access-Token': tokens.write,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'status=archived',
+      }),
+    );
+    expect(refused).toMatchObject({
+      status: 422,
+      body: { err: 1, message: expect.stringContaining('status') },
+    });
+  });
+
+  it('shows every time in seconds, as Rollbar does', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const item = await report('timed');
+    const resolved = (await patch(item, { status: 'resolved' })).body.result as Item;
+    const after = Math.ceil(Date.now() / 1000);
+    for (const time of [item.created_at, item.first_occurrence_timestamp, item.last_activated_timestamp]) {
+      expect(time).toBeGreaterThanOrEqual(before - 60);
+      expect(time).toBeLessThanOrEqual(after);
+    }
+    expect(resolved.resolved_timestamp).toBeGreaterThanOrEqual(before);
+    expect(resolved.resolved_timestamp).toBeLessThanOrEqual(after);
+    expect(resolved.created_at).toBe(item.created_at);
+
+    await call('POST', '/api/1/deploy/', tokens.write, { environment: 'production', revision: 'abc123' });
+    const deploys = await call('GET', '/api/1/deploys', tokens.read);
+    const [deploy] = (deploys.body.result as { deploys: Array<{ start_time: number; finish_time: number }> })
+      .deploys;
+    expect(deploy?.start_time).toBeGreaterThanOrEqual(before);
+    expect(deploy?.finish_time).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+  });
+
   it('a muted item stays muted but keeps counting; reopening makes it active', async () => {
     const item = await report('muted');
     await patch(item, { status: 'muted' });
@@ -133,6 +253,11 @@ describe('item lifecycle', () => {
     expect((await patch(item, { status: 'archived' })).status).toBe(422);
     expect((await patch(item, { title: 'renamed' })).status).toBe(422);
     expect((await patch(item, {})).status).toBe(422);
+    // As in Rollbar, the version is only read by a resolve: alone it changes nothing.
+    expect(await patch(item, { resolved_in_version: '2.0.0' })).toMatchObject({
+      status: 422,
+      body: { err: 1, message: expect.stringContaining('resolved_in_version goes with status') },
+    });
     expect((await call('PATCH', '/api/1/item/12345', tokens.write, { status: 'resolved' })).status).toBe(404);
     expect(await report('refusals')).toMatchObject({ status: 'active' });
   });

@@ -12,7 +12,7 @@ function existing(overrides: Partial<ItemRecord> = {}): ItemRecord {
     id: first.itemId,
     project_id: projectId,
     counter: 3,
-    created_at: Date.now() - 3_600_000,
+    created_at: Math.floor(Date.now() / 1000) - 3600,
     environment: 'production',
     platform: 'node',
     framework: null,
@@ -51,6 +51,25 @@ describe('item changes', () => {
       add: { total_occurrences: 2, unique_people: 1 },
     });
     expect(change.set).toMatchObject({ status: 'active', level: 'critical' });
+  });
+
+  it('a new item is created at the time of the fold, in seconds', () => {
+    const change = planItemChange(undefined, [occurrence(projectId)], 0, 1_700_000_000_750);
+    expect(change.set.created_at).toBe(1_700_000_000);
+  });
+
+  it('an occurrence that reactivates an item clears the version it was resolved in', () => {
+    const change = planItemChange(
+      existing({ status: 'resolved', resolved_in_version: '2.0.0' }),
+      [occurrence(projectId, errorData({ code_version: '2.1.0' }))],
+      0,
+    );
+    expect(change.set).toMatchObject({ status: 'active', resolved_in_version: null });
+  });
+
+  it('the update is of the occurrences’ project, which the fold makes a condition', () => {
+    const theirs = occurrence(projectId + 1);
+    expect(planItemChange(existing(), [theirs], 0).projectId).toBe(projectId + 1);
   });
 
   it('a higher level raises the item, conditioned on the level read', () => {

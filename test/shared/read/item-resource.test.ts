@@ -9,7 +9,7 @@ const fields: ItemRecord = {
   id: 42,
   project_id: 7,
   counter: 3,
-  created_at: 1_700_000_000_000,
+  created_at: 1_700_000_000,
   environment: 'production',
   platform: 'node',
   framework: null,
@@ -53,6 +53,13 @@ describe('an item as the API shows it', () => {
     expect(Object.keys(shown).sort()).toEqual(rollbarFields);
     expect(shown).toEqual({ ...fields, level_lock: 1 });
     expect(itemResource({ ...fields, level_lock: false }).level_lock).toBe(0);
+  });
+
+  it('shows when it was created in seconds, also for rows that kept milliseconds', () => {
+    expect(itemResource(toItemRecord({ ...row, created_at: 1_700_000_000 })).created_at).toBe(1_700_000_000);
+    expect(itemResource(toItemRecord({ ...row, created_at: 1_700_000_000_999 })).created_at).toBe(
+      1_700_000_000,
+    );
   });
 
   it('never shows the keys and bookkeeping of the row it was read from', () => {

@@ -3,6 +3,7 @@
 // parallel workers and concurrent folds.
 
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -11,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { createFoldHandler } from '#shared/grouping/fold';
+import { collisionItemId } from '#shared/grouping/item-changes';
 import type { PreparedOccurrence } from '#shared/grouping/occurrence';
 import { DynamoDBFoldStore, type FoldRecord, personHash } from '#shared/store/fold-store';
 import { DynamoDBItemRepository, type ItemRecord } from '#shared/store/items';
@@ -405,6 +407,87 @@ describe('the fold', () => {
       reactivated_count: 1,
       activating_occurrence_id: second.uuid,
       level: 'critical',
+      total_occurrences: 2,
+    });
+  });
+});
+
+describe('item ids that collide across projects', () => {
+  /** Occurrences of another project's group whose 52-bit item id happens to be `itemId`. */
+  function colliding(projectId: number, itemId: number, count: number): PreparedOccurrence[] {
+    return Array.from({ length: count }, () => ({
+      ...occurrence(projectId, errorData({ className: 'RangeError', message: 'theirs' })),
+      itemId,
+    }));
+  }
+
+  it('an occurrence whose item id is another project’s item makes an item of its own project, and its group follows it there', async () => {
+    const ours = await newProject();
+    const theirs = await newProject();
+    const existing = occurrence(ours);
+    await folder().fold(await store([existing]));
+
+    const forged = colliding(theirs, existing.itemId, 3);
+    const report = await folder().fold(await store(forged));
+    expect(report).toMatchObject({ counted: 3, collisions: 3, itemsCreated: 1, stoppedAt: undefined });
+    expect(await item(existing.itemId)).toMatchObject({ project_id: ours, total_occurrences: 1 });
+    const movedId = collisionItemId(forged[0]!, 1);
+    expect(await item(movedId)).toMatchObject({
+      project_id: theirs,
+      counter: 1,
+      total_occurrences: 3,
+      title: forged[0]!.title,
+    });
+
+    const later = colliding(theirs, existing.itemId, 1);
+    expect(await folder().fold(await store(later))).toMatchObject({
+      counted: 1,
+      collisions: 1,
+      itemsCreated: 0,
+    });
+    expect(await item(movedId)).toMatchObject({ total_occurrences: 4, counter: 1 });
+    expect(await item(existing.itemId)).toMatchObject({ total_occurrences: 1 });
+    expect(await environmentCount(theirs, later[0]!.receivedAt)).toBe(4);
+    // Its instance names the item that counts it.
+    expect(await row(occurrenceKeys.occurrence(theirs, later[0]!.uuid))).toMatchObject({ item_id: movedId });
+  });
+
+  it('the item update never counts into another project’s item, even when the item was read wrong', async () => {
+    const ours = await newProject();
+    const theirs = await newProject();
+    const existing = occurrence(ours);
+    await folder().fold(await store([existing]));
+    const forged = colliding(theirs, existing.itemId, 2);
+    const records = await store(forged);
+
+    // The first read of the items says the item is theirs, as a stale or wrong read would.
+    let lies = 1;
+    const misreading = new Proxy(documents, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: unknown) => {
+          const output = await target.send(command as never);
+          if (command instanceof BatchGetCommand && lies > 0) {
+            const rows = (output as { Responses?: Record<string, Record<string, unknown>[]> }).Responses?.[
+              dynamo.tableNames.items
+            ];
+            for (const found of rows ?? []) {
+              if (found.id === existing.itemId) {
+                found.project_id = theirs;
+                lies--;
+              }
+            }
+          }
+          return output;
+        };
+      },
+    });
+    const report = await folder(misreading).fold(records);
+    expect(report).toMatchObject({ counted: 2, collisions: 2, stoppedAt: undefined });
+    expect(report.retries).toBeGreaterThan(0);
+    expect(await item(existing.itemId)).toMatchObject({ project_id: ours, total_occurrences: 1 });
+    expect(await item(collisionItemId(forged[0]!, 1))).toMatchObject({
+      project_id: theirs,
       total_occurrences: 2,
     });
   });
