@@ -1,4 +1,5 @@
 // The bounded, expiring cache behind token lookups: plain logic, no emulator.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ExpiringLru } from '#shared/projects/token-cache';
 
@@ -36,5 +37,26 @@ describe('expiring LRU cache', () => {
     cache.set('a', 'new', 2_000);
     expect(cache.size).toBe(1);
     expect(cache.get('a', 1_500)).toBe('new');
+  });
+
+  it('holds at most its capacity and always the most recently set key, whatever is set and read', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.tuple(fc.boolean(), fc.string({ maxLength: 3 })), { maxLength: 200 }),
+        (capacity, operations) => {
+          const cache = new ExpiringLru<string>(capacity);
+          for (const [isSet, key] of operations) {
+            if (isSet) {
+              cache.set(key, key, 10);
+              expect(cache.get(key, 0)).toBe(key);
+            } else {
+              cache.get(key, 0);
+            }
+            expect(cache.size).toBeLessThanOrEqual(capacity);
+          }
+        },
+      ),
+    );
   });
 });
