@@ -1,31 +1,95 @@
-// The command-line tool: create projects and access tokens, against the local stack or a deployed one.
+// The command-line tool: manage projects and access tokens, against the local stack or a deployed one.
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDocumentClient } from '#shared/aws/clients';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { SCOPES, type Scope } from '#shared/projects/access-tokens';
-import { createProjectService } from '#shared/projects/service';
-import { DynamoDBProjectRepository, ProjectNameTakenError } from '#shared/store/projects';
+import { ProjectAdminError } from '#shared/projects/errors';
+import { TOKEN_CACHE_MS } from '#shared/projects/service';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
 
 const USAGE = `faultline — manage Faultline projects and access tokens
 
 Usage:
   faultline project create <name> [--grouping-version 1|2]
-  faultline project set <name> --grouping-version 1|2
+  faultline project list
   faultline project show <name>
+  faultline project set <name> --grouping-version 1|2
   faultline token create <project> --scope <scope>[,<scope>…] [--name <name>]
   faultline token list <project>
+  faultline token revoke <project> <token name | sha256 prefix>
+
+Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
+Scopes: ${SCOPES.join(', ')}
 
 Where the projects table is:
   --projects-table <name>   a deployed stack's ProjectsTable (see its outputs); with AWS credentials
   --region <region>         the stack's region (default: AWS_REGION)
   --endpoint <url>          a DynamoDB endpoint (default: the running local stack's, from ${LOCAL_STACK_FILE})
 
-Scopes: ${SCOPES.join(', ')}`;
+Other options:
+  -h, --help                this text
+  -v, --version             the version
+  --debug                   on an error, print its stack too (or set FAULTLINE_DEBUG=1)`;
 
-class UsageError extends Error {}
+const OPTIONS = {
+  'grouping-version': { type: 'string' },
+  scope: { type: 'string' },
+  name: { type: 'string' },
+  'projects-table': { type: 'string' },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  debug: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Each command and the arguments it takes. */
+const COMMANDS: Record<string, string[]> = {
+  'project create': ['<name>'],
+  'project list': [],
+  'project show': ['<name>'],
+  'project set': ['<name>'],
+  'token create': ['<project>'],
+  'token list': ['<project>'],
+  'token revoke': ['<project>', '<token name | sha256 prefix>'],
+};
+
+/** The command line cannot be understood: one line saying why, exit code 2. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(describeParseError(argv, error), { cause: error });
+  }
+}
+
+/** node:util's messages run over several lines and suggest `--`; ours name the option and stop. */
+function describeParseError(argv: string[], error: unknown): string {
+  const { tokens } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (!Object.hasOwn(OPTIONS, token.name)) return `unknown option ${token.rawName} (see faultline --help)`;
+    const { type } = OPTIONS[token.name as keyof typeof OPTIONS];
+    if (
+      type === 'string' &&
+      (token.value === undefined || (!token.inlineValue && token.value.startsWith('-')))
+    ) {
+      return `${token.rawName} needs a value`;
+    }
+    if (type === 'boolean' && token.value !== undefined) return `${token.rawName} takes no value`;
+  }
+  return firstLine(error instanceof Error ? error.message : String(error));
+}
 
 async function localStack(): Promise<LocalStackDescription | undefined> {
   try {
@@ -42,6 +106,18 @@ async function connect(values: { 'projects-table'?: string; region?: string; end
     throw new UsageError('no projects table: start the local stack (npm start) or pass --projects-table');
   }
   const endpoint = values.endpoint ?? local?.endpoints.dynamodb;
+  // The AWS SDK takes most of the start-up time: --help, --version and usage errors do without it.
+  const [
+    { DynamoDBClient },
+    { createDocumentClient },
+    { createProjectService },
+    { DynamoDBProjectRepository },
+  ] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('#shared/aws/clients'),
+    import('#shared/projects/service'),
+    import('#shared/store/projects'),
+  ]);
   const client = new DynamoDBClient({
     region: values.region ?? process.env.AWS_REGION ?? local?.region ?? 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
@@ -71,81 +147,99 @@ function parseScopes(value: string | undefined): Scope[] {
   return scopes as Scope[];
 }
 
+async function packageVersion(): Promise<string> {
+  const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+function print(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** Runs one command; returns the exit code, or throws what went wrong. */
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      'grouping-version': { type: 'string' },
-      scope: { type: 'string' },
-      name: { type: 'string' },
-      'projects-table': { type: 'string' },
-      region: { type: 'string' },
-      endpoint: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [noun, verb, subject] = positionals;
+  const { values, positionals } = parseCommandLine(argv);
+  if (values.version) {
+    console.log(`faultline ${await packageVersion()}`);
+    return 0;
+  }
+  const [noun, verb, subject, object, ...extra] = positionals;
   if (values.help || !noun) {
     console.log(USAGE);
     return 0;
   }
+  const command = `${noun} ${verb ?? ''}`.trim();
+  const wanted = COMMANDS[command];
+  if (!wanted) throw new UsageError(`unknown command: ${positionals.join(' ')} (see faultline --help)`);
+  if ([subject, object, ...extra].filter((argument) => argument !== undefined).length !== wanted.length) {
+    throw new UsageError(`usage: faultline ${[command, ...wanted].join(' ')}`);
+  }
+
   const service = await connect(values);
-  if (noun === 'project' && verb === 'create' && subject) {
-    const version = values['grouping-version'] ?? '2';
-    if (version !== '1' && version !== '2') throw new UsageError('--grouping-version is 1 or 2');
-    const { project, tokens } = await service.createProject({
-      name: subject,
-      groupingVersion: version === '1' ? 1 : 2,
-    });
-    console.log(JSON.stringify({ project_id: project.projectId, name: project.name, tokens }, null, 2));
-    return 0;
-  }
-  if (noun === 'project' && verb === 'show' && subject) {
-    const project = await service.findProjectByName(subject);
-    if (!project) throw new UsageError(`no project named ${subject}`);
-    console.log(
-      JSON.stringify(
-        { project_id: project.projectId, name: project.name, grouping_version: project.groupingVersion },
-        null,
-        2,
-      ),
-    );
-    return 0;
-  }
-  if (noun === 'project' && verb === 'set' && subject) {
-    const project = await service.findProjectByName(subject);
-    if (!project) throw new UsageError(`no project named ${subject}`);
-    const groupingVersion = parseGroupingVersion(values['grouping-version']);
-    await service.setGroupingVersion(project.projectId, groupingVersion);
-    // Ingest caches a project for a minute per container, so the change reaches every occurrence within it.
-    console.log(
-      JSON.stringify({ project_id: project.projectId, grouping_version: groupingVersion }, null, 2),
-    );
-    return 0;
-  }
-  if (noun === 'token' && subject) {
-    const project = await service.findProjectByName(subject);
-    if (!project) throw new UsageError(`no project named ${subject}`);
-    if (verb === 'create') {
+  switch (command) {
+    case 'project create': {
+      const { project, tokens } = await service.createProject({
+        name: subject!,
+        groupingVersion: parseGroupingVersion(values['grouping-version'] ?? '2'),
+      });
+      print({ project_id: project.projectId, name: project.name, tokens });
+      return 0;
+    }
+    case 'project list': {
+      const projects = await service.listProjects();
+      print(
+        projects.map((project) => ({
+          project_id: project.projectId,
+          name: project.name,
+          grouping_version: project.groupingVersion,
+          created_at: new Date(project.createdAt).toISOString(),
+        })),
+      );
+      return 0;
+    }
+    case 'project show': {
+      const project = await service.projectNamed(subject!);
+      print({
+        project_id: project.projectId,
+        name: project.name,
+        grouping_version: project.groupingVersion,
+        created_at: new Date(project.createdAt).toISOString(),
+      });
+      return 0;
+    }
+    case 'project set': {
+      const groupingVersion = parseGroupingVersion(values['grouping-version']);
+      const project = await service.projectNamed(subject!);
+      await service.setGroupingVersion(project.projectId, groupingVersion);
+      // Ingest caches a project with its tokens, so the change reaches every occurrence within that time.
+      print({ project_id: project.projectId, grouping_version: groupingVersion });
+      return 0;
+    }
+    case 'token create': {
       const scopes = parseScopes(values.scope);
+      const project = await service.projectNamed(subject!);
       const token = await service.createAccessToken(
         project.projectId,
         scopes,
         values.name ?? scopes.join('+'),
       );
-      console.log(JSON.stringify({ project_id: project.projectId, scopes, access_token: token }, null, 2));
+      print({ project_id: project.projectId, scopes, access_token: token });
       return 0;
     }
-    if (verb === 'list') {
+    case 'token list': {
+      const project = await service.projectNamed(subject!);
       const tokens = await service.listAccessTokens(project.projectId);
       // Only hashes are stored: a token is shown once, when it is created.
-      console.log(
-        JSON.stringify(
-          tokens.map((token) => ({ name: token.name, scopes: token.scopes, sha256: token.tokenHash })),
-          null,
-          2,
-        ),
+      print(tokens.map((token) => ({ name: token.name, scopes: token.scopes, sha256: token.tokenHash })));
+      return 0;
+    }
+    case 'token revoke': {
+      const revoked = await service.revokeAccessToken(subject!, object!);
+      print({ revoked: { name: revoked.name, scopes: revoked.scopes, sha256: revoked.tokenHash } });
+      console.error(
+        `faultline: revoked; containers that checked this token in the last ${TOKEN_CACHE_MS / 1000} s may accept it until then`,
       );
       return 0;
     }
@@ -153,17 +247,30 @@ export async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command: ${positionals.join(' ')}`);
 }
 
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
+}
+
+/** One line for any failure: what the user typed wrong (exit 2) or what went wrong (exit 1). */
+function describeFailure(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0 && !error.message) {
+    return describeFailure(error.errors[0]);
+  }
+  if (error instanceof Error) return firstLine(error.message || error.name);
+  return firstLine(String(error));
+}
+
+const debug =
+  process.argv.includes('--debug') || !['', '0', 'false', undefined].includes(process.env.FAULTLINE_DEBUG);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ProjectNameTakenError) {
-      console.error(`faultline: ${error.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-      return;
-    }
-    console.error('faultline:', error);
-    process.exitCode = 1;
+    const refused = error instanceof UsageError || error instanceof ProjectAdminError;
+    console.error(`faultline: ${describeFailure(error)}`);
+    if (debug) console.error(error);
+    process.exitCode = refused ? 2 : 1;
   },
 );

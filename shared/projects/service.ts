@@ -1,15 +1,32 @@
-// Projects and access tokens: creating them, and checking a request's token and scope.
+// Projects and access tokens: creating, listing and revoking them, and checking a request's token and scope.
 
 import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { AccessDeniedError, MissingTokenError } from '#shared/errors';
-import type { Project, ProjectRepository } from '#shared/store/projects';
+import type { AccessTokenRecord, Project, ProjectRepository } from '#shared/store/projects';
 import { generateAccessToken, hashAccessToken, SCOPES, type Scope } from './access-tokens';
+import { AccessTokenNotFoundError, AmbiguousAccessTokenError, ProjectNotFoundError } from './errors';
+import { checkProjectName } from './project-names';
+import { ExpiringLru } from './token-cache';
+
+/** How long a container trusts a token it has looked up: a revoked token works at most this long. */
+export const TOKEN_CACHE_MS = 60_000;
+/** How long a container remembers that a token is unknown: a repeated bad token costs a read this often. */
+export const UNKNOWN_TOKEN_CACHE_MS = 5_000;
+
+/** The shortest hash prefix that can name a token to revoke (as short as git's abbreviations). */
+export const MIN_TOKEN_HASH_PREFIX = 4;
 
 export interface ProjectServiceDeps {
   projects: ProjectRepository;
   now?: () => number;
   /** How long a container trusts a token it has looked up; revocation takes at most this long. */
   tokenCacheMs?: number;
+  /** How long a container remembers that a token is unknown. */
+  unknownTokenCacheMs?: number;
+  /** How many known tokens a container remembers; the least recently used are forgotten first. */
+  tokenCacheSize?: number;
+  /** How many unknown tokens a container remembers: small, as a flood of random tokens fills it. */
+  unknownTokenCacheSize?: number;
 }
 
 export interface AuthorizedProject {
@@ -21,18 +38,19 @@ export type ProjectService = ReturnType<typeof createProjectService>;
 
 export function createProjectService(deps: ProjectServiceDeps) {
   const now = deps.now ?? Date.now;
-  const tokenCacheMs = deps.tokenCacheMs ?? 60_000;
-  const cache = new Map<string, { value: AuthorizedProject | undefined; expires: number }>();
+  const tokenCacheMs = deps.tokenCacheMs ?? TOKEN_CACHE_MS;
+  const unknownTokenCacheMs = deps.unknownTokenCacheMs ?? UNKNOWN_TOKEN_CACHE_MS;
+  // Keyed by the token's hash, never the token: a heap dump of a container shows no token.
+  const knownTokens = new ExpiringLru<AuthorizedProject>(deps.tokenCacheSize ?? 10_000);
+  const unknownTokens = new ExpiringLru<true>(deps.unknownTokenCacheSize ?? 1_000);
+  // Concurrent requests with the same token share one lookup; settled lookups leave the map.
+  const lookups = new Map<string, Promise<AuthorizedProject | undefined>>();
 
   async function createAccessToken(projectId: number, scopes: Scope[], name: string): Promise<string> {
     const token = generateAccessToken();
-    await deps.projects.putAccessToken({
-      tokenHash: hashAccessToken(token),
-      projectId,
-      scopes,
-      name,
-      createdAt: now(),
-    });
+    const tokenHash = hashAccessToken(token);
+    await deps.projects.putAccessToken({ tokenHash, projectId, scopes, name, createdAt: now() });
+    unknownTokens.delete(tokenHash);
     return token;
   }
 
@@ -42,7 +60,7 @@ export function createProjectService(deps: ProjectServiceDeps) {
     groupingVersion?: GroupingVersion;
   }): Promise<{ project: Project; tokens: Record<Scope, string> }> {
     const project = await deps.projects.createProject({
-      name: input.name,
+      name: checkProjectName(input.name),
       groupingVersion: input.groupingVersion ?? 2,
       now: now(),
     });
@@ -51,21 +69,82 @@ export function createProjectService(deps: ProjectServiceDeps) {
     return { project, tokens };
   }
 
-  async function lookUp(token: string): Promise<AuthorizedProject | undefined> {
-    const cached = cache.get(token);
-    if (cached && cached.expires > now()) return cached.value;
-    const record = await deps.projects.findAccessToken(hashAccessToken(token));
+  async function projectNamed(name: string): Promise<Project> {
+    const project = await deps.projects.findProjectByName(name);
+    if (!project) throw new ProjectNotFoundError(name);
+    return project;
+  }
+
+  /**
+   * Revokes the project's token with this name, or whose SHA-256 starts with this prefix. A name
+   * or prefix that several tokens answer to is refused, so a guess never revokes the wrong token.
+   * Other containers stop accepting the token once their cache of it expires (`TOKEN_CACHE_MS`).
+   */
+  async function revokeAccessToken(
+    projectName: string,
+    nameOrHashPrefix: string,
+  ): Promise<AccessTokenRecord> {
+    const project = await projectNamed(projectName);
+    const tokens = await deps.projects.listAccessTokens(project.projectId);
+    const named = tokens.filter((token) => token.name === nameOrHashPrefix);
+    const prefix = nameOrHashPrefix.toLowerCase();
+    const matching =
+      named.length > 0
+        ? named
+        : /^[0-9a-f]+$/.test(prefix) && prefix.length >= MIN_TOKEN_HASH_PREFIX
+          ? tokens.filter((token) => token.tokenHash.startsWith(prefix))
+          : [];
+    const [token, ...others] = matching;
+    if (!token) {
+      throw new AccessTokenNotFoundError(
+        `project ${projectName} has no token named ${nameOrHashPrefix} or whose sha256 starts with it` +
+          ` (hash prefixes have at least ${MIN_TOKEN_HASH_PREFIX} hex digits)`,
+      );
+    }
+    if (others.length > 0) {
+      const hashes = matching.map((match) => `${match.tokenHash.slice(0, 12)}…`).join(', ');
+      throw new AmbiguousAccessTokenError(
+        `${matching.length} tokens of project ${projectName} match ${nameOrHashPrefix} (${hashes}): name one by a longer sha256 prefix`,
+      );
+    }
+    await deps.projects.deleteAccessToken(project.projectId, token.tokenHash);
+    knownTokens.delete(token.tokenHash);
+    return token;
+  }
+
+  async function readAccessToken(tokenHash: string): Promise<AuthorizedProject | undefined> {
+    const record = await deps.projects.findAccessToken(tokenHash);
     const project = record ? await deps.projects.getProject(record.projectId) : undefined;
-    const value = record && project ? { project, scopes: record.scopes } : undefined;
-    cache.set(token, { value, expires: now() + tokenCacheMs });
-    return value;
+    if (record && project) {
+      const authorized = { project, scopes: record.scopes };
+      knownTokens.set(tokenHash, authorized, now() + tokenCacheMs);
+      return authorized;
+    }
+    unknownTokens.set(tokenHash, true, now() + unknownTokenCacheMs);
+    return undefined;
+  }
+
+  /**
+   * At most one read per token per cache time. Each different unknown token costs one read (there
+   * is nothing to remember it by before reading it), but none stays in memory past the small
+   * bound of the unknown tokens' cache.
+   */
+  async function lookUp(tokenHash: string): Promise<AuthorizedProject | undefined> {
+    const known = knownTokens.get(tokenHash, now());
+    if (known) return known;
+    if (unknownTokens.get(tokenHash, now())) return undefined;
+    const pending = lookups.get(tokenHash);
+    if (pending) return pending;
+    const lookup = readAccessToken(tokenHash).finally(() => lookups.delete(tokenHash));
+    lookups.set(tokenHash, lookup);
+    return lookup;
   }
 
   /** The token's project, when the token grants one of `anyOf`; otherwise a client error. */
   async function authorize(token: string | undefined, anyOf: readonly Scope[]): Promise<AuthorizedProject> {
     if (!token) throw new MissingTokenError();
     if (!/^[0-9a-f]{32}$/i.test(token)) throw new AccessDeniedError('invalid access token');
-    const authorized = await lookUp(token.toLowerCase());
+    const authorized = await lookUp(hashAccessToken(token.toLowerCase()));
     if (!authorized) throw new AccessDeniedError('invalid access token');
     if (!authorized.scopes.some((scope) => anyOf.includes(scope))) {
       throw new AccessDeniedError(`access token lacks the required scope (${anyOf.join(' or ')})`);
@@ -76,8 +155,12 @@ export function createProjectService(deps: ProjectServiceDeps) {
   return {
     createProject,
     createAccessToken,
+    revokeAccessToken,
     authorize,
     findProjectByName: (name: string) => deps.projects.findProjectByName(name),
+    /** The project with this name, or `ProjectNotFoundError`. */
+    projectNamed,
+    listProjects: () => deps.projects.listProjects(),
     setGroupingVersion: (projectId: number, version: GroupingVersion) =>
       deps.projects.setGroupingVersion(projectId, version),
     listAccessTokens: (projectId: number) => deps.projects.listAccessTokens(projectId),

@@ -10,6 +10,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { GroupingVersion } from '#shared/domain/fingerprint';
 import type { Scope } from '#shared/projects/access-tokens';
+import { ProjectNameTakenError } from '#shared/projects/errors';
+import { backOff, batchGetAll } from './batch-get';
 import { projectKeys } from './keys';
 
 export interface Project {
@@ -27,19 +29,21 @@ export interface AccessTokenRecord {
   createdAt: number;
 }
 
-export class ProjectNameTakenError extends Error {
-  override readonly name = 'ProjectNameTakenError';
-}
+/** Creating a project retries while other projects are being created at the same moment, then gives up. */
+const CREATE_PROJECT_ATTEMPTS = 10;
 
 export interface ProjectRepository {
   createProject(input: { name: string; groupingVersion: GroupingVersion; now: number }): Promise<Project>;
   getProject(projectId: number): Promise<Project | undefined>;
   findProjectByName(name: string): Promise<Project | undefined>;
+  listProjects(): Promise<Project[]>;
   /** Applies to occurrences accepted from now on; existing items are never regrouped. */
   setGroupingVersion(projectId: number, groupingVersion: GroupingVersion): Promise<void>;
   putAccessToken(token: AccessTokenRecord): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessTokenRecord | undefined>;
   listAccessTokens(projectId: number): Promise<AccessTokenRecord[]>;
+  /** Deletes the token's row and its copy under the project together; deleting twice is harmless. */
+  deleteAccessToken(projectId: number, tokenHash: string): Promise<void>;
   /** Takes the next number from one of the project's counters: `#1`, `#2`, … */
   takeNumber(projectId: number, counter: 'item_counter' | 'deploy_counter', count?: number): Promise<number>;
 }
@@ -50,63 +54,95 @@ export class DynamoDBProjectRepository implements ProjectRepository {
     private readonly tableName: string,
   ) {}
 
+  /**
+   * Takes the next project id and the name together, in one transaction: the name reservation on
+   * condition that the name is free, the counter on condition that it still holds the value read.
+   * A taken name therefore fails the whole transaction and consumes no id (an `ADD` cannot be
+   * used: a transaction does not return the number it made). Another creator moving the counter
+   * between the read and the write makes the transaction fail; it is retried with the new value.
+   */
   async createProject(input: {
     name: string;
     groupingVersion: GroupingVersion;
     now: number;
   }): Promise<Project> {
-    const counter = await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: projectKeys.projectCounter(),
-        UpdateExpression: 'ADD #value :one',
-        ExpressionAttributeNames: { '#value': 'value' },
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const projectId = Number(counter.Attributes?.value);
-    const project: Project = {
-      projectId,
-      name: input.name,
-      groupingVersion: input.groupingVersion,
-      createdAt: input.now,
-    };
-    try {
-      // The name reservation and the project are written together, so a name never points nowhere.
-      await this.documents.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...projectKeys.projectName(input.name), project_id: projectId },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...projectKeys.project(projectId),
-                  project_id: projectId,
-                  name: input.name,
-                  grouping_version: input.groupingVersion,
-                  created_at: input.now,
-                },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-          ],
+    for (let attempt = 0; ; attempt++) {
+      const counter = await this.documents.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: projectKeys.projectCounter(),
+          ConsistentRead: true,
         }),
       );
-    } catch (error) {
-      if (error instanceof TransactionCanceledException) {
-        throw new ProjectNameTakenError(`a project named ${input.name} exists already`, { cause: error });
+      const lastId = counter.Item ? Number(counter.Item.value) : 0;
+      const project: Project = {
+        projectId: lastId + 1,
+        name: input.name,
+        groupingVersion: input.groupingVersion,
+        createdAt: input.now,
+      };
+      try {
+        await this.documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...projectKeys.projectName(input.name), project_id: project.projectId },
+                  ConditionExpression: 'attribute_not_exists(PK)',
+                },
+              },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: projectKeys.projectCounter(),
+                  UpdateExpression: 'SET #value = :next',
+                  ConditionExpression: counter.Item ? '#value = :last' : 'attribute_not_exists(#value)',
+                  ExpressionAttributeNames: { '#value': 'value' },
+                  ExpressionAttributeValues: {
+                    ':next': project.projectId,
+                    ...(counter.Item ? { ':last': lastId } : {}),
+                  },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: {
+                    ...projectKeys.project(project.projectId),
+                    project_id: project.projectId,
+                    name: project.name,
+                    grouping_version: project.groupingVersion,
+                    created_at: project.createdAt,
+                  },
+                  ConditionExpression: 'attribute_not_exists(PK)',
+                },
+              },
+            ],
+          }),
+        );
+        return project;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+          throw new ProjectNameTakenError(`a project named ${input.name} exists already`, { cause: error });
+        }
+        // The counter moved (another project was created) or the transaction met another one.
+        if (attempt + 1 >= CREATE_PROJECT_ATTEMPTS) throw error;
+        await backOff(attempt);
       }
-      throw error;
     }
-    return project;
+  }
+
+  /** Every project, by id: ids run from 1 to the counter (ids taken before names were checked first may be missing). */
+  async listProjects(): Promise<Project[]> {
+    const counter = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: projectKeys.projectCounter(), ConsistentRead: true }),
+    );
+    const lastId = counter.Item ? Number(counter.Item.value) : 0;
+    const keys = Array.from({ length: lastId }, (_, index) => projectKeys.project(index + 1));
+    const rows = await batchGetAll(this.documents, this.tableName, keys);
+    return rows.map(toProject).sort((a, b) => a.projectId - b.projectId);
   }
 
   async getProject(projectId: number): Promise<Project | undefined> {
@@ -177,9 +213,22 @@ export class DynamoDBProjectRepository implements ProjectRepository {
         TableName: this.tableName,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :token)',
         ExpressionAttributeValues: { ':pk': projectKeys.project(projectId).PK, ':token': 'TOKEN#' },
+        // Revoking right after creating must find the new token.
+        ConsistentRead: true,
       }),
     );
     return (result.Items ?? []).map(toAccessToken);
+  }
+
+  async deleteAccessToken(projectId: number, tokenHash: string): Promise<void> {
+    await this.documents.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: this.tableName, Key: projectKeys.accessToken(tokenHash) } },
+          { Delete: { TableName: this.tableName, Key: projectKeys.projectToken(projectId, tokenHash) } },
+        ],
+      }),
+    );
   }
 
   async takeNumber(
