@@ -140,7 +140,6 @@ const tableWrites = [
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
 ];
-const tableReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
 
 describe('the HTTP API', () => {
   const declaredRoutes = functionDeclarations.flatMap(([name, declaration]) =>
