@@ -9,7 +9,11 @@ export default defineConfig({
     // Each test file in its own process: handlers are imported once per process, and DynamoDB Local
     // (a child JVM) is killed with the process that started it.
     pool: 'forks',
-    // Handlers log JSON lines through Powertools; in tests only their errors are worth reading.
-    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Handlers log nothing in tests: the errors they log are the ones tests provoke on purpose, and a
+    // failing test says what failed. POWERTOOLS_LOG_LEVEL=ERROR (or DEBUG) shows them when debugging.
+    env: {
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
   },
 });

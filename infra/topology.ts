@@ -56,13 +56,42 @@ export type Trigger =
       filter?: { eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[]; entities: readonly string[] };
     };
 
+/**
+ * A DynamoDB action a function sends to a table, as IAM names it (without `dynamodb:`). A transaction
+ * is authorized item by item: its `Put`s need PutItem, its `Update`s UpdateItem, and so on.
+ */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem'
+  | 'DescribeTable';
+
+/** An SQS action a function sends to a queue it does not consume, as IAM names it (without `sqs:`). */
+export type QueueAction = 'SendMessage' | 'GetQueueAttributes';
+
+/**
+ * `consume`: the function is triggered by the queue (the event source mapping receives and deletes);
+ * otherwise the actions the function's code sends to it.
+ */
+export type QueueAccess = 'consume' | readonly QueueAction[];
+
 export interface FunctionDeclaration {
   /** Handler file, relative to the repository root; it exports `handler`. */
   entry: string;
   description: string;
   trigger: Trigger;
-  tables: Partial<Record<TableName, 'read' | 'write'>>;
-  queues: Partial<Record<QueueName, 'send' | 'consume'>>;
+  /**
+   * Exactly the actions the function's code sends to each table: the stack grants these and no more
+   * (Query also on the table's indexes), and test/infra/wiring.test.ts records what the handlers
+   * send on the emulators and fails on any difference.
+   */
+  tables: Partial<Record<TableName, readonly TableAction[]>>;
+  queues: Partial<Record<QueueName, QueueAccess>>;
   timeoutSeconds: number;
   memoryMb: number;
 }
@@ -73,8 +102,9 @@ export const functions = {
     description: 'Validates Rollbar items and enqueues them for grouping',
     // rollbar.js posts to the endpoint itself (`/api/1/`), the other SDKs to `/api/1/item/`.
     trigger: { kind: 'http', routes: ['POST /api/1/item', 'POST /api/1'] },
-    tables: { projects: 'read' },
-    queues: { ingest: 'send' },
+    // The token and its project are read; the occurrence is sent on, never written here.
+    tables: { projects: ['GetItem'] },
+    queues: { ingest: ['SendMessage'] },
     timeoutSeconds: 10,
     memoryMb: 512,
   },
@@ -82,7 +112,8 @@ export const functions = {
     entry: 'functions/ingest-deploy.ts',
     description: 'Records deploys and updates their status',
     trigger: { kind: 'http', routes: ['POST /api/1/deploy', 'PATCH /api/1/deploy/{deployId}'] },
-    tables: { projects: 'write', items: 'write' },
+    // One counter update numbers the deploy; the token rows are only read.
+    tables: { projects: ['GetItem', 'UpdateItem'], items: ['PutItem', 'UpdateItem'] },
     queues: {},
     timeoutSeconds: 10,
     memoryMb: 256,
@@ -105,7 +136,11 @@ export const functions = {
         'GET /api/1/deploy/{deployId}',
       ],
     },
-    tables: { projects: 'read', items: 'read', occurrences: 'read' },
+    tables: {
+      projects: ['GetItem'],
+      items: ['GetItem', 'BatchGetItem', 'Query'],
+      occurrences: ['GetItem', 'BatchGetItem', 'Query'],
+    },
     queues: {},
     timeoutSeconds: 10,
     memoryMb: 256,
@@ -114,7 +149,8 @@ export const functions = {
     entry: 'functions/update-item.ts',
     description: 'Resolves, reopens or mutes an item, or sets its level',
     trigger: { kind: 'http', routes: ['PATCH /api/1/item/{itemId}'] },
-    tables: { projects: 'read', items: 'write' },
+    // A conditional update that returns the new item: nothing else is read or written.
+    tables: { projects: ['GetItem'], items: ['UpdateItem'] },
     queues: {},
     timeoutSeconds: 10,
     memoryMb: 256,
@@ -123,8 +159,9 @@ export const functions = {
     entry: 'functions/health.ts',
     description: 'Answers 200 when the region reaches its tables and queue',
     trigger: { kind: 'http', routes: ['GET /health'] },
-    tables: { projects: 'read' },
-    queues: { ingest: 'send' },
+    // Reaching them is enough: it describes the table and reads the queue's attributes, nothing more.
+    tables: { projects: ['DescribeTable'] },
+    queues: { ingest: ['GetQueueAttributes'] },
     timeoutSeconds: 5,
     memoryMb: 256,
   },
@@ -132,7 +169,8 @@ export const functions = {
     entry: 'functions/group-occurrences.ts',
     description: 'Fingerprints occurrences and stores each once',
     trigger: { kind: 'queue', queue: 'ingest', batchSize: 100, maxBatchingWindowSeconds: 1 },
-    tables: { occurrences: 'write' },
+    // Conditional puts of occurrences and dictionaries, and reads of the day's dictionary.
+    tables: { occurrences: ['GetItem', 'PutItem'] },
     queues: { ingest: 'consume' },
     timeoutSeconds: 30,
     memoryMb: 1024,
@@ -152,7 +190,14 @@ export const functions = {
       bisectOnError: false,
       filter: { eventNames: ['INSERT'], entities: ['occurrence'] },
     },
-    tables: { projects: 'write', items: 'write', occurrences: 'write' },
+    tables: {
+      // Numbers new items: one counter update per project per step.
+      projects: ['UpdateItem'],
+      items: ['BatchGetItem', 'PutItem', 'UpdateItem'],
+      // The ledger is read by key and written in the step's transaction, with the count rows; pages
+      // and people markers are puts, the markers read in batches.
+      occurrences: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+    },
     queues: {},
     timeoutSeconds: 120,
     memoryMb: 1024,

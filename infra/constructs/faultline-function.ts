@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   Architecture,
   FilterCriteria,
@@ -117,25 +117,46 @@ export class FaultlineFunction extends NodejsFunction {
     this.role = role;
   }
 
-  /** Gives the function a table: its name in `envVar` and the least privilege `access` needs, together. */
-  useTable(table: ITableV2, envVar: string, access: 'read' | 'write'): void {
+  /**
+   * Gives the function a table: its name in `envVar` and exactly the declared `actions` on it,
+   * together. A Query is also allowed on the table's indexes when it has some (`hasIndexes`); no
+   * other action applies to an index.
+   */
+  useTable(table: ITableV2, envVar: string, actions: readonly string[], hasIndexes: boolean): void {
     this.addEnvironment(envVar, table.tableName);
-    if (access === 'read') table.grantReadData(this);
-    else table.grantReadWriteData(this);
+    if (actions.length === 0) throw new Error(`a table grant needs at least one action (${envVar})`);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: actions.map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn],
+      }),
+    );
+    if (hasIndexes && actions.includes('Query')) {
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/*`] }),
+      );
+    }
   }
 
   /**
-   * Gives the function a queue: its URL in `envVar`, and either the right to send to it or an event
-   * source that consumes it with partial batch failures, so one bad message is retried alone.
+   * Gives the function a queue: its URL in `envVar`, and either exactly the declared actions on it or
+   * an event source that consumes it with partial batch failures, so one bad message is retried alone.
    */
   useQueue(
     queue: IQueue,
     envVar: string,
-    access: { kind: 'send' } | ({ kind: 'consume' } & QueueConsumption),
+    access: { kind: 'use'; actions: readonly string[] } | ({ kind: 'consume' } & QueueConsumption),
   ): void {
     this.addEnvironment(envVar, queue.queueUrl);
-    if (access.kind === 'send') {
-      queue.grantSendMessages(this);
+    if (access.kind === 'use') {
+      // Not grantSendMessages: it adds GetQueueAttributes and GetQueueUrl, which senders never call.
+      if (access.actions.length === 0) throw new Error(`a queue grant needs at least one action (${envVar})`);
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: access.actions.map((action) => `sqs:${action}`),
+          resources: [queue.queueArn],
+        }),
+      );
       return;
     }
     this.addEventSource(

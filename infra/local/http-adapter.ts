@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { httpApi, type RouteKey } from '#infra/topology';
+import { type RequestNote, withRequestNote } from '#shared/observability';
 import { invoke, type LoadedFunction } from './lambda-runtime';
 
 export interface HttpRoute {
@@ -19,6 +20,8 @@ export interface HttpAdapterOptions {
   host?: string;
   /** Where handler errors are reported; console.error unless told. */
   logError?: (message: string, error: unknown) => void;
+  /** Receives one short line per request (`POST /api/1/item/ 200 12ms project=1`); none unless told. */
+  logRequest?: (line: string) => void;
 }
 
 export interface HttpAdapter {
@@ -37,14 +40,22 @@ export async function startHttpAdapter(options: HttpAdapterOptions): Promise<Htt
   const logError = options.logError ?? ((message, error) => console.error(message, error));
   const routes = options.routes.map((route) => ({ ...route, pattern: parseRouteKey(route.routeKey) }));
   const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      logError('http adapter: request failed', error);
-      if (!response.headersSent) send(response, 500, { message: 'Internal Server Error' });
-      else response.destroy();
-    });
+    const started = performance.now();
+    const note: RequestNote = {};
+    handle(request, response, note)
+      .catch((error: unknown) => {
+        logError('http adapter: request failed', error);
+        if (!response.headersSent) send(response, 500, { message: 'Internal Server Error' });
+        else response.destroy();
+      })
+      .finally(() => options.logRequest?.(requestLine(request, response.statusCode, started, note)));
   });
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    note: RequestNote,
+  ): Promise<void> {
     const requestId = randomUUID();
     response.setHeader('apigw-requestid', requestId);
     const method = request.method ?? 'GET';
@@ -64,7 +75,9 @@ export async function startHttpAdapter(options: HttpAdapterOptions): Promise<Htt
     const event = toEvent(request, target, body, match.route.routeKey, match.pathParameters, requestId);
     let result: unknown;
     try {
-      result = await invoke(match.route.function, event);
+      const invoked = await withRequestNote(() => invoke(match.route.function, event));
+      result = invoked.result;
+      Object.assign(note, invoked.note);
     } catch (error) {
       // API Gateway hides the function's error from the client; the function's logs show it.
       logError(`${match.route.function.name} (${match.route.routeKey}) failed`, error);
@@ -99,6 +112,23 @@ export async function startHttpAdapter(options: HttpAdapterOptions): Promise<Htt
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * `POST /api/1/item/ 422 3ms project=1 data.body: required`: the path without its query (which may
+ * hold an access token), and the project and refusal reason the handler logged.
+ */
+function requestLine(request: IncomingMessage, status: number, started: number, note: RequestNote): string {
+  const path = new URL(request.url ?? '/', 'http://local').pathname;
+  const parts = [
+    request.method ?? 'GET',
+    path,
+    String(status),
+    `${Math.round(performance.now() - started)}ms`,
+  ];
+  if (note.projectId !== undefined) parts.push(`project=${note.projectId}`);
+  if (note.reason) parts.push(`— ${note.reason}`);
+  return parts.join(' ');
 }
 
 type Segment =

@@ -1,4 +1,5 @@
 // Loads a handler module and invokes it as the Lambda Node.js runtime would: with a context and a timeout.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -29,6 +30,14 @@ export class LambdaTimeoutError extends Error {
 }
 
 const REGION = 'us-east-1';
+
+// Which function an asynchronous call belongs to, as a Lambda container would know by being one.
+const running = new AsyncLocalStorage<string>();
+
+/** The name of the function whose invocation this code runs in; undefined outside any invocation. */
+export function runningFunction(): string | undefined {
+  return running.getStore();
+}
 const ACCOUNT = '123456789012';
 
 /**
@@ -62,7 +71,10 @@ export async function invoke(fn: LoadedFunction, event: unknown): Promise<unknow
     );
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => fn.handler(event, context)), timedOut]);
+    return await Promise.race([
+      running.run(fn.name, () => Promise.resolve().then(() => fn.handler(event, context))),
+      timedOut,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -30,6 +30,7 @@ export interface LocalQueues {
 
 export async function startQueues(options: LocalQueuesOptions = {}): Promise<LocalQueues> {
   const prefix = options.prefix ?? 'faultline';
+  await acceptWhatSqsAccepts();
   const releaseDns = acquireLocalhostDns();
   const server = await startFauxqs({ port: 0, logger: false });
   const created = {} as Record<QueueName, LocalQueue>;
@@ -91,4 +92,34 @@ function acquireLocalhostDns(): () => void {
       restoreDns = undefined;
     }
   };
+}
+
+/**
+ * The characters SQS accepts in a message body: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD |
+ * #x10000 to #x10FFFF. With the `u` flag a surrogate pair is one character (accepted) and a lone
+ * surrogate is a character of its own outside every range (refused, as SQS refuses it).
+ */
+const CHARACTER_SQS_REFUSES = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/**
+ * fauxqs 1.9 checks message bodies with the same ranges written without the `u` flag, so it sees an
+ * emoji as two lone surrogates and refuses it: any payload with an emoji failed locally with a 500.
+ * Its check is one exported regular expression that SendMessage and SendMessageBatch both call
+ * `test` on; that `test` is replaced in this process by SQS's rule. No fork, no postinstall: the
+ * module is reached by its file, next to the package's entry point.
+ */
+async function acceptWhatSqsAccepts(): Promise<void> {
+  const location = new URL('./sqs/sqsTypes.js', import.meta.resolve('fauxqs'));
+  const types: { INVALID_MESSAGE_BODY_CHAR?: unknown } = await import(location.href);
+  const check = types.INVALID_MESSAGE_BODY_CHAR;
+  if (!(check instanceof RegExp)) {
+    throw new Error(
+      `fauxqs changed: ${location.pathname} no longer exports INVALID_MESSAGE_BODY_CHAR; ` +
+        'see acceptWhatSqsAccepts in infra/local/queues.ts',
+    );
+  }
+  Object.defineProperty(check, 'test', {
+    value: (body: string) => CHARACTER_SQS_REFUSES.test(body),
+    configurable: true,
+  });
 }

@@ -116,6 +116,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SQS: localQueues.endpoint,
+      // Handlers log short human lines here (shared/observability.ts), JSON in AWS.
+      FAULTLINE_LOCAL: '1',
       ...commonEnvironment,
       ...Object.fromEntries(
         (Object.keys(tables) as TableName[]).map((name) => [tables[name].envVar, tableNames[name]]),
@@ -189,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port: options.port ?? 3000,
       host: options.host,
       logError: options.logError,
+      logRequest: options.quiet ? undefined : (line) => console.log(line),
     });
     cleanups.push(() => http.stop());
 

@@ -2,7 +2,7 @@
 import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type TableDeclaration, type TableName, tables } from '../tables';
-import { type FunctionDeclaration, type FunctionName, functions } from '../topology';
+import { type FunctionDeclaration, type FunctionName, functions, type TableAction } from '../topology';
 import type { RegionalStack } from './regional-stack';
 
 // cdk-nag 3 findings are acknowledged under the plugin's prefix, one id per finding.
@@ -33,14 +33,16 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
         'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, for stream consumers, ' +
         'dynamodb:ListStreams support no resource-level permissions.',
     });
-    const usedTables = Object.keys(functionDeclarations[name].tables) as TableName[];
-    for (const tableName of usedTables) {
-      if (tableDeclarations[tableName].globalIndexes.length === 0) continue;
+    const declaredTables = Object.entries(functionDeclarations[name].tables) as Array<
+      [TableName, readonly TableAction[]]
+    >;
+    for (const [tableName, actions] of declaredTables) {
+      if (tableDeclarations[tableName].globalIndexes.length === 0 || !actions.includes('Query')) continue;
       Validations.of(fn.role).acknowledge({
         id: indexWildcardFinding(stack.tables[tableName]),
         reason:
-          `The grant covers the indexes of the ${tableName} table only (index/*), with the access the ` +
-          'function declares; listing items by project goes through them.',
+          `dynamodb:Query only, on the indexes of the ${tableName} table only (index/*): listing items ` +
+          'by project and finding one by its counter go through them.',
       });
     }
   }

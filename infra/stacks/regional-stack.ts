@@ -230,15 +230,20 @@ export class RegionalStack extends Stack {
       environment: { ...commonEnvironment },
     });
 
-    for (const [tableName, access] of declared(declaration.tables)) {
-      fn.useTable(this.tables[tableName], tables[tableName].envVar, access);
+    for (const [tableName, actions] of declared(declaration.tables)) {
+      fn.useTable(
+        this.tables[tableName],
+        tables[tableName].envVar,
+        actions,
+        tableDeclarations[tableName].globalIndexes.length > 0,
+      );
     }
 
     const trigger = declaration.trigger;
     for (const [queueName, access] of declared(declaration.queues)) {
       const { queue } = this.queues[queueName];
-      if (access === 'send') {
-        fn.useQueue(queue, queues[queueName].envVar, { kind: 'send' });
+      if (access !== 'consume') {
+        fn.useQueue(queue, queues[queueName].envVar, { kind: 'use', actions: access });
         continue;
       }
       if (trigger.kind !== 'queue' || trigger.queue !== queueName) {

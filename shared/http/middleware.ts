@@ -19,7 +19,9 @@ export function rollbarErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
     onError: async (request) => {
       const error = request.error;
       if (error instanceof ClientError) {
-        logger.info('request refused', { statusCode: error.statusCode, reason: error.message });
+        // A 404 is a client asking for what is not there (or scanning): not worth a line at info.
+        const log = error.statusCode === 404 ? logger.debug.bind(logger) : logger.info.bind(logger);
+        log('request refused', { statusCode: error.statusCode, reason: error.message });
         request.response = rollbarError(error.statusCode, error.message);
         return;
       }

@@ -39,11 +39,23 @@ export const itemListQuerySchema = z.object({
   environment: z.string().min(1).max(255).optional(),
 });
 
+/**
+ * The last epoch second of the year 9999. Later times have no date (JavaScript's end at 275760) or no
+ * four-digit year in the count rows' ISO keys, so they are refused with a 422 rather than a 500.
+ */
+const LATEST_COUNT_TIME = 253_402_300_799;
+// parseInput names the field: `start_time: must be …`.
+const countTime = z.coerce
+  .number()
+  .int('must be a whole number of seconds')
+  .nonnegative('must be an epoch time in seconds')
+  .max(LATEST_COUNT_TIME, 'must be an epoch time in seconds, before the year 10000');
+
 const countsQuerySchema = z.object({
   granularity: z.enum(['hour', 'day']).default('hour'),
   /** Epoch seconds; the graph's window defaults to the last 24 hours or the last 30 days. */
-  start_time: z.coerce.number().int().nonnegative().optional(),
-  end_time: z.coerce.number().int().nonnegative().optional(),
+  start_time: countTime.optional(),
+  end_time: countTime.optional(),
   environment: z.string().min(1).max(255).optional(),
 });
 

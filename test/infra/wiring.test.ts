@@ -1,8 +1,14 @@
-// Each handler uses only the tables and queues its declaration grants. The local stack gives every
-// handler every variable, so only this check catches a handler that would fail its cold start in AWS.
+// Each handler uses only the tables and queues its declaration grants, and is granted only the
+// actions it sends. The local stack gives every handler every variable and every right, so only
+// these checks catch a handler that would fail its cold start, or be refused, in AWS.
 import { readFile } from 'node:fs/promises';
-import { describe, expect, it } from 'vitest';
-import { type FunctionName, functions } from '#infra/topology';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-actions';
+import type { LocalStack } from '#infra/local/stack';
+import type { TableName } from '#infra/tables';
+import { type FunctionDeclaration, type FunctionName, functions, type QueueName } from '#infra/topology';
+import type { Scope } from '#shared/projects/access-tokens';
+import { startStackWithProject } from '../support/local-stack';
 
 const repoRoot = new URL('../../', import.meta.url);
 
@@ -41,11 +47,113 @@ describe('the wiring declares what each handler uses', () => {
 
   it('the grouping worker only stores occurrences; the fold counts them into projects and items', async () => {
     expect(namesIn(await sourceOf('groupOccurrences'), 'tableNames')).toEqual(['occurrences']);
-    expect(functions.groupOccurrences.tables).toEqual({ occurrences: 'write' });
+    expect(functions.groupOccurrences.tables).toEqual({ occurrences: ['GetItem', 'PutItem'] });
     expect(namesIn(await sourceOf('foldOccurrences'), 'tableNames').sort()).toEqual([
       'items',
       'occurrences',
       'projects',
     ]);
+  });
+});
+
+// Every route and every path of the worker and the fold that sends something of its own: a new item,
+// an existing item seen by a new person (whose marker is looked for), deploys, an item changed by hand.
+describe('each function is granted exactly the actions it sends, as recorded on the emulators', () => {
+  let recorder: SentActionRecorder;
+  let stack: LocalStack;
+  let tokens: Record<Scope, string>;
+  const declarations: Record<FunctionName, FunctionDeclaration> = functions;
+
+  async function call(method: string, path: string, token: string | undefined, body?: unknown) {
+    const response = await fetch(`${stack.url}${path}`, {
+      method,
+      headers: { ...(token ? { 'X-Rollbar-Access-Token': token } : {}), 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { result?: Record<string, unknown> };
+    expect(response.status, `${method} ${path}: ${JSON.stringify(answer)}`).toBe(200);
+    return answer.result ?? {};
+  }
+
+  const report = (title: string, person: string) =>
+    call('POST', '/api/1/item/', tokens.post_server_item, {
+      data: {
+        environment: 'production',
+        body: { message: { body: title } },
+        person: { id: person },
+      },
+    });
+
+  beforeAll(async () => {
+    recorder = recordSentActions();
+    ({ stack, tokens } = await startStackWithProject('wiring'));
+
+    await call('GET', '/health', undefined);
+    const { uuid } = await report('the wiring test error', 'person-1');
+    await stack.idle();
+    await report('the wiring test error', 'person-2');
+    await report('another wiring test error', 'person-1');
+    await stack.idle();
+
+    const deploy = await fetch(`${stack.url}/api/1/deploy/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ access_token: tokens.write, environment: 'production', revision: 'abc' }),
+    });
+    const deployId = ((await deploy.json()) as { data: { deploy_id: number } }).data.deploy_id;
+    await call('PATCH', `/api/1/deploy/${deployId}`, tokens.write, { status: 'succeeded' });
+
+    const item = await call('GET', '/api/1/item_by_counter/1', tokens.read);
+    await call('PATCH', `/api/1/item/${item.id}`, tokens.write, { status: 'resolved' });
+    for (const path of [
+      '/api/1/items',
+      `/api/1/item/${item.id}`,
+      `/api/1/item/${item.id}/instances`,
+      `/api/1/instance/${uuid}`,
+      `/api/1/item/${item.id}/counts`,
+      '/api/1/counts?environment=production',
+      '/api/1/person/person-1/instances',
+      '/api/1/deploys',
+      `/api/1/deploy/${deployId}`,
+    ]) {
+      await call('GET', path, tokens.read);
+    }
+    await stack.idle();
+  }, 120_000);
+
+  afterAll(async () => {
+    recorder?.stop();
+    await stack?.stop();
+  });
+
+  it.each(Object.keys(functions) as FunctionName[])('%s', (name) => {
+    const declaration = declarations[name];
+    const tableOf = new Map(Object.entries(stack.tableNames).map(([table, local]) => [local, table]));
+    const queueOf = new Map(Object.entries(stack.queueUrls).map(([queue, url]) => [url, queue]));
+    const sent = { tables: {} as Record<string, Set<string>>, queues: {} as Record<string, Set<string>> };
+    for (const action of recorder.actions.filter((recorded) => recorded.functionName === name)) {
+      const [kind, resource] =
+        action.service === 'dynamodb'
+          ? (['tables', tableOf.get(action.resource) ?? action.resource] as const)
+          : (['queues', queueOf.get(action.resource) ?? action.resource] as const);
+      sent[kind][resource] ??= new Set();
+      sent[kind][resource].add(action.action);
+    }
+    const sorted = (record: Record<string, Set<string>>) =>
+      Object.fromEntries(Object.entries(record).map(([key, actions]) => [key, [...actions].sort()]));
+    // Fails on a grant the handler never uses as much as on an action it sends without a grant.
+    expect(sorted(sent.tables)).toEqual(
+      Object.fromEntries(
+        (Object.entries(declaration.tables) as Array<[TableName, readonly string[]]>).map(
+          ([table, actions]) => [table, [...actions].sort()],
+        ),
+      ),
+    );
+    const sentQueues = Object.fromEntries(
+      (Object.entries(declaration.queues) as Array<[QueueName, FunctionDeclaration['queues'][QueueName]]>)
+        .filter(([, access]) => access !== 'consume')
+        .map(([queue, actions]) => [queue, [...(actions as readonly string[])].sort()]),
+    );
+    expect(sorted(sent.queues)).toEqual(sentQueues);
   });
 });

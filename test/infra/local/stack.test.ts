@@ -79,6 +79,28 @@ describe('the local stack', () => {
     expect(read.status).toBe(200);
   });
 
+  it('accepts an item with emoji in it and stores it, as AWS does', async () => {
+    const { tokens } = await ensureDefaultProject(
+      client,
+      stack.tableNames.projects,
+      join(scratch, 'emoji-tokens.json'),
+    );
+    const title = 'Payment failed 💳🔥 for 👩‍💻';
+    const posted = await fetch(`${stack.url}/api/1/item/`, {
+      method: 'POST',
+      headers: { 'X-Rollbar-Access-Token': tokens.post_server_item, 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { environment: 'local', body: { message: { body: title } } } }),
+    });
+    expect(posted.status).toBe(200);
+    const { uuid } = ((await posted.json()) as { result: { uuid: string } }).result;
+    await stack.idle();
+    const stored = await fetch(`${stack.url}/api/1/instance/${uuid}`, {
+      headers: { 'X-Rollbar-Access-Token': tokens.read },
+    });
+    expect(stored.status).toBe(200);
+    expect(JSON.stringify(await stored.json())).toContain(title);
+  });
+
   it('restores the environment when stopped', async () => {
     const other = await startLocalStack({ port: 0, quiet: true, prefix: 'second' });
     expect(process.env.PROJECTS_TABLE).toBe('second-ProjectsTable');
