@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { type FingerprintingResult, measureFingerprinting } from './fingerprinting';
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
+import { type GrowthResult, measureLinearTime } from './linear-time';
 import { WRITE_CATEGORIES } from './write-units';
 
 /** The goals from the issue, shown beside the figures. */
@@ -9,6 +10,10 @@ const GOALS = {
   wruPerOccurrenceHot: 1.5,
   wruPerOccurrenceDistinct: 4,
   fingerprintToSha1Ratio: 1 / 3,
+  /** Per doubling of hostile input: linear is 2, quadratic 4; above 3 is not linear. */
+  normalizerGrowthPerDoubling: 3,
+  /** A whole 500 KB post of hostile text, per normalizer, in milliseconds. */
+  normalizerWholePostMs: 50,
 };
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
@@ -104,7 +109,28 @@ function printFingerprinting(result: FingerprintingResult): number {
   return ratio;
 }
 
-function printGoals(hot: number, distinct: number, ratio: number): void {
+function printLinearTime(results: GrowthResult[]): void {
+  console.log(
+    '\n## Normalizers on hostile text (ms per call at n, 2n, 4n up to each input cap; growth per doubling: 2 is linear, 4 quadratic)',
+  );
+  printTable([
+    ['normalizer', 'lengths', 'worst input', 'ms per call', 'growth', '500 KB post, ms'],
+    ...results.map((result) => [
+      result.name,
+      result.lengths.join(' / '),
+      result.worstInput,
+      result.milliseconds.map((ms) => fixed(ms, 3)).join(' / '),
+      fixed(result.growth),
+      fixed(result.wholePostMs),
+    ]),
+  ]);
+  for (const result of results) {
+    figure(`normalizer_growth_per_doubling.${result.name}`, fixed(result.growth));
+    figure(`normalizer_whole_post_ms.${result.name}`, fixed(result.wholePostMs));
+  }
+}
+
+function printGoals(hot: number, distinct: number, ratio: number, linear: GrowthResult[]): void {
   console.log('\n## Goals (from the issue; shown, not asserted)');
   const goal = (name: string, wanted: string, measured: string, met: boolean) => {
     figure(`goal_${name}`, `${wanted}, measured ${measured}: ${met ? 'MET' : 'NOT MET'}`);
@@ -122,6 +148,20 @@ function printGoals(hot: number, distinct: number, ratio: number): void {
     distinct <= GOALS.wruPerOccurrenceDistinct,
   );
   goal('fingerprint_to_sha1_ratio', '>= 0.33 (1/3)', fixed(ratio), ratio >= GOALS.fingerprintToSha1Ratio);
+  const growth = Math.max(...linear.map((result) => result.growth));
+  goal(
+    'normalizer_growth_per_doubling',
+    `<= ${fixed(GOALS.normalizerGrowthPerDoubling)} for every normalizer`,
+    fixed(growth),
+    growth <= GOALS.normalizerGrowthPerDoubling,
+  );
+  const wholePost = Math.max(...linear.map((result) => result.wholePostMs));
+  goal(
+    'normalizer_whole_post_ms',
+    `<= ${GOALS.normalizerWholePostMs} for every normalizer`,
+    fixed(wholePost),
+    wholePost <= GOALS.normalizerWholePostMs,
+  );
 }
 
 function printTable(rows: string[][]): void {
@@ -140,7 +180,9 @@ async function main(): Promise<void> {
   const writes = await measureGroupingWrites();
   const perOccurrence = printWrites(writes.batchSize, writes.foldBatchSize, writes.results);
   const ratio = printFingerprinting(measureFingerprinting());
-  printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio);
+  const linear = measureLinearTime();
+  printLinearTime(linear);
+  printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio, linear);
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));
 }
 

@@ -1,4 +1,5 @@
 // The database of JavaScript error messages as each browser engine words them, for grouping v2.
+import { RE2JS } from 're2js';
 
 /**
  * The engine whose wording a pattern matches. Chrome, Edge, Opera and Node run V8; Firefox runs
@@ -294,7 +295,8 @@ export function stripMessagePrefixes(message: string): string {
   return text.trim();
 }
 
-const IDENTIFIER_AT_END = /(?:[\p{L}\p{N}_$]+)(?=['"`]?\]?\)*\s*$)/u;
+// Starts only where a name starts: from inside a name it would rescan the rest of it from each character.
+const IDENTIFIER_AT_END = /(?<![\p{L}\p{N}_$])[\p{L}\p{N}_$]+(?=['"`]?\]?\)*\s*$)/u;
 const CALLABLE_BEFORE_PAREN = /[\p{L}\p{N}_$)\]]/u;
 
 /**
@@ -326,12 +328,37 @@ export function lastPropertyName(expression: string): string {
   return match ? match[0] : text;
 }
 
+/**
+ * Messages longer than this are not looked up: engines' messages are a line, and the longest (Safari's
+ * `(evaluating '…')` quoting the failing expression) stay far below it. Such a report keeps the default
+ * fingerprint of its trace.
+ */
+export const BROWSER_MESSAGE_MAX_LENGTH = 2048;
+
+/**
+ * The database, as RE2 (linear-time) patterns. Several wordings have two to four unbounded parts
+ * (`… is not a function. (In '…', '…' is …)`), which a backtracking engine matches in polynomial time
+ * on a message that repeats their separators; RE2 matches each in one pass with the same captures.
+ * `test` runs RE2's DFA without captures, so only the pattern that matches pays for them.
+ */
+const LINEAR_PATTERNS = BROWSER_MESSAGE_PATTERNS.map(({ pattern }) =>
+  RE2JS.compile(
+    pattern.source,
+    (pattern.flags.includes('s') ? RE2JS.DOTALL : 0) |
+      (pattern.flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0),
+  ),
+);
+
 /** The first pattern the message matches, with the values that identify the bug; undefined if none does. */
 export function matchBrowserMessage(message: string): BrowserMessageMatch | undefined {
+  if (message.length > BROWSER_MESSAGE_MAX_LENGTH) return undefined;
   const text = stripMessagePrefixes(message);
   if (text === '') return undefined;
-  for (const candidate of BROWSER_MESSAGE_PATTERNS) {
-    const match = candidate.pattern.exec(text);
+  for (const [index, candidate] of BROWSER_MESSAGE_PATTERNS.entries()) {
+    const linear = LINEAR_PATTERNS[index]!;
+    if (!linear.test(text)) continue;
+    // re2js types `exec` loosely; its result has the shape of RegExp's.
+    const match = linear.exec(text) as RegExpExecArray | null;
     if (!match) continue;
     const groups = match.groups ?? {};
     const kept = candidate.keep.map((capture) => {

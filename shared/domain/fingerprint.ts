@@ -99,8 +99,13 @@ function onerrorTrace(data: ItemData): Trace | undefined {
  * Apple report are per-incident identifiers and would make every crash its own item.
  */
 const CRASHED_THREAD_FRAMES = 5;
+/**
+ * Only the first 256 KiB of a crash report are read for its signature: Apple's header and thread
+ * backtraces come before the list of binary images that makes most of a report's size.
+ */
+export const CRASH_REPORT_SCANNED_MAX_LENGTH = 256 * 1024;
 export function crashReportSignature(raw: string): string {
-  const lines = raw.split(/\r?\n/);
+  const lines = raw.slice(0, CRASH_REPORT_SCANNED_MAX_LENGTH).split(/\r?\n/);
   const exceptionType = lines.find((line) => line.startsWith('Exception Type:'));
   if (exceptionType === undefined) return lines.find((line) => line.trim() !== '')?.trim() ?? '';
   const parts = [exceptionType];

@@ -1,4 +1,6 @@
 // Normalizes stack-frame file names and method names so a group survives redeploys, rebuilds and other machines.
+// Both are at most 2,048 characters (the payload schema refuses longer), and every pattern below runs in time
+// linear in them: each starts at a separator or an anchor and scans no further than the segment it names.
 
 /**
  * Normalized file names are cached: the same few hundred files appear in almost every trace a project sends,
@@ -26,8 +28,11 @@ const GEM_VERSION = /^([^/]+?)-\d[^/]*/;
 const AT_VERSION = /@v?\d[^/]*/g;
 // A whole directory named by a version or a build hash: `/assets/1.2.3/app.js`, `/static/3f9a2b1c/app.js`.
 const VERSION_OR_HASH_DIR = /\/(?:v?\d+(?:\.\d+)+|(?=[a-f]*\d)(?=\d*[a-f])[\da-f]{6,}|\d{6,})(?=\/)/gi;
-// A hash inside a file name: `app.3f9a2b1c.js`, `main-3f9a2b1c.js`, Vite's `index-BUf0xz7M.js`.
-const NAME_HASH = /[.\-_~](?:(?=[a-f]*\d)[\da-f]{6,}|(?=[a-z_-]*\d)(?=[\d_-]*[a-z])[\w-]{8})(?=[./]|$)/gi;
+// A hash inside a file name: `app.3f9a2b1c.js`, `main-3f9a2b1c.js`, Vite's `index-BUf0xz7M.js`. The lookaheads
+// of the 8-character form look no further than its 8 characters: unbounded, they would scan the rest of a
+// name like `-a-a-a-…` from each of its dashes.
+const NAME_HASH =
+  /[.\-_~](?:(?=[a-f]*\d)[\da-f]{6,}|(?=[a-z_-]{0,7}\d)(?=[\d_-]{0,7}[a-z])[\w-]{8})(?=[./]|$)/gi;
 // A file named by nothing but its hash: `static/js/3f9a2b1c.js`.
 const BARE_HASH_NAME = /\/(?=[a-f]*\d)[\da-f]{8,}(?=\.)/gi;
 
@@ -153,6 +158,12 @@ export function normalizeMethod(method: string | null | undefined): string {
   return normalized;
 }
 
+function withoutTrailing(text: string, char: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === char) end--;
+  return text.slice(0, end);
+}
+
 function normalizeMethodUncached(method: string): string {
   let name = method;
   // V8 adds `[as alias]` for the property a function was called through; the function is the same.
@@ -160,8 +171,9 @@ function normalizeMethodUncached(method: string): string {
   if (alias > 0) name = name.slice(0, alias);
   if (name.startsWith('async ')) name = name.slice(6);
   else if (name.startsWith('new ')) name = name.slice(4);
-  // SpiderMonkey names nested anonymous functions `outer/<`; the suffix depends on the engine.
-  if (name.endsWith('<')) name = name.replace(/\/*<+$/, '');
+  // SpiderMonkey names nested anonymous functions `outer/<`; the suffix depends on the engine. Cut by hand:
+  // `/\/*<+$/` would rescan a run of slashes from each of them when no `<` follows it.
+  if (name.endsWith('<')) name = withoutTrailing(withoutTrailing(name, '<'), '/');
   if (!name.includes('.')) return isMeaningless(name) ? '' : name;
   // `Object.<anonymous>`, `t.render`, `Object.Xe`: keep the parts a minifier and V8's receiver naming leave alone.
   let kept = '';

@@ -1,15 +1,31 @@
 // Replaces the volatile parts of a log message (ids, numbers, addresses, times) so one log line is one item.
 
 /**
+ * Only the first 8 KiB of a message take part in its fingerprint. Log lines are far shorter; a message
+ * longer than this (a dumped document, a stack trace pasted into a log line) is identified by its
+ * beginning, and every rule below then costs a bounded amount of work per occurrence.
+ */
+export const NORMALIZED_MESSAGE_MAX_LENGTH = 8 * 1024;
+
+/**
  * Each rule swaps a volatile part for a placeholder. Order matters: quoted values and URLs go first because
  * they may contain anything; timestamps before IPv6 and numbers so `12:30:45` is a time, not an address; hex
  * and UUIDs before numbers so an id is one placeholder, not a run of `<n>`s. Placeholders contain no digits,
  * so no later rule rewrites them.
+ *
+ * Every rule runs in time linear in the text: a global search retries at every position, so a rule may not
+ * scan far from a position where it then fails, unless a lookbehind lets it start only where a run begins
+ * (the e-mail rule) or the run it scanned is consumed whole (the URL rule). Test inputs that once took
+ * quadratic time (`a.` × 150,000 against the e-mail rule) are in test/shared/domain/linear-time.test.ts.
  */
 const RULES: ReadonlyArray<readonly [RegExp, string | ((match: string) => string)]> = [
   // A URL's path names the endpoint; its query string holds the request's values.
-  [/\b((?:https?|wss?|ftp):\/\/[^\s?#'"<>]+)\?[^\s#'"<>]*/gi, '$1?<query>'],
-  [/\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b/g, '<email>'],
+  // The URL is taken whole and its query cut off in the function: a pattern that ended in `\?` would rescan
+  // the URL from every later `http://` in it when it has no query (`http://http://…`).
+  [/\b(?:https?|wss?|ftp):\/\/[^\s?#'"<>][^\s#'"<>]*/gi, withoutQuery],
+  // A local part starts only where a run of its characters starts (its leading `.+-` kept), so a run with
+  // no `@` after it (`a.a.a.…`) is scanned once, not once from each of its dots.
+  [/(?<![\w.+-])([.+-]*)\w[\w.+-]*@[\w-]+(?:\.[\w-]+)+\b/g, '$1<email>'],
   // Quoted values are what a log line interpolates. An apostrophe inside a word (`can't`) opens nothing.
   [/(?<![\w'])'[^'\n]*'(?![\w'])/g, "'<value>'"],
   [/(?<![\w"])"[^"\n]*"(?![\w"])/g, '"<value>"'],
@@ -34,9 +50,17 @@ const RULES: ReadonlyArray<readonly [RegExp, string | ((match: string) => string
   [/\s+/g, ' '],
 ];
 
+function withoutQuery(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : `${url.slice(0, query)}?<query>`;
+}
+
 /** The message as it takes part in a fingerprint: volatile parts replaced, whitespace collapsed. */
 export function normalizeMessage(message: string): string {
-  let text = message;
+  let text =
+    message.length > NORMALIZED_MESSAGE_MAX_LENGTH
+      ? message.slice(0, NORMALIZED_MESSAGE_MAX_LENGTH)
+      : message;
   for (const [pattern, replacement] of RULES) {
     text =
       typeof replacement === 'string'

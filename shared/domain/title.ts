@@ -4,9 +4,16 @@ import type { ItemData } from '#shared/domain/payload';
 export const TITLE_MAX_LENGTH = 255;
 const ELLIPSIS = '…';
 
+/**
+ * A title is read from the first 16 KiB of its source: far more than the 255 characters it keeps even
+ * when whitespace collapses, and a bound on the work a 500 KB message costs.
+ */
+export const TITLE_SOURCE_MAX_LENGTH = 16 * 1024;
+
 /** Titles are one line: newlines and runs of whitespace from multi-line messages collapse to one space. */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  const source = text.length > TITLE_SOURCE_MAX_LENGTH ? text.slice(0, TITLE_SOURCE_MAX_LENGTH) : text;
+  return source.replace(/\s+/g, ' ').trim();
 }
 
 /** Cuts to TITLE_MAX_LENGTH characters, ellipsis included, without splitting a surrogate pair. */
@@ -19,7 +26,8 @@ function cut(text: string): string {
 }
 
 function crashReportTitle(raw: string): string {
-  const lines = raw.split(/\r?\n/);
+  // Apple's `Exception Type:` line is in the report's header, within its first few hundred bytes.
+  const lines = raw.slice(0, TITLE_SOURCE_MAX_LENGTH).split(/\r?\n/);
   // Apple's format opens with per-incident identifiers; its exception type is what a reader recognizes.
   const exceptionType = lines.find((line) => line.startsWith('Exception Type:'));
   return exceptionType ?? lines.find((line) => line.trim() !== '') ?? '';

@@ -83,3 +83,82 @@ export function prepareOccurrence(message: OccurrenceMessage): PreparedOccurrenc
     payloadTruncated: stored.truncated,
   };
 }
+
+/** What a fallback fingerprint is made of: little, so it is cheap and never what failed. */
+const FALLBACK_KEY_MAX_LENGTH = 1024;
+
+/**
+ * The stable, cheap part of an occurrence that a fallback groups by: the first exception's class, or
+ * the first 1 KiB of its log message or crash report. The same poison sent again joins the same item.
+ */
+function fallbackKey(data: OccurrenceMessage['data']): string {
+  const body = data.body;
+  const trace = body.trace_chain?.[0] ?? body.trace;
+  const text = trace ? trace.exception.class : (body.message?.body ?? body.crash_report?.raw ?? '');
+  return text.slice(0, FALLBACK_KEY_MAX_LENGTH);
+}
+
+/**
+ * An occurrence that could not be prepared in time, or whose preparation failed, is still stored and
+ * counted: grouped by `fallbackKey` under method `fallback`, with the reason in its payload's
+ * `_grouping_fallback`. Losing it, or failing its batch with it, would be worse than grouping it apart.
+ */
+export function prepareFallbackOccurrence(message: OccurrenceMessage, reason: string): PreparedOccurrence {
+  const { data } = message;
+  const key = fallbackKey(data);
+  const fingerprint = createHash('sha1').update(`fallback\u0000${key}`).digest('hex');
+  const platform = data.platform ?? '';
+  const hasTrace = data.body.trace !== undefined || data.body.trace_chain !== undefined;
+  let title: string;
+  try {
+    title = titleOf(data);
+  } catch {
+    title = key.replace(/\s+/g, ' ').trim().slice(0, 255) || '(no message)';
+  }
+  const { payloadJson, payloadTruncated } = fallbackPayload(data, reason);
+  return {
+    projectId: message.project_id,
+    uuid: message.uuid,
+    itemId: itemIdOf(message.project_id, data.environment, platform, fingerprint),
+    fingerprint,
+    groupingMethod: 'fallback',
+    environment: data.environment,
+    platform,
+    framework: data.framework ?? null,
+    language: data.language ?? null,
+    title,
+    level: data.level ?? defaultLevel(hasTrace),
+    timestamp: Math.floor(data.timestamp ?? message.received_at / 1000),
+    receivedAt: message.received_at,
+    codeVersion: data.code_version ?? null,
+    person: data.person
+      ? { id: data.person.id, username: data.person.username ?? null, email: data.person.email ?? null }
+      : null,
+    payloadJson,
+    payloadTruncated,
+  };
+}
+
+/**
+ * The payload, truncated as usual and marked with the reason; when even that fails (JSON.stringify
+ * overflows its stack on a value nested 100,000 deep), its scalar fields alone, marked truncated.
+ */
+function fallbackPayload(
+  data: OccurrenceMessage['data'],
+  reason: string,
+): { payloadJson: string; payloadTruncated: boolean } {
+  try {
+    const stored = truncatePayload({ ...data, _grouping_fallback: reason });
+    return { payloadJson: JSON.stringify(stored.data), payloadTruncated: stored.truncated };
+  } catch {
+    const scalars: Record<string, string | number> = {};
+    for (const [name, value] of Object.entries(data)) {
+      if (typeof value === 'number') scalars[name] = value;
+      else if (typeof value === 'string') scalars[name] = value.slice(0, FALLBACK_KEY_MAX_LENGTH);
+    }
+    return {
+      payloadJson: JSON.stringify({ ...scalars, _grouping_fallback: reason, _truncated: true }),
+      payloadTruncated: true,
+    };
+  }
+}

@@ -1,8 +1,18 @@
 // The grouping worker's service: parse a batch of queued occurrences, group them, store them.
 import { logger } from '#shared/observability';
-import { occurrenceMessageSchema } from '#shared/queue/ingest-queue';
+import { type OccurrenceMessage, occurrenceMessageSchema } from '#shared/queue/ingest-queue';
 import type { WriteReport } from '#shared/store/occurrence-writer';
-import { type PreparedOccurrence, prepareOccurrence } from './occurrence';
+import { type PreparedOccurrence, prepareFallbackOccurrence, prepareOccurrence } from './occurrence';
+
+/**
+ * How long a batch may spend preparing (grouping, titling, truncating) its occurrences: a third of the
+ * grouping function's 30 s timeout, leaving the rest for the writes. Past it, the batch's remaining
+ * occurrences are stored with the fallback fingerprint rather than letting the batch time out and come
+ * back whole, again and again, until the dead-letter queue takes every occurrence in it.
+ */
+export const PREPARATION_BUDGET_MS = 10_000;
+/** An occurrence that takes longer than this to prepare is logged, with its uuid, to be looked into. */
+const SLOW_OCCURRENCE_MS = 100;
 
 export interface QueuedMessage {
   messageId: string;
@@ -20,18 +30,67 @@ export interface BatchResult {
   duplicates: number;
 }
 
-export function createGroupingWorker(deps: { writer: OccurrenceWriter }) {
+export interface GroupingWorkerOptions {
+  writer: OccurrenceWriter;
+  preparationBudgetMs?: number;
+  /** Milliseconds, monotonic. */
+  now?: () => number;
+}
+
+export function createGroupingWorker(deps: GroupingWorkerOptions) {
+  const budgetMs = deps.preparationBudgetMs ?? PREPARATION_BUDGET_MS;
+  const now = deps.now ?? (() => performance.now());
+
+  /** The occurrence made ready to store: prepared, or, when that fails or the budget is spent, a fallback. */
+  function prepareWithin(parsed: OccurrenceMessage, deadline: number): PreparedOccurrence {
+    const started = now();
+    if (started > deadline) {
+      logger.warn('preparation budget spent; occurrence stored with the fallback fingerprint', {
+        uuid: parsed.uuid,
+        project_id: parsed.project_id,
+      });
+      return prepareFallbackOccurrence(parsed, 'the batch ran out of time to prepare it');
+    }
+    try {
+      const occurrence = prepareOccurrence(parsed);
+      const elapsed = now() - started;
+      if (elapsed > SLOW_OCCURRENCE_MS) {
+        logger.warn('slow occurrence preparation', { uuid: parsed.uuid, milliseconds: Math.round(elapsed) });
+      }
+      return occurrence;
+    } catch (error) {
+      logger.error('occurrence could not be prepared; stored with the fallback fingerprint', {
+        uuid: parsed.uuid,
+        project_id: parsed.project_id,
+        error: error as Error,
+      });
+      return prepareFallbackOccurrence(parsed, `preparing it failed: ${(error as Error).name}`);
+    }
+  }
+
   return async function processBatch(messages: readonly QueuedMessage[]): Promise<BatchResult> {
+    const deadline = now() + budgetMs;
     const failed: string[] = [];
     const prepared: { messageId: string; occurrence: PreparedOccurrence }[] = [];
     for (const message of messages) {
+      let parsed: OccurrenceMessage;
       try {
-        const parsed = occurrenceMessageSchema.parse(JSON.parse(message.body));
-        prepared.push({ messageId: message.messageId, occurrence: prepareOccurrence(parsed) });
+        parsed = occurrenceMessageSchema.parse(JSON.parse(message.body));
       } catch (error) {
         // Ingest validated it, so this is a poison message: fail it until it lands in the dead-letter queue.
         logger.error('unreadable occurrence message', {
           messageId: message.messageId,
+          error: error as Error,
+        });
+        failed.push(message.messageId);
+        continue;
+      }
+      try {
+        prepared.push({ messageId: message.messageId, occurrence: prepareWithin(parsed, deadline) });
+      } catch (error) {
+        // Even the fallback failed: this occurrence alone comes back, the batch goes on.
+        logger.error('occurrence could not be prepared, even as a fallback', {
+          uuid: parsed.uuid,
           error: error as Error,
         });
         failed.push(message.messageId);

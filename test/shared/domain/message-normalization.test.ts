@@ -69,6 +69,8 @@ describe('what a normalized message looks like', () => {
       'GET https://x.io/a/<n>?<query> took <n>s at <timestamp>',
     ],
     ['object 64b7f0c2e4a1 at 0x1F', 'object <hex> at <hex>'],
+    ['Reply to ..ana@example.com, not a.b.c.d', 'Reply to ..<email>, not a.b.c.d'],
+    ['GET http://?x and http://x.io/?a=1#top', 'GET http://?x and http://x.io/?<query>#top'],
   ])('%s → %s', (message, normalized) => {
     expect(normalizeMessage(message)).toBe(normalized);
   });

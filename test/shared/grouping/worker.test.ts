@@ -1,9 +1,10 @@
 // The grouping worker against DynamoDB Local: poison messages fail alone, the rest of the batch is stored.
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { createGroupingWorker } from '#shared/grouping/worker';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
+import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
@@ -52,6 +53,43 @@ function message(projectId: number, uuid: string, className: string) {
   };
 }
 
+/**
+ * A queued occurrence that cannot be prepared: its `custom` is nested 100,000 deep, which JSON.parse
+ * reads but JSON.stringify cannot write back (its stack overflows), so truncating its payload throws.
+ */
+function unpreparable(projectId: number, uuid: string) {
+  const depth = 100_000;
+  const envelope = JSON.stringify({
+    version: 1,
+    project_id: projectId,
+    grouping_version: 2,
+    received_at: Date.now(),
+    uuid,
+    data: errorData({ className: 'DeeplyNested', uuid, custom: { deep: 0 } as never }),
+  });
+  return {
+    messageId: `m-${uuid}`,
+    body: envelope.replace('{"deep":0}', `{"deep":${'['.repeat(depth)}${']'.repeat(depth)}}`),
+  };
+}
+
+async function newProject(name: string): Promise<number> {
+  const projects = new DynamoDBProjectRepository(documents, dynamo.tableNames.projects);
+  const { projectId } = await projects.createProject({ name, groupingVersion: 2, now: Date.now() });
+  return projectId;
+}
+
+function storing(options: { preparationBudgetMs?: number; now?: () => number } = {}) {
+  const codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
+  return {
+    worker: createGroupingWorker({
+      writer: new DynamoDBOccurrenceWriter(documents, dynamo.tableNames.occurrences, codec),
+      ...options,
+    }),
+    occurrences: new DynamoDBOccurrenceRepository(documents, dynamo.tableNames.occurrences, codec),
+  };
+}
+
 describe('grouping worker', () => {
   it('fails only the unreadable message and the one DynamoDB refuses; stores the rest once', async () => {
     const projects = new DynamoDBProjectRepository(documents, dynamo.tableNames.projects);
@@ -82,5 +120,57 @@ describe('grouping worker', () => {
     // Delivered again, the good ones change nothing.
     const again = await worker(batch.slice(0, 4));
     expect(again).toMatchObject({ failedMessageIds: [], stored: 0, duplicates: 4 });
+  });
+
+  it('stores an occurrence that cannot be prepared, with the fallback fingerprint, beside 10 valid ones', async () => {
+    const projectId = await newProject('worker-poison');
+    const poison = crypto.randomUUID();
+    const valid = Array.from({ length: 10 }, (_, index) =>
+      message(projectId, crypto.randomUUID(), `Valid${index}`),
+    );
+    const batch = [...valid.slice(0, 5), unpreparable(projectId, poison), ...valid.slice(5)];
+    const { worker, occurrences } = storing();
+
+    expect(await worker(batch)).toEqual({ failedMessageIds: [], stored: 11, duplicates: 0 });
+    expect(await worker(batch)).toEqual({ failedMessageIds: [], stored: 0, duplicates: 11 });
+
+    const stored = await occurrences.get(projectId, poison);
+    expect(stored?.data).toMatchObject({
+      environment: 'production',
+      _grouping_fallback: 'preparing it failed: RangeError',
+      _truncated: true,
+    });
+    const row = await documents.send(
+      new GetCommand({
+        TableName: dynamo.tableNames.occurrences,
+        Key: { PK: `OCC#${projectId}#${poison}`, SK: 'OCC' },
+      }),
+    );
+    expect(row.Item).toMatchObject({
+      grouping_method: 'fallback',
+      title: 'DeeplyNested: x is not a function',
+    });
+  });
+
+  it('once the batch has spent its preparation budget, the rest are stored with the fallback fingerprint', async () => {
+    const projectId = await newProject('worker-budget');
+    const uuids = Array.from({ length: 4 }, () => crypto.randomUUID());
+    // A clock one second further on each time it is read: the first occurrence takes a second to prepare.
+    let clock = 0;
+    const { worker } = storing({ preparationBudgetMs: 2_500, now: () => (clock += 1_000) });
+
+    const result = await worker(uuids.map((uuid, index) => message(projectId, uuid, `Slow${index}`)));
+    expect(result).toEqual({ failedMessageIds: [], stored: 4, duplicates: 0 });
+    const methods = [];
+    for (const uuid of uuids) {
+      const row = await documents.send(
+        new GetCommand({
+          TableName: dynamo.tableNames.occurrences,
+          Key: { PK: `OCC#${projectId}#${uuid}`, SK: 'OCC' },
+        }),
+      );
+      methods.push(row.Item?.grouping_method);
+    }
+    expect(methods).toEqual(['trace', 'fallback', 'fallback', 'fallback']);
   });
 });
