@@ -77,7 +77,7 @@ describe('what Rollbar accepts is accepted, and the change noted', () => {
       data: {
         environment: 2026,
         code_version: 42,
-        person: { id: 9007199254740993 },
+        person: { id: 2 ** 53 },
         body: {
           trace: {
             exception: { class: 500, message: 404 },
