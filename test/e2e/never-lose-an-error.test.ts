@@ -163,7 +163,7 @@ beforeAll(async () => {
     ],
     [
       'nested-6000',
-      `{"data":{"environment":"nested","body":{"message":{"body":"deeper"}},"custom":${'['.repeat(6000)}${']'.repeat(6000)}}}`,
+      `{"data":{"environment":"nested","body":{"message":{"body":"deeper"}},"custom":{"deep":${'['.repeat(6000)}${']'.repeat(6000)}}}}`,
     ],
     [
       'characters',
@@ -209,7 +209,7 @@ describe('accepted means stored and counted', () => {
   it('6,000 levels of nesting are stored and counted, cut at 100 levels', async () => {
     const { instance, item } = await storedAndCounted(uuidOf('nested-6000'));
     expect(item.total_occurrences).toBe(1);
-    expect(JSON.stringify(instance.data)).toContain('nested deeper than 100 levels');
+    expect(JSON.stringify(instance.data.custom)).toContain('[cut: nested deeper than 100 levels]');
   });
 
   it('U+FFFE, U+FFFF and an unpaired surrogate are replaced, stored and counted', async () => {
