@@ -1,5 +1,7 @@
 // The Rollbar API v1 item payload: the schema every ingested item is parsed with, and its types.
 // Unknown fields are kept (Rollbar SDKs send more than this names) so nothing a client sent is lost.
+// Ingest first reads a posted item leniently (payload-normalization.ts), so the limits here are the
+// shape the grouping worker relies on, not reasons to refuse an occurrence.
 import { z } from 'zod';
 
 export const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -44,19 +46,21 @@ export const bodySchema = z
     crash_report: crashReportSchema.optional(),
   })
   .refine(
+    // Rollbar asks for exactly one; with more, grouping and the title read the first of trace_chain,
+    // trace, message, crash_report, and the others are kept in the payload.
     (body) =>
-      [body.trace, body.trace_chain, body.message, body.crash_report].filter((part) => part !== undefined)
-        .length === 1,
-    { message: 'exactly one of trace, trace_chain, message, crash_report is required' },
+      [body.trace, body.trace_chain, body.message, body.crash_report].some((part) => part !== undefined),
+    { message: 'one of trace, trace_chain, message, crash_report is required' },
   );
 export type ItemBody = z.infer<typeof bodySchema>;
 
 /**
  * A person's id goes into DynamoDB keys (the item's people, the person's listing), where a key over
- * its size limit is refused and would stop the fold; 255 characters stay far below it.
+ * its size limit is refused and would stop the fold; 255 characters stay far below it. A person
+ * without an id (`id: null`) is kept in the payload and counted as nobody.
  */
 const personSchema = z.looseObject({
-  id: z.union([z.string(), z.number()]).transform(String).pipe(shortText(255)),
+  id: z.union([z.string(), z.number()]).transform(String).pipe(shortText(255)).optional(),
   username: shortText(255).nullish(),
   email: shortText(255).nullish(),
 });
@@ -75,7 +79,8 @@ export const itemDataSchema = z.looseObject({
   body: bodySchema,
   level: levelSchema.optional(),
   timestamp: z.number().nonnegative().optional(),
-  code_version: z.union([z.string(), z.number()]).transform(String).pipe(shortText(40)).optional(),
+  // Rollbar documents 40 characters, and accepts longer versions: kept whole up to 255.
+  code_version: z.union([z.string(), z.number()]).transform(String).pipe(shortText(255)).optional(),
   platform: shortText(255).optional(),
   language: shortText(255).optional(),
   framework: shortText(255).optional(),

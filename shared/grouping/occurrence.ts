@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { groupOccurrence } from '#shared/domain/fingerprint';
 import { defaultLevel, type Level } from '#shared/domain/levels';
+import { occurrenceTimestamp } from '#shared/domain/payload-normalization';
 import { titleOf } from '#shared/domain/title';
 import { truncatePayload } from '#shared/domain/truncation';
 import type { OccurrenceMessage } from '#shared/queue/ingest-queue';
@@ -24,7 +25,10 @@ export interface PreparedOccurrence {
   language: string | null;
   title: string;
   level: Level;
-  /** When it happened, in seconds (the client's clock when it sent one, as Rollbar does). */
+  /**
+   * When it happened, in seconds: the client's clock when it sent a plausible one, else the time
+   * received, as Rollbar does (`occurrenceTimestamp`).
+   */
   timestamp: number;
   /** When ingest accepted it, in milliseconds: counts for graphs use this, a clock we trust. */
   receivedAt: number;
@@ -73,12 +77,15 @@ export function prepareOccurrence(message: OccurrenceMessage): PreparedOccurrenc
     language: data.language ?? null,
     title: titleOf(data),
     level: data.level ?? defaultLevel(hasTrace),
-    timestamp: Math.floor(data.timestamp ?? message.received_at / 1000),
+    // Bounded here too, not only at ingest: a far-future time would be the item's last occurrence
+    // for ever, and one past 2^53 cannot be written to DynamoDB at all.
+    timestamp: occurrenceTimestamp(data.timestamp, message.received_at).seconds,
     receivedAt: message.received_at,
     codeVersion: data.code_version ?? null,
-    person: data.person
-      ? { id: data.person.id, username: data.person.username ?? null, email: data.person.email ?? null }
-      : null,
+    person:
+      data.person?.id !== undefined
+        ? { id: data.person.id, username: data.person.username ?? null, email: data.person.email ?? null }
+        : null,
     payloadJson: JSON.stringify(stored.data),
     payloadTruncated: stored.truncated,
   };

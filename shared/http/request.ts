@@ -8,7 +8,7 @@ export const MAX_BODY_BYTES = 512 * 1024;
 export type RequestFields = Record<string, unknown>;
 
 function contentTypeOf(event: APIGatewayProxyEventV2): string {
-  return (event.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return (event.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 function rawBody(event: APIGatewayProxyEventV2): Buffer {
@@ -48,7 +48,7 @@ export async function readFields(event: APIGatewayProxyEventV2): Promise<Request
     try {
       form = await new Request('http://faultline.invalid/', {
         method: 'POST',
-        headers: { 'content-type': event.headers['content-type'] ?? contentType },
+        headers: { 'content-type': event.headers?.['content-type'] ?? contentType },
         body: bytes,
       }).formData();
     } catch (error) {
@@ -63,9 +63,12 @@ export async function readFields(event: APIGatewayProxyEventV2): Promise<Request
   return readJsonObject(event);
 }
 
-/** The token from `X-Rollbar-Access-Token`, or else from the body's `access_token`. */
+/**
+ * The token from `X-Rollbar-Access-Token`, else the query's or the body's `access_token`. API Gateway
+ * may leave out `headers` and `queryStringParameters` when there are none.
+ */
 export function accessTokenOf(event: APIGatewayProxyEventV2, fields?: RequestFields): string | undefined {
-  const header = event.headers['x-rollbar-access-token']?.trim();
+  const header = event.headers?.['x-rollbar-access-token']?.trim();
   if (header) return header;
   const query = event.queryStringParameters?.access_token?.trim();
   if (query) return query;

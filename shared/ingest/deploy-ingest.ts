@@ -1,5 +1,6 @@
 // Recording deploys as deploy scripts send them, and updating their status.
 import { z } from 'zod';
+import { storableJson } from '#shared/domain/storable-json';
 import { NotFoundError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
 import { DEPLOY_STATUSES, type Deploy, type DeployRepository } from '#shared/store/deploys';
@@ -13,9 +14,12 @@ const optionalText = (max: number) =>
     .optional()
     .transform((value) => (value === undefined || value === '' ? null : value));
 
+/** Deploy scripts send a revision or environment as a number now and then (`revision: 42`). */
+const text = () => z.union([z.string(), z.number()]).transform(String);
+
 export const deployInputSchema = z.object({
-  environment: z.string().min(1, 'environment is required').max(255),
-  revision: z.string().min(1, 'revision is required').max(255),
+  environment: text().pipe(z.string().min(1, 'environment is required').max(255)),
+  revision: text().pipe(z.string().min(1, 'revision is required').max(255)),
   local_username: optionalText(255),
   rollbar_username: optionalText(255),
   comment: optionalText(4096),
@@ -39,7 +43,8 @@ export function createDeployIngest(deps: DeployIngestDeps) {
     fields: Record<string, unknown>;
   }): Promise<Deploy> {
     const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
-    const fields = parseInput(deployInputSchema, input.fields, 'body');
+    // Storable as an occurrence is: unpaired surrogates would not survive DynamoDB's UTF-8.
+    const fields = parseInput(deployInputSchema, storableJson(input.fields).value, 'body');
     const status = fields.status ?? 'succeeded';
     const startedAt = Math.floor(now() / 1000);
     const deploy: Deploy = {

@@ -14,6 +14,21 @@ export const occurrenceMessageSchema = z.object({
 });
 export type OccurrenceMessage = z.infer<typeof occurrenceMessageSchema>;
 
+/**
+ * The largest message body SQS carries (infra/topology.ts declares the queue with it), less room
+ * for the message attributes.
+ */
+export const MAX_MESSAGE_BYTES = 1_048_576 - 4_096;
+
+/**
+ * A message as its body text. Ingest sends only payloads it made storable (nesting bounded,
+ * characters SQS refuses replaced): `JSON.stringify` recurses, and SQS refuses the whole message
+ * for one character it cannot carry.
+ */
+export function occurrenceMessageBody(message: OccurrenceMessage): string {
+  return JSON.stringify(message);
+}
+
 export interface OccurrenceQueue {
   send(message: OccurrenceMessage): Promise<void>;
 }
@@ -28,7 +43,7 @@ export class SqsOccurrenceQueue implements OccurrenceQueue {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
+        MessageBody: occurrenceMessageBody(message),
         MessageAttributes: {
           project_id: { DataType: 'Number', StringValue: String(message.project_id) },
           uuid: { DataType: 'String', StringValue: message.uuid },

@@ -1,4 +1,5 @@
 // Keeping stored payloads under their size limit without losing what identifies the error.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_STORED_PAYLOAD_BYTES, truncatePayload } from '#shared/domain/truncation';
 import { errorData } from '../../support/occurrences';
@@ -39,5 +40,45 @@ describe('payload truncation', () => {
     expect((stored.body as { trace: { exception: { class: string } } }).trace.exception.class).toBe(
       'TypeError',
     );
+  });
+});
+
+describe('payload truncation always fits', () => {
+  const randomText = (length: number) => randomBytes(length).toString('base64').slice(0, length);
+
+  it('506 KB of short incompressible strings inside a frame fit the limit', () => {
+    const data = errorData();
+    const strings = Array.from({ length: 506 * 64 }, () => randomText(14));
+    const frames = [{ filename: 'app.js', method: 'run', vars: strings }];
+    const { data: stored, truncated } = truncatePayload({
+      ...data,
+      body: { trace: { ...data.body.trace!, frames } },
+    });
+    expect(truncated).toBe(true);
+    expect(size(stored)).toBeLessThanOrEqual(MAX_STORED_PAYLOAD_BYTES);
+    expect(
+      (stored.body as { trace: { frames: Array<{ filename: string }> } }).trace.frames[0]?.filename,
+    ).toBe('app.js');
+  });
+
+  it('keys of 100 KB are cut, even in the body', () => {
+    const message = { body: 'hello', [randomText(100_000)]: 1, [randomText(100_000)]: 2 };
+    const data = { ...errorData(), body: { message } };
+    const { data: stored } = truncatePayload(data);
+    expect(size(stored)).toBeLessThanOrEqual(MAX_STORED_PAYLOAD_BYTES);
+  });
+
+  it('3,500 levels of nesting with 200 KB of padding are stored without overflowing the stack', () => {
+    let deep: unknown = { padding: randomText(200_000) };
+    for (let level = 0; level < 3500; level++) deep = [deep];
+    const { data: stored, truncated } = truncatePayload({ ...errorData(), custom: { deep } });
+    expect(truncated).toBe(true);
+    expect(size(stored)).toBeLessThanOrEqual(MAX_STORED_PAYLOAD_BYTES);
+  });
+
+  it('a limit too small for anything else keeps what groups the occurrence', () => {
+    const { data: stored } = truncatePayload(errorData({ fingerprint: 'checkout' }), 200);
+    expect(stored).toMatchObject({ environment: 'production', fingerprint: 'checkout', _truncated: true });
+    expect(size(stored)).toBeLessThanOrEqual(200);
   });
 });
