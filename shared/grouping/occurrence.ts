@@ -59,36 +59,51 @@ export function itemIdOf(
   return digest.readUIntBE(0, 6) * 16 + (digest[6]! >> 4) || 1;
 }
 
-export function prepareOccurrence(message: OccurrenceMessage): PreparedOccurrence {
+/** The occurrence's facts from its message, once its grouping, title and stored payload are decided. */
+function preparedFrom(
+  message: OccurrenceMessage,
+  decided: Pick<
+    PreparedOccurrence,
+    'fingerprint' | 'groupingMethod' | 'title' | 'payloadJson' | 'payloadTruncated'
+  >,
+): PreparedOccurrence {
   const { data } = message;
-  const grouping = groupOccurrence(data, { groupingVersion: message.grouping_version });
   const platform = data.platform ?? '';
   const hasTrace = data.body.trace !== undefined || data.body.trace_chain !== undefined;
-  const stored = truncatePayload(data);
   return {
+    ...decided,
     projectId: message.project_id,
     uuid: message.uuid,
-    itemId: itemIdOf(message.project_id, data.environment, platform, grouping.fingerprint),
-    fingerprint: grouping.fingerprint,
-    groupingMethod: grouping.method,
+    itemId: itemIdOf(message.project_id, data.environment, platform, decided.fingerprint),
     environment: data.environment,
     platform,
     framework: data.framework ?? null,
     language: data.language ?? null,
-    title: titleOf(data),
     level: data.level ?? defaultLevel(hasTrace),
     // Bounded here too, not only at ingest: a far-future time would be the item's last occurrence
     // for ever, and one past 2^53 cannot be written to DynamoDB at all.
     timestamp: occurrenceTimestamp(data.timestamp, message.received_at).seconds,
     receivedAt: message.received_at,
     codeVersion: data.code_version ?? null,
+    // A person without an id is kept in the payload and counted as nobody.
     person:
       data.person?.id !== undefined
         ? { id: data.person.id, username: data.person.username ?? null, email: data.person.email ?? null }
         : null,
+  };
+}
+
+export function prepareOccurrence(message: OccurrenceMessage): PreparedOccurrence {
+  const { data } = message;
+  const grouping = groupOccurrence(data, { groupingVersion: message.grouping_version });
+  const stored = truncatePayload(data);
+  return preparedFrom(message, {
+    fingerprint: grouping.fingerprint,
+    groupingMethod: grouping.method,
+    title: titleOf(data),
     payloadJson: JSON.stringify(stored.data),
     payloadTruncated: stored.truncated,
-  };
+  });
 }
 
 /** What a fallback fingerprint is made of: little, so it is cheap and never what failed. */
@@ -113,37 +128,18 @@ function fallbackKey(data: OccurrenceMessage['data']): string {
 export function prepareFallbackOccurrence(message: OccurrenceMessage, reason: string): PreparedOccurrence {
   const { data } = message;
   const key = fallbackKey(data);
-  const fingerprint = createHash('sha1').update(`fallback\u0000${key}`).digest('hex');
-  const platform = data.platform ?? '';
-  const hasTrace = data.body.trace !== undefined || data.body.trace_chain !== undefined;
   let title: string;
   try {
     title = titleOf(data);
   } catch {
     title = key.replace(/\s+/g, ' ').trim().slice(0, 255) || '(no message)';
   }
-  const { payloadJson, payloadTruncated } = fallbackPayload(data, reason);
-  return {
-    projectId: message.project_id,
-    uuid: message.uuid,
-    itemId: itemIdOf(message.project_id, data.environment, platform, fingerprint),
-    fingerprint,
+  return preparedFrom(message, {
+    fingerprint: createHash('sha1').update(`fallback\u0000${key}`).digest('hex'),
     groupingMethod: 'fallback',
-    environment: data.environment,
-    platform,
-    framework: data.framework ?? null,
-    language: data.language ?? null,
     title,
-    level: data.level ?? defaultLevel(hasTrace),
-    timestamp: Math.floor(data.timestamp ?? message.received_at / 1000),
-    receivedAt: message.received_at,
-    codeVersion: data.code_version ?? null,
-    person: data.person
-      ? { id: data.person.id, username: data.person.username ?? null, email: data.person.email ?? null }
-      : null,
-    payloadJson,
-    payloadTruncated,
-  };
+    ...fallbackPayload(data, reason),
+  });
 }
 
 /**
