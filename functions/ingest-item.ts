@@ -2,7 +2,7 @@
 import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
 import { httpHandler } from '#shared/http/middleware';
-import { accessTokenOf, readJsonObject } from '#shared/http/request';
+import { accessTokenOf, readItemBody } from '#shared/http/request';
 import { ok } from '#shared/http/response';
 import { createItemIngest } from '#shared/ingest/item-ingest';
 import { logger } from '#shared/observability';
@@ -20,7 +20,7 @@ const acceptItem = createItemIngest({
 });
 
 export const handler = httpHandler(async (event) => {
-  const body = readJsonObject(event);
+  const body = await readItemBody(event);
   const accepted = await acceptItem({ token: accessTokenOf(event, body), body });
   logger.info('item accepted', { project_id: accepted.projectId, uuid: accepted.uuid });
   // Rollbar answers `id: null` here: the item id is known only once the occurrence is grouped.

@@ -20,9 +20,8 @@ function rawBody(event: APIGatewayProxyEventV2): Buffer {
   return bytes;
 }
 
-/** A JSON body that must be an object (Rollbar answers 400 to anything else). */
-export function readJsonObject(event: APIGatewayProxyEventV2): RequestFields {
-  const text = rawBody(event).toString('utf8');
+/** JSON text that must hold an object (Rollbar answers 400 to anything else). */
+function parseJsonObject(text: string): RequestFields {
   if (text.trim() === '') throw new BadRequestError('request body is empty');
   let parsed: unknown;
   try {
@@ -36,31 +35,56 @@ export function readJsonObject(event: APIGatewayProxyEventV2): RequestFields {
   return parsed as RequestFields;
 }
 
+/** A JSON body that must be an object (Rollbar answers 400 to anything else). */
+export function readJsonObject(event: APIGatewayProxyEventV2): RequestFields {
+  return parseJsonObject(rawBody(event).toString('utf8'));
+}
+
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
+
+/** A form's fields, url-encoded or multipart; the web platform's own parser reads both. */
+async function readForm(event: APIGatewayProxyEventV2, contentType: string): Promise<RequestFields> {
+  let form: FormData;
+  try {
+    form = await new Request('http://faultline.invalid/', {
+      method: 'POST',
+      headers: { 'content-type': event.headers?.['content-type'] ?? contentType },
+      body: rawBody(event),
+    }).formData();
+  } catch (error) {
+    throw new BadRequestError('malformed form body', { cause: error });
+  }
+  const fields: RequestFields = {};
+  for (const [name, value] of form.entries()) {
+    fields[name] = typeof value === 'string' ? value : await value.text();
+  }
+  return fields;
+}
+
 /**
  * A body sent as JSON, a url-encoded form (`requests.post(url, {...})`) or multipart (`curl -F`).
- * Forms carry strings only; the web platform's own parser reads both form encodings.
+ * Forms carry strings only.
  */
 export async function readFields(event: APIGatewayProxyEventV2): Promise<RequestFields> {
   const contentType = contentTypeOf(event);
-  if (contentType === 'application/x-www-form-urlencoded' || contentType === 'multipart/form-data') {
-    const bytes = rawBody(event);
-    let form: FormData;
-    try {
-      form = await new Request('http://faultline.invalid/', {
-        method: 'POST',
-        headers: { 'content-type': event.headers?.['content-type'] ?? contentType },
-        body: bytes,
-      }).formData();
-    } catch (error) {
-      throw new BadRequestError('malformed form body', { cause: error });
-    }
-    const fields: RequestFields = {};
-    for (const [name, value] of form.entries()) {
-      fields[name] = typeof value === 'string' ? value : await value.text();
-    }
-    return fields;
+  return FORM_TYPES.has(contentType) ? readForm(event, contentType) : readJsonObject(event);
+}
+
+/**
+ * An item: a JSON body, or a form whose `payload` parameter holds that JSON, the two ways Rollbar's
+ * API takes one (older notifiers post the form). `curl -d '{…}'` labels plain JSON as a form, so a
+ * body that opens as a JSON object is read as JSON whatever its label.
+ */
+export async function readItemBody(event: APIGatewayProxyEventV2): Promise<RequestFields> {
+  const contentType = contentTypeOf(event);
+  if (!FORM_TYPES.has(contentType) || rawBody(event).toString('utf8').trimStart().startsWith('{')) {
+    return readJsonObject(event);
   }
-  return readJsonObject(event);
+  const { payload } = await readForm(event, contentType);
+  if (typeof payload !== 'string') {
+    throw new BadRequestError('a form body carries the item as JSON in its `payload` parameter');
+  }
+  return parseJsonObject(payload);
 }
 
 /**

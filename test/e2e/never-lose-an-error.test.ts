@@ -187,6 +187,17 @@ beforeAll(async () => {
     ['person-null', item('people', { person: { id: null } })],
   ];
   for (const [name, json] of posts) posted.set(name, await post(json));
+  // Rollbar's API also takes the JSON form-encoded as the value of a `payload` parameter.
+  const payload = JSON.parse(item('form', {}, 'posted as a form')) as Record<string, unknown>;
+  const form = await call('/api/1/item/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      payload: JSON.stringify({ ...payload, access_token: tokens.post_server_item }),
+    }).toString(),
+  });
+  expect(form.status).toBe(200);
+  posted.set('form', form.body.result?.uuid as string);
   await stack.idle({ timeoutMs: 60_000 });
 }, 120_000);
 
@@ -249,6 +260,11 @@ describe('what Rollbar accepts is accepted, counted, and the change recorded', (
     const { instance, item: counted } = await storedAndCounted(uuidOf(name));
     expect(counted.total_occurrences).toBe(1);
     check(instance.data);
+  });
+
+  it('an item posted form-encoded as a `payload` parameter is stored and counted', async () => {
+    const { item: counted } = await storedAndCounted(uuidOf('form'));
+    expect(counted).toMatchObject({ title: 'posted as a form', total_occurrences: 1 });
   });
 
   it('a person counts once per item, by the id sent as a number or as text', async () => {
