@@ -216,11 +216,12 @@ export class FoldEngine {
 
   /**
    * The batch's records with those from `start` addressed to their items, and those items as last
-   * read. A record whose item belongs to another project (the ids collided) goes to its group's
-   * next id (`collisionItemId`) until it finds an item of its own project or none, at most `MAX_COLLISION_PROBES` times. So it
-   * is never counted into another project's item, and its group, which takes the same ids, still
-   * makes one item. Items never change project, so every attempt addresses records alike; only a
-   * creation race can change that, and the loser re-reads.
+   * read. A record whose item belongs to another project (the ids collided), or that an earlier
+   * record of another project is about to create, goes to its group's next id (`collisionItemId`)
+   * until it finds an item of its own project or none, at most `MAX_COLLISION_PROBES` times. So
+   * it is never counted into another project's item, and its group, which takes the same ids,
+   * still makes one item. Items never change project, so every attempt addresses records alike;
+   * only a creation race can change that, and the loser re-reads.
    */
   private async addressItems(
     batch: Batch,
@@ -231,10 +232,18 @@ export class FoldEngine {
     const probes = addressed.map(() => 0);
     let items = await this.readItems(addressed, batch.items, fresh);
     for (;;) {
-      const taken = (record: FoldRecord) => {
-        const item = items.get(record.occurrence.itemId)?.item;
-        return item !== undefined && item.project_id !== record.occurrence.projectId;
-      };
+      // Each id's project: its item's, or else that of the first record that would create it.
+      const owners = new Map<number, number>();
+      for (const { occurrence } of addressed) {
+        if (!owners.has(occurrence.itemId)) {
+          owners.set(
+            occurrence.itemId,
+            items.get(occurrence.itemId)?.item.project_id ?? occurrence.projectId,
+          );
+        }
+      }
+      const taken = (record: FoldRecord) =>
+        owners.get(record.occurrence.itemId) !== record.occurrence.projectId;
       if (!addressed.some(taken)) break;
       addressed = addressed.map((record, index) => {
         if (!taken(record)) return record;

@@ -1,8 +1,8 @@
 // A second adapter of the fold's storage port, in memory, for the engine's tests without an
 // emulator (as Powertools' CachePersistenceLayer is to its DynamoDB one). It keeps the same
 // conditions as DynamoDB's (absent ledger and items, an item's project, its status, level and
-// people as read, markers made by the same record), so a step it commits is all or nothing, and lets a test play
-// a concurrent writer or a crash at the moment a step writes.
+// people as read, markers made by the same record), so a step it commits is all or nothing, and
+// lets a test play a concurrent writer or a crash at the moment a step writes.
 import type { CountAdd } from '#shared/fold/count-rows';
 import type { FoldRecord } from '#shared/fold/records';
 import type {

@@ -261,6 +261,19 @@ describe('item ids that collide across projects', () => {
     expect(total(storage, ours)).toBe(1);
   });
 
+  it('two projects’ new errors on one item id in one step make an item each', async () => {
+    const storage = new MemoryFoldStorage();
+    const [ours] = occurrencesOf(1, 1);
+    const [theirs] = colliding(ours!.itemId, 1);
+    const report = await engine(storage).fold(streamRecords([ours!, theirs!]));
+    expect(report).toMatchObject({ counted: 2, collisions: 1, itemsCreated: 2 });
+    expect(storage.items.get(ours!.itemId)).toMatchObject({ project_id: 1, total_occurrences: 1 });
+    expect(storage.items.get(collisionItemId(theirs!, 1))).toMatchObject({
+      project_id: 2,
+      total_occurrences: 1,
+    });
+  });
+
   it('a group tries at most 8 next ids, then its step fails without counting', async () => {
     const storage = await withItems(1);
     const ours = occurrencesOf(1, 1)[0]!.itemId;
