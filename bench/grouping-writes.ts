@@ -4,8 +4,9 @@
 import { gzipSync } from 'node:zlib';
 import { functions } from '#infra/topology';
 import { createDocumentClient } from '#shared/aws/clients';
+import { FoldEngine } from '#shared/fold/engine';
 import { prepareOccurrence } from '#shared/grouping/occurrence';
-import { DynamoDBFoldStore } from '#shared/store/fold-store';
+import { DynamoDBFoldStorage } from '#shared/store/fold-storage';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
@@ -91,11 +92,13 @@ export async function measureGroupingWrites(): Promise<{
         new DynamoDBPayloadCodec(metered, dynamo.tableNames.occurrences),
       );
       let transactionsSeen = 0;
-      const fold = new DynamoDBFoldStore(
-        metered,
-        { items: dynamo.tableNames.items, occurrences: dynamo.tableNames.occurrences },
-        new DynamoDBProjectRepository(metered, dynamo.tableNames.projects),
-        { onTransaction: () => transactionsSeen++ },
+      const fold = new FoldEngine(
+        new DynamoDBFoldStorage(
+          metered,
+          { items: dynamo.tableNames.items, occurrences: dynamo.tableNames.occurrences },
+          new DynamoDBProjectRepository(metered, dynamo.tableNames.projects),
+          { onTransaction: () => transactionsSeen++ },
+        ),
       );
 
       if (scenario.itemsExist) {

@@ -6,18 +6,21 @@ import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
-import { createFoldHandler } from '#shared/grouping/fold';
+import { FoldEngine } from '#shared/fold/engine';
+import { createFoldHandler } from '#shared/fold/service';
 import { logger } from '#shared/observability';
-import { DynamoDBFoldStore } from '#shared/store/fold-store';
+import { DynamoDBFoldStorage } from '#shared/store/fold-storage';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 
 const tables = tableNames(['projects', 'items', 'occurrences']);
 const documents = createDocumentClient();
 const processStreamBatch = createFoldHandler({
-  folder: new DynamoDBFoldStore(
-    documents,
-    { items: tables.items, occurrences: tables.occurrences },
-    new DynamoDBProjectRepository(documents, tables.projects),
+  folder: new FoldEngine(
+    new DynamoDBFoldStorage(
+      documents,
+      { items: tables.items, occurrences: tables.occurrences },
+      new DynamoDBProjectRepository(documents, tables.projects),
+    ),
   ),
 });
 

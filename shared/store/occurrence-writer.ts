@@ -3,7 +3,7 @@
 // The row is the uuid's idempotency record: `attribute_not_exists(PK)` makes a redelivered or
 // re-sent occurrence write nothing, so it also emits no stream record and the fold, which counts
 // what the stream carries, can never count it twice. Nothing else is written here: items, counts,
-// people and listings are the fold's (`fold-store.ts`).
+// people and listings are the fold's (`shared/fold/engine.ts`).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreparedOccurrence } from '#shared/grouping/occurrence';

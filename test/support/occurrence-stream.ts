@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { latestStreamArn } from '#infra/local/stream-poller';
-import { foldRecordsOf } from '#shared/grouping/fold';
-import type { FoldRecord } from '#shared/store/fold-store';
+import type { FoldRecord } from '#shared/fold/records';
+import { foldRecordsOf } from '#shared/fold/service';
 
 export interface OccurrenceStream {
   /** Every stream record written since the last call, as Lambda delivers them (images as read). */

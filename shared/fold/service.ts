@@ -1,16 +1,13 @@
 // The fold's service: turns a DynamoDB Streams batch of the occurrence table into fold records,
-// counts them, and says where Lambda must resume when it could not count them all.
+// has the fold engine count them, and says where Lambda must resume when it could not count them all.
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '#shared/observability';
-import type { FoldRecord, FoldReport } from '#shared/store/fold-store';
 import { occurrenceFacts } from '#shared/store/occurrence-rows';
-
-export interface OccurrenceFolder {
-  fold(records: readonly FoldRecord[], options?: { shouldStop?: () => boolean }): Promise<FoldReport>;
-}
+import type { FoldEngine } from './engine';
+import type { FoldRecord } from './records';
 
 /**
  * The occurrence INSERTs of a stream batch, in order. Other rows of the table (pages, counts,
@@ -35,18 +32,23 @@ export function foldRecordsOf(records: readonly DynamoDBRecord[]): FoldRecord[] 
   return folded;
 }
 
-/** Time kept in hand when the function's deadline nears: a step takes a few round trips. */
-const STOP_MARGIN_MS = 10_000;
-
-export function createFoldHandler(deps: { folder: OccurrenceFolder }) {
+export function createFoldHandler(deps: { folder: Pick<FoldEngine, 'fold'> }) {
   return async function processStreamBatch(
     records: readonly DynamoDBRecord[],
     remainingTimeMs: () => number,
   ): Promise<DynamoDBBatchResponse> {
     const folded = foldRecordsOf(records);
     if (folded.length === 0) return { batchItemFailures: [] };
-    const report = await deps.folder.fold(folded, { shouldStop: () => remainingTimeMs() < STOP_MARGIN_MS });
-    const { error, ...figures } = report;
+    const report = await deps.folder.fold(folded, { remainingTimeMs });
+    const { error, moves, ...figures } = report;
+    for (const move of moves) {
+      logger.warn('item id taken by another project; the occurrence is counted at its group’s next id', {
+        uuid: move.uuid,
+        project_id: move.projectId,
+        taken_item_id: move.takenItemId,
+        item_id: move.itemId,
+      });
+    }
     if (report.stoppedAt === undefined) {
       logger.info('stream batch folded', { ...figures, records: records.length });
       return { batchItemFailures: [] };

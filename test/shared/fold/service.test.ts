@@ -1,0 +1,118 @@
+// The fold's service against DynamoDB Local: a stream batch as Lambda delivers it, where Lambda
+// resumes when the fold runs out of time, and a failed step failing the invocation.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createFoldHandler } from '#shared/fold/service';
+import { collisionItemId } from '#shared/grouping/item-changes';
+import { logger } from '#shared/observability';
+import { type FoldTables, openFoldTables } from '../../support/fold-tables';
+import { errorData, occurrence } from '../../support/occurrences';
+
+let tables: FoldTables;
+
+beforeAll(async () => {
+  tables = await openFoldTables('fold-service');
+});
+
+afterAll(async () => {
+  await tables?.stop();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('the fold handler', () => {
+  it('hands Lambda back the rest of a batch it has no time for, and fails the invocation on a failed step', async () => {
+    const projectId = await tables.newProject();
+    const batch = Array.from({ length: 3 }, () => occurrence(projectId));
+    await tables.writer().write(batch);
+    const records = (await tables.stream.readNew()).filter(
+      (record) => Number(record.dynamodb?.NewImage?.project_id?.N) === projectId,
+    );
+    const occurrenceRecords = records.filter(
+      (record) => record.dynamodb?.NewImage?.entity?.S === 'occurrence',
+    );
+    expect(occurrenceRecords).toHaveLength(3);
+
+    const outOfTime = await createFoldHandler({ folder: tables.folder() })(records, () => 5_000);
+    expect(outOfTime).toEqual({
+      batchItemFailures: [{ itemIdentifier: occurrenceRecords[0]!.dynamodb!.SequenceNumber }],
+    });
+
+    const failing = createFoldHandler({ folder: tables.folder(tables.crashingOnTransactions(() => true)) });
+    await expect(failing(records, () => 60_000)).rejects.toThrow('the function died here');
+
+    expect(await createFoldHandler({ folder: tables.folder() })(records, () => 60_000)).toEqual({
+      batchItemFailures: [],
+    });
+    expect((await tables.itemRow(batch[0]!.itemId)).total_occurrences).toBe(3);
+  });
+
+  it('out of time after its first step, it hands back the whole batch from its first record, and the redelivery counts each occurrence once', async () => {
+    const projectId = await tables.newProject();
+    // 40 existing items: a step adds to an item with three rows (the item, two count rows), so the
+    // 100 actions of one transaction (with the ledger and two environment count rows) hold 32 of
+    // them and the batch takes two steps.
+    const seeds = Array.from({ length: 40 }, (_, index) =>
+      occurrence(projectId, errorData({ className: `Stop${index}` })),
+    );
+    await tables.folder().fold(await tables.store(seeds));
+    const batch = seeds.map((_, index) => occurrence(projectId, errorData({ className: `Stop${index}` })));
+    await tables.writer().write(batch);
+    const records = (await tables.stream.readNew()).filter(
+      (record) =>
+        Number(record.dynamodb?.NewImage?.project_id?.N) === projectId &&
+        record.dynamodb?.NewImage?.entity?.S === 'occurrence',
+    );
+    expect(records).toHaveLength(40);
+
+    // Time for the first step only.
+    let asked = 0;
+    const answer = await createFoldHandler({ folder: tables.folder() })(records, () =>
+      asked++ === 0 ? 60_000 : 5_000,
+    );
+    expect(asked).toBe(2);
+    expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: records[0]!.dynamodb!.SequenceNumber }] });
+    const afterFirstStep = await Promise.all(
+      seeds.map(async (seed) => (await tables.itemRow(seed.itemId)).total_occurrences),
+    );
+    expect(afterFirstStep.filter((total) => total === 2)).toHaveLength(32);
+
+    // Lambda delivers the batch again from the record it was handed back.
+    const resumeAt = records.findIndex(
+      (record) => record.dynamodb?.SequenceNumber === answer.batchItemFailures[0]!.itemIdentifier,
+    );
+    expect(
+      await createFoldHandler({ folder: tables.folder() })(records.slice(resumeAt), () => 60_000),
+    ).toEqual({
+      batchItemFailures: [],
+    });
+    for (const seed of seeds) expect((await tables.itemRow(seed.itemId)).total_occurrences).toBe(2);
+    expect(await tables.environmentCount(projectId, batch[0]!.receivedAt)).toBe(80);
+  });
+
+  it('logs each occurrence counted at its group’s next id, naming its uuid, the taken item id and the new one', async () => {
+    const ours = await tables.newProject();
+    const theirs = await tables.newProject();
+    const existing = occurrence(ours);
+    await tables.folder().fold(await tables.store([existing]));
+    const forged = { ...occurrence(theirs, errorData({ className: 'Theirs' })), itemId: existing.itemId };
+    await tables.writer().write([forged]);
+    const records = (await tables.stream.readNew()).filter(
+      (record) => Number(record.dynamodb?.NewImage?.project_id?.N) === theirs,
+    );
+
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => {});
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => {});
+    expect(await createFoldHandler({ folder: tables.folder() })(records, () => 60_000)).toEqual({
+      batchItemFailures: [],
+    });
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('another project'), {
+      uuid: forged.uuid,
+      project_id: theirs,
+      taken_item_id: existing.itemId,
+      item_id: collisionItemId(forged, 1),
+    });
+    expect(info).toHaveBeenCalledWith('stream batch folded', expect.objectContaining({ collisions: 1 }));
+  });
+});
