@@ -59,6 +59,21 @@ export function itemIdOf(
   return digest.readUIntBE(0, 6) * 16 + (digest[6]! >> 4) || 1;
 }
 
+/**
+ * Where an occurrence's group counts when the item at its id belongs to another project: an item
+ * id is 52 bits of a hash, so two groups can share one (even odds among 80 million items, one in
+ * a hundred among 10 million). The `probe`-th id of the group's own sequence, the same for every
+ * occurrence of the group, so its occurrences still make one item.
+ */
+export function collisionItemId(occurrence: OccurrenceFacts, probe: number): number {
+  return itemIdOf(
+    occurrence.projectId,
+    occurrence.environment,
+    occurrence.platform,
+    `${occurrence.fingerprint}\u0000collision ${probe}`,
+  );
+}
+
 /** The occurrence's facts from its message, once its grouping, title and stored payload are decided. */
 function preparedFrom(
   message: OccurrenceMessage,

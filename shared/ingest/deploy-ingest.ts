@@ -1,5 +1,6 @@
 // Recording deploys as deploy scripts send them, and updating their status.
 import { z } from 'zod';
+import { deployResource } from '#shared/api/resources';
 import { storableJson } from '#shared/domain/storable-json';
 import { NotFoundError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
@@ -67,7 +68,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
     token: string | undefined;
     deployId: number;
     fields: Record<string, unknown>;
-  }): Promise<Deploy> {
+  }) {
     const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
     const { status } = parseInput(statusInputSchema, input.fields, 'body');
     const updated = await deps.deploys.updateStatus(
@@ -77,7 +78,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
       Math.floor(now() / 1000),
     );
     if (!updated) throw new NotFoundError(`deploy ${input.deployId} not found`);
-    return updated;
+    return deployResource(updated);
   }
 
   return { recordDeploy, updateDeployStatus };

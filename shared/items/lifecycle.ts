@@ -1,11 +1,14 @@
-// Changing an item by hand: resolve (optionally in a version), reopen, mute, set its level.
+// Changing an item by hand (PATCH /api/1/item/{id}): reads the request, plans the change with the
+// item rules, has the store write it, and answers with the item resource.
 import { z } from 'zod';
+import { itemResource } from '#shared/api/resources';
 import { LEVELS } from '#shared/domain/levels';
 import { NotFoundError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
-import { itemResource } from '#shared/read/service';
-import { ITEM_STATUSES, type ItemRepository } from '#shared/store/items';
+import type { ItemRepository } from '#shared/store/items';
 import { parseInput } from '#shared/validation';
+import { ITEM_STATUSES } from './item';
+import { planUserChange } from './rules';
 
 /**
  * Rollbar's "if not empty, a string up to 40 characters": empty (all a form can send for none) and
@@ -48,15 +51,12 @@ export function createItemLifecycle(deps: {
     const { access_token: _token, ...fields } = (input.fields ?? {}) as Record<string, unknown>;
     const change = parseInput(itemUpdateSchema, fields, 'body');
     const updated = await deps.items.applyUserChange(
-      project.projectId,
-      itemId,
-      {
-        status: change.status,
-        // Only a resolve reads it; any other status clears it (see `UserItemChange`).
-        resolvedInVersion: change.status === 'resolved' ? (change.resolved_in_version ?? null) : undefined,
-        level: change.level,
-      },
-      now(),
+      planUserChange(
+        project.projectId,
+        itemId,
+        { status: change.status, resolvedInVersion: change.resolved_in_version, level: change.level },
+        now(),
+      ),
     );
     if (!updated) throw new NotFoundError(`item ${itemId} not found`);
     return itemResource(updated);

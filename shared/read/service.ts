@@ -1,12 +1,15 @@
-// The read API's service: items, occurrences and deploys of the token's project, in Rollbar's shapes.
+// The read API's service: items, occurrences, counts and deploys of the token's project, shown as the
+// API's resources (`#shared/api/resources`).
 import { z } from 'zod';
+import { countsResource, deployResource, instanceResource, itemResource } from '#shared/api/resources';
 import { LEVELS } from '#shared/domain/levels';
 import { UUID_PATTERN } from '#shared/domain/payload';
 import { NotFoundError, ValidationError } from '#shared/errors';
+import { ITEM_STATUSES, type ItemRecord } from '#shared/items/item';
 import type { ProjectService } from '#shared/projects/service';
 import type { CountRepository, CountSubject } from '#shared/store/counts';
 import type { DeployRepository } from '#shared/store/deploys';
-import { ITEM_STATUSES, type ItemRecord, type ItemRepository } from '#shared/store/items';
+import type { ItemRepository } from '#shared/store/items';
 import { countBucket } from '#shared/store/keys';
 import type { OccurrencePage, OccurrenceRecord, OccurrenceRepository } from '#shared/store/occurrences';
 import { parseInput } from '#shared/validation';
@@ -58,56 +61,6 @@ const countsQuerySchema = z.object({
   end_time: countTime.optional(),
   environment: z.string().min(1).max(255).optional(),
 });
-
-/**
- * An item as the API shows it: Rollbar's fields, named one by one. An item row also holds keys and
- * the fold's bookkeeping (`seed_hours`, `people`, `created_by`), which must never reach a client
- * even if a record carries them.
- */
-export function itemResource(item: ItemRecord) {
-  return {
-    id: item.id,
-    project_id: item.project_id,
-    counter: item.counter,
-    created_at: item.created_at,
-    environment: item.environment,
-    platform: item.platform,
-    framework: item.framework,
-    language: item.language,
-    hash: item.hash,
-    grouping_method: item.grouping_method,
-    title: item.title,
-    level: item.level,
-    level_lock: item.level_lock ? 1 : 0,
-    status: item.status,
-    total_occurrences: item.total_occurrences,
-    unique_people: item.unique_people,
-    first_occurrence_id: item.first_occurrence_id,
-    first_occurrence_timestamp: item.first_occurrence_timestamp,
-    last_occurrence_id: item.last_occurrence_id,
-    last_occurrence_timestamp: item.last_occurrence_timestamp,
-    last_activated_timestamp: item.last_activated_timestamp,
-    activating_occurrence_id: item.activating_occurrence_id,
-    reactivated_count: item.reactivated_count,
-    resolved_timestamp: item.resolved_timestamp,
-    resolved_in_version: item.resolved_in_version,
-    last_code_version: item.last_code_version,
-  };
-}
-
-export function instanceResource(occurrence: OccurrenceRecord) {
-  return {
-    id: occurrence.uuid,
-    uuid: occurrence.uuid,
-    project_id: occurrence.project_id,
-    item_id: occurrence.item_id,
-    timestamp: occurrence.timestamp,
-    version: occurrence.code_version,
-    billable: 1,
-    truncated: occurrence.payload_truncated,
-    data: occurrence.data,
-  };
-}
 
 /** Page N of a cursor-paged listing: Rollbar's API pages by number. */
 async function walkPages(
@@ -198,7 +151,7 @@ export function createReadService(deps: ReadServiceDeps) {
     return instanceResource(occurrence);
   }
 
-  /** Zero-filled buckets, oldest first, each with the epoch second it starts at. */
+  /** The counts of a window the query names (the last day or month by default). */
   async function countSeries(subject: CountSubject, query: Record<string, string | undefined>) {
     const options = parseInput(countsQuerySchema, query, 'query');
     const step = options.granularity === 'hour' ? HOUR_MS : DAY_MS;
@@ -216,14 +169,7 @@ export function createReadService(deps: ReadServiceDeps) {
       countBucket(start, options.granularity),
       countBucket(end, options.granularity),
     );
-    const series: Array<{ timestamp: number; count: number }> = [];
-    for (let bucket = start; bucket <= end; bucket += step) {
-      series.push({
-        timestamp: bucket / 1000,
-        count: counts.get(countBucket(bucket, options.granularity)) ?? 0,
-      });
-    }
-    return { granularity: options.granularity, counts: series };
+    return countsResource(options.granularity, start, end, counts);
   }
 
   async function itemCounts(
@@ -264,7 +210,7 @@ export function createReadService(deps: ReadServiceDeps) {
     const projectId = await authorize(token);
     const pageNumber = parseInput(page, query.page, 'page');
     const deploys = await deps.deploys.list(projectId, { limit: DEPLOYS_PER_PAGE, page: pageNumber });
-    return { deploys, page: pageNumber };
+    return { deploys: deploys.map(deployResource), page: pageNumber };
   }
 
   async function getDeploy(token: string | undefined, deployId: string | undefined) {
@@ -272,7 +218,7 @@ export function createReadService(deps: ReadServiceDeps) {
     const id = parseInput(positiveId, deployId, 'deploy id');
     const deploy = await deps.deploys.get(projectId, id);
     if (!deploy) throw new NotFoundError(`deploy ${id} not found`);
-    return deploy;
+    return deployResource(deploy);
   }
 
   return {

@@ -17,9 +17,9 @@ import {
 import { z } from 'zod';
 import { canonicalUuid, UUID_PATTERN } from '#shared/domain/payload';
 import { BadRequestError } from '#shared/errors';
+import type { ItemRecord } from '#shared/items/item';
 import { logger } from '#shared/observability';
 import { batchGetAll } from './batch-get';
-import type { ItemRecord } from './items';
 import { occurrenceKeys } from './keys';
 import { unpackUuids } from './pages';
 import { MissingDictionaryError, type PayloadCodec, UnknownCodecError } from './payload-codec';

@@ -12,7 +12,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#infra/local/stack';
 import { latestStreamArn } from '#infra/local/stream-poller';
-import { type ItemEvent, type ItemImage, itemEventsOf } from '#shared/domain/item-events';
+import { type ItemEvent, type ItemImage, itemEventsOf } from '#shared/items/events';
 import type { Scope } from '#shared/projects/access-tokens';
 import { startStackWithProject } from '../support/local-stack';
 

@@ -10,6 +10,7 @@ import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { BadRequestError } from '#shared/errors';
+import { planUserChange } from '#shared/items/rules';
 import { logger } from '#shared/observability';
 import { DynamoDBCountRepository } from '#shared/store/counts';
 import { DynamoDBItemRepository } from '#shared/store/items';
@@ -622,7 +623,9 @@ describe('a change made by hand to an item the fold is writing', () => {
     const conflicting = conflictingClient(4);
     const items = new DynamoDBItemRepository(conflicting.client, dynamo.tableNames.items);
 
-    const changed = await items.applyUserChange(projectId, itemId, { status: 'resolved' }, NOW);
+    const changed = await items.applyUserChange(
+      planUserChange(projectId, itemId, { status: 'resolved' }, NOW),
+    );
 
     expect(changed).toMatchObject({ id: itemId, status: 'resolved', resolved_timestamp: NOW / 1000 });
     expect(conflicting.updates()).toBe(5);
@@ -636,9 +639,9 @@ describe('a change made by hand to an item the fold is writing', () => {
     const conflicting = conflictingClient(5);
     const items = new DynamoDBItemRepository(conflicting.client, dynamo.tableNames.items);
 
-    await expect(items.applyUserChange(projectId, itemId, { status: 'muted' }, NOW)).rejects.toBeInstanceOf(
-      TransactionConflictException,
-    );
+    await expect(
+      items.applyUserChange(planUserChange(projectId, itemId, { status: 'muted' }, NOW)),
+    ).rejects.toBeInstanceOf(TransactionConflictException);
     expect(conflicting.updates()).toBe(5);
     expect((await new DynamoDBItemRepository(documents, dynamo.tableNames.items).get(itemId))?.status).toBe(
       'active',

@@ -1,5 +1,7 @@
 // What happened to an item, read from a change's old and new images (as the stream delivers them):
-// the triggers of the notification rules. The writers only write; this is where events are named.
+// the triggers of the notification rules. The writers only write; this is where events are named,
+// beside the rules (`./rules`) that decide the changes they name.
+import type { StatusChangedBy } from './item';
 
 export type ItemEvent =
   | { type: 'new_item' }
@@ -14,7 +16,7 @@ export interface ItemImage {
   counter?: number | null;
   status?: string;
   total_occurrences?: number;
-  status_changed_by?: 'occurrence' | 'user';
+  status_changed_by?: StatusChangedBy;
 }
 
 const isNumbered = (image: ItemImage | undefined) => typeof image?.counter === 'number';

@@ -1,6 +1,6 @@
 // Which notification triggers a change of an item fires, read from its old and new images.
 import { describe, expect, it } from 'vitest';
-import { type ItemImage, itemEventsOf, milestonesBetween } from '#shared/domain/item-events';
+import { type ItemImage, itemEventsOf, milestonesBetween } from '#shared/items/events';
 
 const numbered = (image: ItemImage): ItemImage => ({
   counter: 7,
