@@ -35,11 +35,17 @@ export interface GroupingWorkerOptions {
   preparationBudgetMs?: number;
   /** Milliseconds, monotonic. */
   now?: () => number;
+  /**
+   * How an occurrence is prepared; `prepareOccurrence` unless told. Tests pass one that fails as a
+   * normalizer bug would: no payload known today makes the real one throw, but the next bug might.
+   */
+  prepare?: (message: OccurrenceMessage) => PreparedOccurrence;
 }
 
 export function createGroupingWorker(deps: GroupingWorkerOptions) {
   const budgetMs = deps.preparationBudgetMs ?? PREPARATION_BUDGET_MS;
   const now = deps.now ?? (() => performance.now());
+  const prepare = deps.prepare ?? prepareOccurrence;
 
   /** The occurrence made ready to store: prepared, or, when that fails or the budget is spent, a fallback. */
   function prepareWithin(parsed: OccurrenceMessage, deadline: number): PreparedOccurrence {
@@ -52,7 +58,7 @@ export function createGroupingWorker(deps: GroupingWorkerOptions) {
       return prepareFallbackOccurrence(parsed, 'the batch ran out of time to prepare it');
     }
     try {
-      const occurrence = prepareOccurrence(parsed);
+      const occurrence = prepare(parsed);
       const elapsed = now() - started;
       if (elapsed > SLOW_OCCURRENCE_MS) {
         logger.warn('slow occurrence preparation', { uuid: parsed.uuid, milliseconds: Math.round(elapsed) });

@@ -2,7 +2,9 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
-import { createGroupingWorker } from '#shared/grouping/worker';
+import { prepareOccurrence } from '#shared/grouping/occurrence';
+import { createGroupingWorker, type GroupingWorkerOptions } from '#shared/grouping/worker';
+import type { OccurrenceMessage } from '#shared/queue/ingest-queue';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
@@ -79,7 +81,7 @@ async function newProject(name: string): Promise<number> {
   return projectId;
 }
 
-function storing(options: { preparationBudgetMs?: number; now?: () => number } = {}) {
+function storing(options: Omit<GroupingWorkerOptions, 'writer'> = {}) {
   const codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
   return {
     worker: createGroupingWorker({
@@ -122,14 +124,19 @@ describe('grouping worker', () => {
     expect(again).toMatchObject({ failedMessageIds: [], stored: 0, duplicates: 4 });
   });
 
-  it('stores an occurrence that cannot be prepared, with the fallback fingerprint, beside 10 valid ones', async () => {
+  it('stores an occurrence whose preparation fails, with the fallback fingerprint, beside 10 valid ones', async () => {
     const projectId = await newProject('worker-poison');
     const poison = crypto.randomUUID();
     const valid = Array.from({ length: 10 }, (_, index) =>
       message(projectId, crypto.randomUUID(), `Valid${index}`),
     );
-    const batch = [...valid.slice(0, 5), unpreparable(projectId, poison), ...valid.slice(5)];
-    const { worker, occurrences } = storing();
+    const batch = [...valid.slice(0, 5), message(projectId, poison, 'Poison'), ...valid.slice(5)];
+    // The real preparation, failing for one occurrence the way a normalizer's bug would.
+    const prepare = (queued: OccurrenceMessage) => {
+      if (queued.uuid === poison) throw new RangeError('Maximum call stack size exceeded');
+      return prepareOccurrence(queued);
+    };
+    const { worker, occurrences } = storing({ prepare });
 
     expect(await worker(batch)).toEqual({ failedMessageIds: [], stored: 11, duplicates: 0 });
     expect(await worker(batch)).toEqual({ failedMessageIds: [], stored: 0, duplicates: 11 });
@@ -138,7 +145,6 @@ describe('grouping worker', () => {
     expect(stored?.data).toMatchObject({
       environment: 'production',
       _grouping_fallback: 'preparing it failed: RangeError',
-      _truncated: true,
     });
     const row = await documents.send(
       new GetCommand({
@@ -148,8 +154,29 @@ describe('grouping worker', () => {
     );
     expect(row.Item).toMatchObject({
       grouping_method: 'fallback',
-      title: 'DeeplyNested: x is not a function',
+      title: 'Poison: x is not a function',
     });
+  });
+
+  it('stores an occurrence nested 100,000 levels deep, cut, with its usual fingerprint', async () => {
+    const projectId = await newProject('worker-deep');
+    const deep = crypto.randomUUID();
+    const { worker, occurrences } = storing();
+
+    expect(await worker([unpreparable(projectId, deep)])).toEqual({
+      failedMessageIds: [],
+      stored: 1,
+      duplicates: 0,
+    });
+    const stored = await occurrences.get(projectId, deep);
+    expect(stored?.data).toMatchObject({ environment: 'production', _truncated: true });
+    const row = await documents.send(
+      new GetCommand({
+        TableName: dynamo.tableNames.occurrences,
+        Key: { PK: `OCC#${projectId}#${deep}`, SK: 'OCC' },
+      }),
+    );
+    expect(row.Item).toMatchObject({ grouping_method: 'trace', title: 'DeeplyNested: x is not a function' });
   });
 
   it('once the batch has spent its preparation budget, the rest are stored with the fallback fingerprint', async () => {
