@@ -2,13 +2,13 @@
 // The grouping worker writes each occurrence (in SQS batches), then the fold counts them from the
 // occurrence table's real stream (in stream batches), both through the meter.
 import { gzipSync } from 'node:zlib';
-import { functions } from '#infra/topology';
 import { createDocumentClient } from '#shared/aws/clients';
 import { prepareOccurrence } from '#shared/grouping/occurrence';
 import { DynamoDBFoldStore } from '#shared/store/fold-store';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { functions } from '#shared/wiring/topology';
 import { startDynamoWithTables } from '../test/support/emulators';
 import { openOccurrenceStream } from '../test/support/occurrence-stream';
 import { nodeErrorData, occurrenceMessage, seededRandom } from './payloads';

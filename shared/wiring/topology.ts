@@ -1,5 +1,6 @@
 // The wiring, declared once: which function runs on which trigger with which tables and queues.
-// The CDK stack and the local runtime both read this, so a laptop and AWS cannot drift apart.
+// The CDK stack and the local runtime both read this, so a laptop and AWS cannot drift apart; the
+// handlers read it too (their routes, their queues' variables), hence shared/ rather than infra/.
 import type { TableName } from './tables';
 
 export interface QueueDeclaration {
