@@ -1,4 +1,4 @@
-// The ingest queue's message: one accepted occurrence, as ingest saw it, for the grouping worker.
+// The ingest queue's message: one accepted occurrence, as ingest saw it, for the storing worker.
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { itemDataSchema } from '#shared/domain/payload';

@@ -50,9 +50,9 @@ describe('the wiring declares what each handler uses', () => {
     },
   );
 
-  it('the grouping worker only stores occurrences; the fold counts them into projects and items', async () => {
-    expect(namesIn(await sourceOf('groupOccurrences'), 'tableNames')).toEqual(['occurrences']);
-    expect(functions.groupOccurrences.tables).toEqual({ occurrences: ['GetItem', 'PutItem'] });
+  it('the storing worker only stores occurrences; the fold counts them into projects and items', async () => {
+    expect(namesIn(await sourceOf('storeOccurrences'), 'tableNames')).toEqual(['occurrences']);
+    expect(functions.storeOccurrences.tables).toEqual({ occurrences: ['GetItem', 'PutItem'] });
     expect(namesIn(await sourceOf('foldOccurrences'), 'tableNames').sort()).toEqual([
       'items',
       'occurrences',

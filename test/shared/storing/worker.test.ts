@@ -1,12 +1,12 @@
-// The grouping worker against DynamoDB Local: poison messages fail alone, the rest of the batch is stored.
+// The storing worker against DynamoDB Local: poison messages fail alone, the rest of the batch is stored.
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
-import { createGroupingWorker } from '#shared/grouping/worker';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { createStoringWorker } from '#shared/storing/worker';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 import { errorData } from '../../support/occurrences';
 
@@ -82,7 +82,7 @@ async function newProject(name: string): Promise<number> {
 function storing(options: { preparationBudgetMs?: number; now?: () => number } = {}) {
   const codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
   return {
-    worker: createGroupingWorker({
+    worker: createStoringWorker({
       writer: new DynamoDBOccurrenceWriter(documents, dynamo.tableNames.occurrences, codec),
       ...options,
     }),
@@ -90,7 +90,7 @@ function storing(options: { preparationBudgetMs?: number; now?: () => number } =
   };
 }
 
-describe('grouping worker', () => {
+describe('storing worker', () => {
   it('fails only the unreadable message and the one DynamoDB refuses; stores the rest once', async () => {
     const projects = new DynamoDBProjectRepository(documents, dynamo.tableNames.projects);
     const { projectId } = await projects.createProject({
@@ -105,7 +105,7 @@ describe('grouping worker', () => {
       { messageId: 'm-unreadable', body: '{"version": 1, "project_id": "not a number"}' },
     ];
     const client = refusing(poisoned);
-    const worker = createGroupingWorker({
+    const worker = createStoringWorker({
       writer: new DynamoDBOccurrenceWriter(
         client,
         dynamo.tableNames.occurrences,
