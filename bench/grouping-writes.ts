@@ -1,15 +1,15 @@
 // What storing and counting occurrences costs: DynamoDB write units per occurrence, hot and distinct.
-// The grouping worker writes each occurrence (in SQS batches), then the fold counts them from the
+// The storing worker writes each occurrence (in SQS batches), then the fold counts them from the
 // occurrence table's real stream (in stream batches), both through the meter.
 import { gzipSync } from 'node:zlib';
-import { functions } from '#infra/topology';
 import { createDocumentClient } from '#shared/aws/clients';
 import { FoldEngine } from '#shared/fold/engine';
-import { prepareOccurrence } from '#shared/grouping/occurrence';
 import { DynamoDBFoldStorage } from '#shared/store/fold-storage';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { prepareOccurrence } from '#shared/storing/occurrence';
+import { functions } from '#shared/wiring/topology';
 import { startDynamoWithTables } from '../test/support/emulators';
 import { openOccurrenceStream } from '../test/support/occurrence-stream';
 import { nodeErrorData, occurrenceMessage, seededRandom } from './payloads';
@@ -52,7 +52,7 @@ export interface WriteScenarioResult {
   meanPayloadStoredBytes: number;
 }
 
-function declaredBatchSize(name: 'groupOccurrences' | 'foldOccurrences'): number {
+function declaredBatchSize(name: 'storeOccurrences' | 'foldOccurrences'): number {
   return functions[name].trigger.batchSize;
 }
 
@@ -61,7 +61,7 @@ export async function measureGroupingWrites(): Promise<{
   foldBatchSize: number;
   results: WriteScenarioResult[];
 }> {
-  const batchSize = declaredBatchSize('groupOccurrences');
+  const batchSize = declaredBatchSize('storeOccurrences');
   const dynamo = await startDynamoWithTables('bench');
   try {
     const raw = createDocumentClient(dynamo.client);

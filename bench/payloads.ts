@@ -159,7 +159,7 @@ export function nodeErrorData(bug: number, random: () => number): ItemData {
   } as ItemData;
 }
 
-/** The ingest queue's message for it, parsed the way the grouping worker parses what it receives. */
+/** The ingest queue's message for it, parsed the way the storing worker parses what it receives. */
 export function occurrenceMessage(
   projectId: number,
   data: ItemData,

@@ -17,9 +17,9 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type TableDeclaration, type TableName, tables } from '#infra/tables';
 import { batchGetAll } from '#shared/store/batch-get';
 import type { Key } from '#shared/store/keys';
+import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import { itemSize, startedKilobytes } from './item-size';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];

@@ -4,19 +4,21 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
 import { checkHealth } from '#shared/health';
-import { httpHandler } from '#shared/http/middleware';
 import { json } from '#shared/http/response';
+import { routedHandler } from '#shared/http/router';
 
 const tables = tableNames(['projects']);
 const queue = queueUrls(['ingest']);
 const dynamodb = new DynamoDBClient({});
 const sqs = createSqsClient();
 
-export const handler = httpHandler(async () => {
-  const report = await checkHealth({
-    table: () => dynamodb.send(new DescribeTableCommand({ TableName: tables.projects })),
-    queue: () =>
-      sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.ingest, AttributeNames: ['QueueArn'] })),
-  });
-  return json(report.ok ? 200 : 503, report);
+export const handler = routedHandler('health', {
+  'GET /health': async () => {
+    const report = await checkHealth({
+      table: () => dynamodb.send(new DescribeTableCommand({ TableName: tables.projects })),
+      queue: () =>
+        sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.ingest, AttributeNames: ['QueueArn'] })),
+    });
+    return json(report.ok ? 200 : 503, report);
+  },
 });

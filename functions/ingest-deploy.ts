@@ -2,9 +2,9 @@
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
 import { ValidationError } from '#shared/errors';
-import { httpHandler } from '#shared/http/middleware';
 import { accessTokenOf, readFields } from '#shared/http/request';
 import { json, ok } from '#shared/http/response';
+import { routedHandler } from '#shared/http/router';
 import { createDeployIngest } from '#shared/ingest/deploy-ingest';
 import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
@@ -20,17 +20,19 @@ const deploys = createDeployIngest({
   deploys: new DynamoDBDeployRepository(documents, tables.items),
 });
 
-export const handler = httpHandler(async (event) => {
-  const fields = await readFields(event);
-  const token = accessTokenOf(event, fields);
-  if (event.requestContext.http.method === 'PATCH') {
+export const handler = routedHandler('ingestDeploy', {
+  'POST /api/1/deploy': async (event) => {
+    const fields = await readFields(event);
+    const deploy = await deploys.recordDeploy({ token: accessTokenOf(event, fields), fields });
+    logger.info('deploy recorded', { project_id: deploy.project_id, deploy_id: deploy.id });
+    // Rollbar's deploy answer, which deploy scripts read the id from.
+    return json(200, { data: { deploy_id: deploy.id } });
+  },
+  'PATCH /api/1/deploy/{deployId}': async (event) => {
+    const fields = await readFields(event);
     const deployId = Number(event.pathParameters?.deployId);
     if (!Number.isSafeInteger(deployId) || deployId <= 0)
       throw new ValidationError('deploy id must be a number');
-    return ok(await deploys.updateDeployStatus({ token, deployId, fields }));
-  }
-  const deploy = await deploys.recordDeploy({ token, fields });
-  logger.info('deploy recorded', { project_id: deploy.project_id, deploy_id: deploy.id });
-  // Rollbar's deploy answer, which deploy scripts read the id from.
-  return json(200, { data: { deploy_id: deploy.id } });
+    return ok(await deploys.updateDeployStatus({ token: accessTokenOf(event, fields), deployId, fields }));
+  },
 });

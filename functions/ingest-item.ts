@@ -1,9 +1,10 @@
 // POST /api/1/item/ (and rollbar.js's POST /api/1/): validate a Rollbar item and enqueue it.
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
-import { httpHandler } from '#shared/http/middleware';
 import { accessTokenOf, readItemBody } from '#shared/http/request';
 import { ok } from '#shared/http/response';
+import { routedHandler } from '#shared/http/router';
 import { createItemIngest } from '#shared/ingest/item-ingest';
 import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
@@ -19,10 +20,16 @@ const acceptItem = createItemIngest({
   queue: new SqsOccurrenceQueue(createSqsClient(), queue.ingest),
 });
 
-export const handler = httpHandler(async (event) => {
+async function acceptOne(event: APIGatewayProxyEventV2) {
   const body = await readItemBody(event);
   const accepted = await acceptItem({ token: accessTokenOf(event, body), body });
   logger.info('item accepted', { project_id: accepted.projectId, uuid: accepted.uuid });
   // Rollbar answers `id: null` here: the item id is known only once the occurrence is grouped.
   return ok({ id: null, uuid: accepted.uuid });
+}
+
+// rollbar.js posts to the endpoint itself, the other SDKs to its `item/`: the same call.
+export const handler = routedHandler('ingestItem', {
+  'POST /api/1/item': acceptOne,
+  'POST /api/1': acceptOne,
 });

@@ -1,10 +1,10 @@
 // The read API: items, their occurrences and counts, people's occurrences and deploys (read scope).
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
-import { NotFoundError } from '#shared/errors';
-import { httpHandler } from '#shared/http/middleware';
 import { accessTokenOf } from '#shared/http/request';
 import { ok } from '#shared/http/response';
+import { type RouteHandler, routedHandler } from '#shared/http/router';
 import { createProjectService } from '#shared/projects/service';
 import { createReadService } from '#shared/read/service';
 import { DynamoDBCountRepository } from '#shared/store/counts';
@@ -28,32 +28,35 @@ const read = createReadService({
   counts: new DynamoDBCountRepository(documents, { occurrences: tables.occurrences, items: tables.items }),
 });
 
-export const handler = httpHandler(async (event) => {
-  const token = accessTokenOf(event);
-  const query = event.queryStringParameters ?? {};
-  const path = event.pathParameters ?? {};
-  switch (event.routeKey) {
-    case 'GET /api/1/items':
-      return ok(await read.listItems(token, query));
-    case 'GET /api/1/item/{itemId}':
-      return ok(await read.getItem(token, path.itemId));
-    case 'GET /api/1/item_by_counter/{counter}':
-      return ok(await read.getItemByCounter(token, path.counter));
-    case 'GET /api/1/item/{itemId}/instances':
-      return ok(await read.listInstances(token, path.itemId, query));
-    case 'GET /api/1/instance/{instanceId}':
-      return ok(await read.getInstance(token, path.instanceId));
-    case 'GET /api/1/item/{itemId}/counts':
-      return ok(await read.itemCounts(token, path.itemId, query));
-    case 'GET /api/1/counts':
-      return ok(await read.environmentCounts(token, query));
-    case 'GET /api/1/person/{personId}/instances':
-      return ok(await read.listPersonInstances(token, path.personId, query));
-    case 'GET /api/1/deploys':
-      return ok(await read.listDeploys(token, query));
-    case 'GET /api/1/deploy/{deployId}':
-      return ok(await read.getDeploy(token, path.deployId));
-    default:
-      throw new NotFoundError(`no such route: ${event.routeKey}`);
-  }
+type Query = NonNullable<APIGatewayProxyEventV2['queryStringParameters']>;
+type Path = NonNullable<APIGatewayProxyEventV2['pathParameters']>;
+
+/** A read: the token, the path's parameters and the query in, Rollbar's `{"err":0,"result":…}` out. */
+function reading(
+  call: (token: string | undefined, path: Path, query: Query) => Promise<unknown>,
+): RouteHandler {
+  // API Gateway leaves out `pathParameters` and `queryStringParameters` when there are none.
+  return async (event) =>
+    ok(await call(accessTokenOf(event), event.pathParameters ?? {}, event.queryStringParameters ?? {}));
+}
+
+export const handler = routedHandler('readApi', {
+  'GET /api/1/items': reading((token, _, query) => read.listItems(token, query)),
+  'GET /api/1/item/{itemId}': reading((token, path) => read.getItem(token, path.itemId)),
+  'GET /api/1/item_by_counter/{counter}': reading((token, path) =>
+    read.getItemByCounter(token, path.counter),
+  ),
+  'GET /api/1/item/{itemId}/instances': reading((token, path, query) =>
+    read.listInstances(token, path.itemId, query),
+  ),
+  'GET /api/1/instance/{instanceId}': reading((token, path) => read.getInstance(token, path.instanceId)),
+  'GET /api/1/item/{itemId}/counts': reading((token, path, query) =>
+    read.itemCounts(token, path.itemId, query),
+  ),
+  'GET /api/1/counts': reading((token, _, query) => read.environmentCounts(token, query)),
+  'GET /api/1/person/{personId}/instances': reading((token, path, query) =>
+    read.listPersonInstances(token, path.personId, query),
+  ),
+  'GET /api/1/deploys': reading((token, _, query) => read.listDeploys(token, query)),
+  'GET /api/1/deploy/{deployId}': reading((token, path) => read.getDeploy(token, path.deployId)),
 });

@@ -1,9 +1,9 @@
 // PATCH /api/1/item/{itemId}: resolve, reopen or mute an item, or set its level (write scope).
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
-import { httpHandler } from '#shared/http/middleware';
 import { accessTokenOf, readFields } from '#shared/http/request';
 import { ok } from '#shared/http/response';
+import { routedHandler } from '#shared/http/router';
 import { createItemLifecycle } from '#shared/items/lifecycle';
 import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
@@ -17,14 +17,20 @@ const updateItem = createItemLifecycle({
   items: new DynamoDBItemRepository(documents, tables.items),
 });
 
-export const handler = httpHandler(async (event) => {
-  // JSON, or a form (`curl -X PATCH -d status=resolved`), as the deploy routes read them.
-  const fields = await readFields(event);
-  const item = await updateItem({
-    token: accessTokenOf(event, fields),
-    itemId: event.pathParameters?.itemId,
-    fields,
-  });
-  logger.info('item changed by hand', { project_id: item.project_id, item_id: item.id, status: item.status });
-  return ok(item);
+export const handler = routedHandler('updateItem', {
+  'PATCH /api/1/item/{itemId}': async (event) => {
+    // JSON, or a form (`curl -X PATCH -d status=resolved`), as the deploy routes read them.
+    const fields = await readFields(event);
+    const item = await updateItem({
+      token: accessTokenOf(event, fields),
+      itemId: event.pathParameters?.itemId,
+      fields,
+    });
+    logger.info('item changed by hand', {
+      project_id: item.project_id,
+      item_id: item.id,
+      status: item.status,
+    });
+    return ok(item);
+  },
 });

@@ -1,7 +1,7 @@
 // Configuration parsed once at cold start: a missing variable fails the start, not the thousandth request.
 import { z } from 'zod';
-import { type TableName, tables } from '#infra/tables';
-import { type QueueName, queues } from '#infra/topology';
+import { type TableName, tables } from '#shared/wiring/tables';
+import { type QueueName, queues } from '#shared/wiring/topology';
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { httpApi, type RouteKey } from '#infra/topology';
 import { type RequestNote, withRequestNote } from '#shared/observability';
+import { httpApi, type RouteKey } from '#shared/wiring/topology';
 import { invoke, type LoadedFunction } from './lambda-runtime';
 
 export interface HttpRoute {

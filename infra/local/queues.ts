@@ -1,6 +1,6 @@
 // Runs fauxqs in process and creates the declared queues with their dead-letter queues, as the CDK stack does.
 import { type FauxqsServer, interceptLocalhostDns, startFauxqs } from 'fauxqs';
-import { type QueueName, queues } from '#infra/topology';
+import { type QueueName, queues } from '#shared/wiring/topology';
 
 export interface LocalQueuesOptions {
   /** Prefix of the local queue names: `${prefix}-${logicalId}`. */

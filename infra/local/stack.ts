@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type TableName, tables } from '#infra/tables';
+import { type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
   type FunctionDeclaration,
@@ -13,7 +13,7 @@ import {
   functions,
   type QueueName,
   queues,
-} from '#infra/topology';
+} from '#shared/wiring/topology';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { type HttpRoute, startHttpAdapter } from './http-adapter';
 import { type LambdaFunction, type LoadedFunction, loadFunction } from './lambda-runtime';

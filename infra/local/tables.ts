@@ -10,7 +10,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { type KeyDeclaration, type TableDeclaration, type TableName, tables } from '#infra/tables';
+import { type KeyDeclaration, type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 
 /** The local name of a declared table: `${prefix}-${logicalId}`. */
 export function localTableName(prefix: string, name: TableName): string {

@@ -1,8 +1,13 @@
 // The cdk-nag findings Faultline accepts, each acknowledged by id with the reason it is accepted.
 import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { type TableDeclaration, type TableName, tables } from '../tables';
-import { type FunctionDeclaration, type FunctionName, functions, type TableAction } from '../topology';
+import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
+import {
+  type FunctionDeclaration,
+  type FunctionName,
+  functions,
+  type TableAction,
+} from '#shared/wiring/topology';
 import type { RegionalStack } from './regional-stack';
 
 // cdk-nag 3 findings are acknowledged under the plugin's prefix, one id per finding.

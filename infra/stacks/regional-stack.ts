@@ -1,4 +1,4 @@
-// One region of Faultline, built from the wiring declared in infra/tables.ts and infra/topology.ts.
+// One region of Faultline, built from the wiring declared in shared/wiring/tables.ts and shared/wiring/topology.ts.
 
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -25,8 +25,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { FaultlineFunction } from '../constructs/faultline-function';
-import { type TableDeclaration, type TableName, tables } from '../tables';
+import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
   type FunctionDeclaration,
@@ -36,7 +35,8 @@ import {
   type QueueDeclaration,
   type QueueName,
   queues,
-} from '../topology';
+} from '#shared/wiring/topology';
+import { FaultlineFunction } from '../constructs/faultline-function';
 import { acknowledgeAcceptedFindings } from './accepted-findings';
 
 export interface RegionalStackProps extends StackProps {

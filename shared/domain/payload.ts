@@ -1,7 +1,7 @@
 // The Rollbar API v1 item payload: the schema every ingested item is parsed with, and its types.
 // Unknown fields are kept (Rollbar SDKs send more than this names) so nothing a client sent is lost.
 // Ingest first reads a posted item leniently (payload-normalization.ts), so the limits here are the
-// shape the grouping worker relies on, not reasons to refuse an occurrence.
+// shape the storing worker relies on, not reasons to refuse an occurrence.
 import { z } from 'zod';
 
 export const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;

@@ -1,7 +1,8 @@
 // The counts a step adds, aggregated per item or environment and per hour and day, so that a step
 // adds to each count row once however many of its occurrences fall in it.
-import type { OccurrenceFacts } from '#shared/grouping/occurrence';
+
 import { countBucket, type Granularity } from '#shared/store/keys';
+import type { OccurrenceFacts } from '#shared/storing/occurrence';
 import type { FoldRecord } from './records';
 
 export type CountSubject = { itemId: number } | { projectId: number; environment: string };

@@ -26,7 +26,8 @@
 // An item id is 52 bits of a hash, so a group can land on another project's item: the engine moves
 // such a record to its group's next id (`collisionItemId`) before planning, and every item update
 // is conditioned on the item's project, so a wrong read overtakes the step instead of counting.
-import { collisionItemId, planItemChange } from '#shared/grouping/item-changes';
+import { planItemChange } from '#shared/items/rules';
+import { collisionItemId } from '#shared/storing/occurrence';
 import { countAdds, hourCounts } from './count-rows';
 import {
   DEFAULT_PEOPLE_IN_ITEM_ROW,

@@ -1,5 +1,5 @@
 // What the fold takes (a stream batch's occurrence records) and what it tells of a batch.
-import type { OccurrenceFacts } from '#shared/grouping/occurrence';
+import type { OccurrenceFacts } from '#shared/storing/occurrence';
 
 /** One occurrence's INSERT record from the occurrence table's stream. */
 export interface FoldRecord {

@@ -1,5 +1,5 @@
 // Accepting a Rollbar item: check the token, read the payload leniently, give it a uuid, enqueue it.
-// Whatever is accepted here the grouping worker can store: the payload is made storable, its fields
+// Whatever is accepted here the storing worker can store: the payload is made storable, its fields
 // normalized (each change recorded in `data._faultline`) and the message kept within SQS's limit.
 import { randomUUID } from 'node:crypto';
 import { canonicalUuid, type ItemData, itemDataSchema, itemPayloadSchema } from '#shared/domain/payload';

@@ -4,7 +4,7 @@
 // conditional update, so the rules test without an emulator and the stores only read and write rows.
 import { isOlderVersion } from '#shared/domain/code-version';
 import { higherLevel, type Level } from '#shared/domain/levels';
-import type { OccurrenceFacts } from '#shared/grouping/occurrence';
+import type { OccurrenceFacts } from '#shared/storing/occurrence';
 import type { ItemRecord, ItemStatus, StatusChangedBy } from './item';
 
 /** A change someone asked for through the API (never by an occurrence). */

@@ -1,4 +1,4 @@
-// The ingest queue's message: one accepted occurrence, as ingest saw it, for the grouping worker.
+// The ingest queue's message: one accepted occurrence, as ingest saw it, for the storing worker.
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { itemDataSchema } from '#shared/domain/payload';
@@ -15,7 +15,7 @@ export const occurrenceMessageSchema = z.object({
 export type OccurrenceMessage = z.infer<typeof occurrenceMessageSchema>;
 
 /**
- * The largest message body SQS carries (infra/topology.ts declares the queue with it), less room
+ * The largest message body SQS carries (shared/wiring/topology.ts declares the queue with it), less room
  * for the message attributes.
  */
 export const MAX_MESSAGE_BYTES = 1_048_576 - 4_096;

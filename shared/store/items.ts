@@ -5,8 +5,12 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } 
 import type { Level } from '#shared/domain/levels';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
 import { planUserChange, type UserChangePlan, type UserItemChange } from '#shared/items/rules';
+import { itemsByProjectIndex as byProject } from '#shared/wiring/tables';
 import { backOff, batchGetAll } from './batch-get';
 import { itemKeys } from './keys';
+
+// The index's key attributes by the names the tables declaration gives them, so the two cannot drift.
+const byProjectNames = { '#pk': byProject.partitionKey.name, '#counter': byProject.sortKey.name };
 
 /**
  * Tries of a change made by hand. While the fold's transaction holds a busy item, an UpdateItem on
@@ -113,8 +117,9 @@ export class DynamoDBItemRepository implements ItemRepository {
     const result = await this.documents.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: 'ByProject',
-        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK = :counter',
+        IndexName: byProject.indexName,
+        KeyConditionExpression: '#pk = :pk AND #counter = :counter',
+        ExpressionAttributeNames: byProjectNames,
         ExpressionAttributeValues: { ':pk': itemKeys.byProjectPartition(projectId), ':counter': counter },
       }),
     );
@@ -129,9 +134,11 @@ export class DynamoDBItemRepository implements ItemRepository {
     const result = await this.documents.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: 'ByProject',
+        IndexName: byProject.indexName,
         KeyConditionExpression:
-          options.exclusiveStartCounter === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND GSI1SK < :start',
+          options.exclusiveStartCounter === undefined ? '#pk = :pk' : '#pk = :pk AND #counter < :start',
+        ExpressionAttributeNames:
+          options.exclusiveStartCounter === undefined ? { '#pk': byProjectNames['#pk'] } : byProjectNames,
         ExpressionAttributeValues: {
           ':pk': itemKeys.byProjectPartition(projectId),
           ...(options.exclusiveStartCounter === undefined ? {} : { ':start': options.exclusiveStartCounter }),
@@ -143,7 +150,7 @@ export class DynamoDBItemRepository implements ItemRepository {
     const rows = result.Items ?? [];
     return {
       ids: rows.map((row) => Number(String(row.PK).slice('ITEM#'.length))),
-      lastCounter: result.LastEvaluatedKey ? Number(rows.at(-1)?.GSI1SK) : undefined,
+      lastCounter: result.LastEvaluatedKey ? Number(rows.at(-1)?.[byProject.sortKey.name]) : undefined,
     };
   }
 }

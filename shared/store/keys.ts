@@ -1,4 +1,5 @@
 // Every key layout of every table, built here and nowhere else.
+import { itemsByProjectIndex } from '#shared/wiring/tables';
 
 export interface Key {
   PK: string;
@@ -25,8 +26,8 @@ export const itemKeys = {
   item: (itemId: number): Key => ({ PK: `ITEM#${itemId}`, SK: 'ITEM' }),
   /** Index key that lists a project's items by counter (set once, when the counter is taken). */
   byProject: (projectId: number, counter: number) => ({
-    GSI1PK: `PROJECT#${projectId}#ITEMS`,
-    GSI1SK: counter,
+    [itemsByProjectIndex.partitionKey.name]: `PROJECT#${projectId}#ITEMS`,
+    [itemsByProjectIndex.sortKey.name]: counter,
   }),
   byProjectPartition: (projectId: number) => `PROJECT#${projectId}#ITEMS`,
   deploy: (projectId: number, deployId: number): Key => ({

@@ -1,8 +1,8 @@
-// The occurrence row, written by the grouping worker and read back from the stream by the fold.
+// The occurrence row, written by the storing worker and read back from the stream by the fold.
 // One shape, built and parsed here only. Attributes that are null are left out: every byte of the
 // row counts towards the 1 KB that one write unit pays for.
 import { isLevel } from '#shared/domain/levels';
-import type { OccurrenceFacts, PreparedOccurrence } from '#shared/grouping/occurrence';
+import type { OccurrenceFacts, PreparedOccurrence } from '#shared/storing/occurrence';
 import { occurrenceKeys } from './keys';
 import type { EncodedPayload } from './payload-codec';
 import { expiresAt, OCCURRENCE_RETENTION_DAYS } from './retention';

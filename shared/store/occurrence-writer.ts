@@ -1,4 +1,4 @@
-// The grouping worker's one write per occurrence: a conditional put of its row.
+// The storing worker's one write per occurrence: a conditional put of its row.
 //
 // The row is the uuid's idempotency record: `attribute_not_exists(PK)` makes a redelivered or
 // re-sent occurrence write nothing, so it also emits no stream record and the fold, which counts
@@ -6,7 +6,7 @@
 // people and listings are the fold's (`shared/fold/engine.ts`).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { PreparedOccurrence } from '#shared/grouping/occurrence';
+import type { PreparedOccurrence } from '#shared/storing/occurrence';
 import { occurrenceRow } from './occurrence-rows';
 import type { PayloadCodec } from './payload-codec';
 

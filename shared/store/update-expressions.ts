@@ -1,6 +1,6 @@
 // DynamoDB update expressions for the fold's writes: an item's change on the conditions of what
 // was read, and a count row's atomic add.
-import type { ItemChange } from '#shared/grouping/item-changes';
+import type { ItemChange } from '#shared/items/rules';
 
 export interface UpdateExpression {
   UpdateExpression: string;

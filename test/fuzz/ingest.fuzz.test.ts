@@ -11,10 +11,10 @@ import { normalizeItemPayload } from '#shared/domain/payload-normalization';
 import { carriedBySqs } from '#shared/domain/storable-json';
 import { MAX_STORED_PAYLOAD_BYTES } from '#shared/domain/truncation';
 import { ValidationError } from '#shared/errors';
-import { prepareOccurrence } from '#shared/grouping/occurrence';
 import { accessTokenOf } from '#shared/http/request';
 import type { Scope } from '#shared/projects/access-tokens';
 import { occurrenceMessageBody } from '#shared/queue/ingest-queue';
+import { prepareOccurrence } from '#shared/storing/occurrence';
 import { startStackWithProject } from '../support/local-stack';
 
 let stack: LocalStack;

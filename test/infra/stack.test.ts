@@ -1,4 +1,4 @@
-// What the regional stack must always hold, derived from the declarations in infra/tables.ts and topology.ts.
+// What the regional stack must always hold, derived from the declarations in shared/wiring/.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FaultlineFunction, repositoryRoot } from '#infra/constructs/faultline-function';
 import { RegionalStack } from '#infra/stacks/regional-stack';
-import { type TableDeclaration, type TableName, tables } from '#infra/tables';
+import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
   type FunctionDeclaration,
@@ -17,7 +17,7 @@ import {
   type QueueDeclaration,
   type QueueName,
   queues,
-} from '#infra/topology';
+} from '#shared/wiring/topology';
 
 const functionDeclarations = Object.entries(functions) as Array<[FunctionName, FunctionDeclaration]>;
 const tableDeclarations = Object.entries(tables) as Array<[TableName, TableDeclaration]>;

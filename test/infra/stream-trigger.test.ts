@@ -6,11 +6,11 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it, vi } from 'vitest';
 import { FaultlineFunction } from '#infra/constructs/faultline-function';
 import { RegionalStack } from '#infra/stacks/regional-stack';
-import { functions } from '#infra/topology';
+import { functions } from '#shared/wiring/topology';
 
 // The occurrences table as if someone dropped its stream; the fold still declares it as its trigger.
-vi.mock('#infra/tables', async (importOriginal) => {
-  const original = await importOriginal<typeof import('#infra/tables')>();
+vi.mock('#shared/wiring/tables', async (importOriginal) => {
+  const original = await importOriginal<typeof import('#shared/wiring/tables')>();
   return {
     ...original,
     tables: { ...original.tables, occurrences: { ...original.tables.occurrences, stream: undefined } },

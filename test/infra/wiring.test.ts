@@ -5,9 +5,14 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-actions';
 import type { LocalStack } from '#infra/local/stack';
-import type { TableName } from '#infra/tables';
-import { type FunctionDeclaration, type FunctionName, functions, type QueueName } from '#infra/topology';
 import type { Scope } from '#shared/projects/access-tokens';
+import type { TableName } from '#shared/wiring/tables';
+import {
+  type FunctionDeclaration,
+  type FunctionName,
+  functions,
+  type QueueName,
+} from '#shared/wiring/topology';
 import { startStackWithProject } from '../support/local-stack';
 
 const repoRoot = new URL('../../', import.meta.url);
@@ -45,9 +50,9 @@ describe('the wiring declares what each handler uses', () => {
     },
   );
 
-  it('the grouping worker only stores occurrences; the fold counts them into projects and items', async () => {
-    expect(namesIn(await sourceOf('groupOccurrences'), 'tableNames')).toEqual(['occurrences']);
-    expect(functions.groupOccurrences.tables).toEqual({ occurrences: ['GetItem', 'PutItem'] });
+  it('the storing worker only stores occurrences; the fold counts them into projects and items', async () => {
+    expect(namesIn(await sourceOf('storeOccurrences'), 'tableNames')).toEqual(['occurrences']);
+    expect(functions.storeOccurrences.tables).toEqual({ occurrences: ['GetItem', 'PutItem'] });
     expect(namesIn(await sourceOf('foldOccurrences'), 'tableNames').sort()).toEqual([
       'items',
       'occurrences',

@@ -36,7 +36,7 @@ function capture(): void {
 
 async function logFromAFunction(log: () => void): Promise<void> {
   const fn = await loadFunction({
-    name: 'groupOccurrences',
+    name: 'storeOccurrences',
     entry: fileURLToPath(new URL('../support/echo-handler.ts', import.meta.url)),
     timeoutSeconds: 5,
     memoryMb: 128,
@@ -72,7 +72,7 @@ describe('on the local stack', () => {
     await logFromAFunction(() => logger.info('batch stored', { stored: 3, duplicates: 0 }));
     expect(written).toHaveLength(1);
     expect(written[0]).toMatch(
-      /^\d\d:\d\d:\d\d INFO {2}groupOccurrences batch stored stored=3 duplicates=0\n$/,
+      /^\d\d:\d\d:\d\d INFO {2}storeOccurrences batch stored stored=3 duplicates=0\n$/,
     );
     expect(written[0]).not.toContain('arn:');
   });
@@ -85,7 +85,7 @@ describe('on the local stack', () => {
     );
     const [line = '', ...stack] = written.join('').trimEnd().split('\n');
     expect(line).toMatch(
-      /ERROR groupOccurrences batch not stored; it will be delivered again error=TypeError: no table$/,
+      /ERROR storeOccurrences batch not stored; it will be delivered again error=TypeError: no table$/,
     );
     expect(stack.length).toBeGreaterThan(0);
     expect(stack.length).toBeLessThanOrEqual(5);

@@ -6,8 +6,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '#infra/local/dynamodb-local';
 import { type LocalQueues, startQueues as startLocalQueues } from '#infra/local/queues';
 import { createTables } from '#infra/local/tables';
-import type { TableName } from '#infra/tables';
-import type { QueueName } from '#infra/topology';
+import type { TableName } from '#shared/wiring/tables';
+import type { QueueName } from '#shared/wiring/topology';
 
 export const region = 'us-east-1';
 export const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

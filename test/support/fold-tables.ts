@@ -5,7 +5,6 @@ import { expect } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { FoldEngine } from '#shared/fold/engine';
 import type { FoldRecord } from '#shared/fold/records';
-import type { PreparedOccurrence } from '#shared/grouping/occurrence';
 import { DynamoDBFoldStorage } from '#shared/store/fold-storage';
 import { type ItemRow, parseItemRow } from '#shared/store/item-row';
 import { DynamoDBItemRepository } from '#shared/store/items';
@@ -13,6 +12,7 @@ import { countBucket, itemKeys, occurrenceKeys, projectKeys } from '#shared/stor
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import type { PreparedOccurrence } from '#shared/storing/occurrence';
 import { type Dynamo, startDynamoWithTables } from './emulators';
 import { type OccurrenceStream, openOccurrenceStream } from './occurrence-stream';
 

@@ -13,8 +13,8 @@ import type {
   Overtaken,
   StepCommit,
 } from '#shared/fold/storage';
-import type { OccurrenceFacts } from '#shared/grouping/occurrence';
 import { parseItemRow } from '#shared/store/item-row';
+import type { OccurrenceFacts } from '#shared/storing/occurrence';
 
 export class MemoryFoldStorage implements FoldStorage {
   readonly ledger = new Map<string, { lastEventId: string; records: number }>();

@@ -1,7 +1,7 @@
 // Builders of Rollbar payloads and queued occurrences for tests.
 import { randomUUID } from 'node:crypto';
 import type { ItemData } from '#shared/domain/payload';
-import { type PreparedOccurrence, prepareOccurrence } from '#shared/grouping/occurrence';
+import { type PreparedOccurrence, prepareOccurrence } from '#shared/storing/occurrence';
 
 export function errorData(
   overrides: Partial<ItemData> & { className?: string; message?: string } = {},

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpAdapter, startHttpAdapter } from '#infra/local/http-adapter';
 import { loadFunction } from '#infra/local/lambda-runtime';
-import type { RouteKey } from '#infra/topology';
+import type { RouteKey } from '#shared/wiring/topology';
 
 let adapter: HttpAdapter;
 const errors: unknown[] = [];

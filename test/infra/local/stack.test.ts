@@ -6,8 +6,8 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDefaultProject } from '#infra/local/default-project';
 import { type LocalStack, startLocalStack } from '#infra/local/stack';
-import { tables } from '#infra/tables';
-import { commonEnvironment, queues } from '#infra/topology';
+import { tables } from '#shared/wiring/tables';
+import { commonEnvironment, queues } from '#shared/wiring/topology';
 import { credentials, region } from '../../support/emulators';
 
 let stack: LocalStack;

@@ -2,7 +2,7 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTables } from '#infra/local/tables';
-import { type TableName, tables } from '#infra/tables';
+import { type TableName, tables } from '#shared/wiring/tables';
 import { type Dynamo, startDynamo } from '../../support/emulators';
 
 let dynamo: Dynamo;

@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { FoldEngine, MAX_RETRIES, retryDelayMs } from '#shared/fold/engine';
 import { FoldError } from '#shared/fold/storage';
-import { collisionItemId } from '#shared/grouping/item-changes';
-import type { PreparedOccurrence } from '#shared/grouping/occurrence';
 import { countBucket } from '#shared/store/keys';
+import type { PreparedOccurrence } from '#shared/storing/occurrence';
+import { collisionItemId } from '#shared/storing/occurrence';
 import { MemoryFoldStorage, streamRecords } from '../../support/memory-fold-storage';
 import { errorData, occurrence } from '../../support/occurrences';
 

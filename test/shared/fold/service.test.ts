@@ -2,8 +2,8 @@
 // resumes when the fold runs out of time, and a failed step failing the invocation.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFoldHandler } from '#shared/fold/service';
-import { collisionItemId } from '#shared/grouping/item-changes';
 import { logger } from '#shared/observability';
+import { collisionItemId } from '#shared/storing/occurrence';
 import { type FoldTables, openFoldTables } from '../../support/fold-tables';
 import { errorData, occurrence } from '../../support/occurrences';
 

@@ -5,9 +5,9 @@ import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { personHash } from '#shared/fold/people';
-import { collisionItemId } from '#shared/grouping/item-changes';
-import type { PreparedOccurrence } from '#shared/grouping/occurrence';
 import { countBucket, occurrenceKeys } from '#shared/store/keys';
+import type { PreparedOccurrence } from '#shared/storing/occurrence';
+import { collisionItemId } from '#shared/storing/occurrence';
 import { type FoldTables, openFoldTables } from '../../support/fold-tables';
 import { errorData, occurrence } from '../../support/occurrences';
 

@@ -63,7 +63,7 @@ interface OccurrenceRow {
   expiresAt?: number;
 }
 
-/** An occurrence row as the grouping worker writes it; returns its uuid. */
+/** An occurrence row as the storing worker writes it; returns its uuid. */
 async function putOccurrence(row: OccurrenceRow): Promise<string> {
   const uuid = row.uuid ?? randomUUID();
   const receivedAt = row.receivedAt ?? BASE;

@@ -1,14 +1,14 @@
-// The grouping worker against DynamoDB Local: poison messages fail alone, the rest of the batch is stored.
+// The storing worker against DynamoDB Local: poison messages fail alone, the rest of the batch is stored.
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
-import { prepareOccurrence } from '#shared/grouping/occurrence';
-import { createGroupingWorker, type GroupingWorkerOptions } from '#shared/grouping/worker';
 import type { OccurrenceMessage } from '#shared/queue/ingest-queue';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { prepareOccurrence } from '#shared/storing/occurrence';
+import { createStoringWorker, type StoringWorkerOptions } from '#shared/storing/worker';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 import { errorData } from '../../support/occurrences';
 
@@ -81,10 +81,10 @@ async function newProject(name: string): Promise<number> {
   return projectId;
 }
 
-function storing(options: Omit<GroupingWorkerOptions, 'writer'> = {}) {
+function storing(options: Omit<StoringWorkerOptions, 'writer'> = {}) {
   const codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
   return {
-    worker: createGroupingWorker({
+    worker: createStoringWorker({
       writer: new DynamoDBOccurrenceWriter(documents, dynamo.tableNames.occurrences, codec),
       ...options,
     }),
@@ -92,7 +92,7 @@ function storing(options: Omit<GroupingWorkerOptions, 'writer'> = {}) {
   };
 }
 
-describe('grouping worker', () => {
+describe('storing worker', () => {
   it('fails only the unreadable message and the one DynamoDB refuses; stores the rest once', async () => {
     const projects = new DynamoDBProjectRepository(documents, dynamo.tableNames.projects);
     const { projectId } = await projects.createProject({
@@ -107,7 +107,7 @@ describe('grouping worker', () => {
       { messageId: 'm-unreadable', body: '{"version": 1, "project_id": "not a number"}' },
     ];
     const client = refusing(poisoned);
-    const worker = createGroupingWorker({
+    const worker = createStoringWorker({
       writer: new DynamoDBOccurrenceWriter(
         client,
         dynamo.tableNames.occurrences,

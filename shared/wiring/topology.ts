@@ -1,5 +1,6 @@
 // The wiring, declared once: which function runs on which trigger with which tables and queues.
-// The CDK stack and the local runtime both read this, so a laptop and AWS cannot drift apart.
+// The CDK stack and the local runtime both read this, so a laptop and AWS cannot drift apart; the
+// handlers read it too (their routes, their queues' variables), hence shared/ rather than infra/.
 import type { TableName } from './tables';
 
 export interface QueueDeclaration {
@@ -16,11 +17,11 @@ export interface QueueDeclaration {
 }
 
 export const queues = {
-  /** Accepted items, from ingest to the grouping worker. */
+  /** Accepted items, from ingest to the storing worker. */
   ingest: {
     logicalId: 'IngestQueue',
     envVar: 'INGEST_QUEUE_URL',
-    // Six times the grouping worker's timeout, as AWS advises for SQS event sources.
+    // Six times the storing worker's timeout, as AWS advises for SQS event sources.
     visibilityTimeoutSeconds: 180,
     retentionDays: 14,
     maxMessageSizeBytes: 1_048_576,
@@ -99,7 +100,7 @@ export interface FunctionDeclaration {
 export const functions = {
   ingestItem: {
     entry: 'functions/ingest-item.ts',
-    description: 'Validates Rollbar items and enqueues them for grouping',
+    description: 'Validates Rollbar items and enqueues them for storing',
     // rollbar.js posts to the endpoint itself (`/api/1/`), the other SDKs to `/api/1/item/`.
     trigger: { kind: 'http', routes: ['POST /api/1/item', 'POST /api/1'] },
     // The token and its project are read; the occurrence is sent on, never written here.
@@ -165,8 +166,8 @@ export const functions = {
     timeoutSeconds: 5,
     memoryMb: 256,
   },
-  groupOccurrences: {
-    entry: 'functions/group-occurrences.ts',
+  storeOccurrences: {
+    entry: 'functions/store-occurrences.ts',
     description: 'Fingerprints occurrences and stores each once',
     trigger: { kind: 'queue', queue: 'ingest', batchSize: 100, maxBatchingWindowSeconds: 1 },
     // Conditional puts of occurrences and dictionaries, and reads of the day's dictionary.

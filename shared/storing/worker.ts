@@ -1,4 +1,4 @@
-// The grouping worker's service: parse a batch of queued occurrences, group them, store them.
+// The storing worker's service: parse a batch of queued occurrences, prepare them (grouping is one step), store each once.
 import { logger } from '#shared/observability';
 import { type OccurrenceMessage, occurrenceMessageSchema } from '#shared/queue/ingest-queue';
 import type { WriteReport } from '#shared/store/occurrence-writer';
@@ -6,7 +6,7 @@ import { type PreparedOccurrence, prepareFallbackOccurrence, prepareOccurrence }
 
 /**
  * How long a batch may spend preparing (grouping, titling, truncating) its occurrences: a third of the
- * grouping function's 30 s timeout, leaving the rest for the writes. Past it, the batch's remaining
+ * storing function's 30 s timeout, leaving the rest for the writes. Past it, the batch's remaining
  * occurrences are stored with the fallback fingerprint rather than letting the batch time out and come
  * back whole, again and again, until the dead-letter queue takes every occurrence in it.
  */
@@ -30,7 +30,7 @@ export interface BatchResult {
   duplicates: number;
 }
 
-export interface GroupingWorkerOptions {
+export interface StoringWorkerOptions {
   writer: OccurrenceWriter;
   preparationBudgetMs?: number;
   /** Milliseconds, monotonic. */
@@ -42,7 +42,7 @@ export interface GroupingWorkerOptions {
   prepare?: (message: OccurrenceMessage) => PreparedOccurrence;
 }
 
-export function createGroupingWorker(deps: GroupingWorkerOptions) {
+export function createStoringWorker(deps: StoringWorkerOptions) {
   const budgetMs = deps.preparationBudgetMs ?? PREPARATION_BUDGET_MS;
   const now = deps.now ?? (() => performance.now());
   const prepare = deps.prepare ?? prepareOccurrence;

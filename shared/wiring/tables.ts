@@ -1,4 +1,5 @@
-// The DynamoDB tables, declared once: the CDK stack and the local stack both create them from this.
+// The DynamoDB tables, declared once: the CDK stack and the local stack create them from this, and
+// the runtime reads its table variables and index names here (which is why it lives in shared/, not infra/).
 
 export type AttributeType = 'S' | 'N' | 'B';
 
@@ -28,6 +29,17 @@ const pkSk: KeyDeclaration = {
   sortKey: { name: 'SK', type: 'S' },
 };
 
+/**
+ * Lists a project's items by their counter (#1, #2, …): the items API's listing and `item_by_counter`.
+ * Named on its own so the repository queries it by the names declared here.
+ */
+export const itemsByProjectIndex = {
+  indexName: 'ByProject',
+  partitionKey: { name: 'GSI1PK', type: 'S' },
+  sortKey: { name: 'GSI1SK', type: 'N' },
+  projection: 'KEYS_ONLY',
+} as const satisfies GlobalIndexDeclaration;
+
 export const tables = {
   /** Projects, hashed access tokens and per-project counters. Read in every region. */
   projects: {
@@ -44,14 +56,7 @@ export const tables = {
     logicalId: 'ItemsTable',
     envVar: 'ITEMS_TABLE',
     ...pkSk,
-    globalIndexes: [
-      {
-        indexName: 'ByProject',
-        partitionKey: { name: 'GSI1PK', type: 'S' },
-        sortKey: { name: 'GSI1SK', type: 'N' },
-        projection: 'KEYS_ONLY',
-      },
-    ],
+    globalIndexes: [itemsByProjectIndex],
     stream: 'NEW_AND_OLD_IMAGES',
   },
   /**

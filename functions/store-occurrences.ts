@@ -1,18 +1,18 @@
-// SQS → grouping: fingerprints a batch of occurrences and stores each once; the fold counts them.
+// SQS → storing: prepares a batch of occurrences (fingerprint, item id, title) and stores each once; the fold counts them.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
-import { createGroupingWorker } from '#shared/grouping/worker';
 import { logger } from '#shared/observability';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
+import { createStoringWorker } from '#shared/storing/worker';
 
 const tables = tableNames(['occurrences']);
 const documents = createDocumentClient();
-const processBatch = createGroupingWorker({
+const processBatch = createStoringWorker({
   writer: new DynamoDBOccurrenceWriter(
     documents,
     tables.occurrences,
