@@ -4,7 +4,7 @@ import { ConditionalCheckFailedException, TransactionConflictException } from '@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Level } from '#shared/domain/levels';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
-import { planUserChange, type UserChangePlan, type UserItemChange } from '#shared/items/rules';
+import type { UserChangePlan } from '#shared/items/rules';
 import { itemsByProjectIndex as byProject } from '#shared/wiring/tables';
 import { backOff, batchGetAll } from './batch-get';
 import { itemKeys } from './keys';
@@ -66,22 +66,7 @@ export class DynamoDBItemRepository implements ItemRepository {
     return new Map(rows.map((row) => [Number(row.id), toItemRecord(row)]));
   }
 
-  applyUserChange(plan: UserChangePlan): Promise<ItemRecord | undefined>;
-  /**
-   * @deprecated Pass the plan `planUserChange` makes. This form is left only for the fold's tests
-   * (`test/shared/store/fold.test.ts`, and `fold-storage.test.ts` on the fold's branch), which are
-   * being moved on another branch; remove it once they pass a plan.
-   */
-  applyUserChange(
-    projectId: number,
-    itemId: number,
-    change: UserItemChange,
-    now: number,
-  ): Promise<ItemRecord | undefined>;
-  async applyUserChange(
-    ...args: [UserChangePlan] | [number, number, UserItemChange, number]
-  ): Promise<ItemRecord | undefined> {
-    const plan = args.length === 1 ? args[0] : planUserChange(...args);
+  async applyUserChange(plan: UserChangePlan): Promise<ItemRecord | undefined> {
     const names: Record<string, string> = { '#project': 'project_id' };
     const values: Record<string, unknown> = { ':project': plan.projectId };
     // Every field through a name placeholder: `status` and `level` are reserved words.

@@ -5,6 +5,7 @@ import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { personHash } from '#shared/fold/people';
+import { planUserChange } from '#shared/items/rules';
 import { countBucket, occurrenceKeys } from '#shared/store/keys';
 import type { PreparedOccurrence } from '#shared/storing/occurrence';
 import { collisionItemId } from '#shared/storing/occurrence';
@@ -256,7 +257,9 @@ describe('the fold', () => {
     // Received a minute before the resolve, still waiting in the queue or the tables.stream.
     const backlog = occurrence(projectId, errorData(), { receivedAt: Date.now() - 60_000 });
     const records = await tables.store([backlog]);
-    await tables.items.applyUserChange(projectId, first.itemId, { status: 'resolved' }, Date.now());
+    await tables.items.applyUserChange(
+      planUserChange(projectId, first.itemId, { status: 'resolved' }, Date.now()),
+    );
     await tables.folder().fold(records);
     expect(await tables.itemRow(first.itemId)).toMatchObject({ status: 'resolved', total_occurrences: 2 });
   });
@@ -265,7 +268,9 @@ describe('the fold', () => {
     const projectId = await tables.newProject();
     const first = occurrence(projectId, errorData({ level: 'warning' }));
     await tables.folder().fold(await tables.store([first]));
-    await tables.items.applyUserChange(projectId, first.itemId, { status: 'resolved' }, Date.now());
+    await tables.items.applyUserChange(
+      planUserChange(projectId, first.itemId, { status: 'resolved' }, Date.now()),
+    );
     const second = occurrence(projectId, errorData({ level: 'critical' }));
     await tables.folder().fold(await tables.store([second]));
     expect(await tables.itemRow(first.itemId)).toMatchObject({
