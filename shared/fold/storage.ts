@@ -1,7 +1,8 @@
 // The fold's storage port: what the engine reads and writes, in plain values. The engine holds the
 // counting protocol; an adapter (DynamoDB's in shared/store/fold-storage.ts) only stores rows.
+
+import type { ItemRecord } from '#shared/items/item';
 import type { ItemChange } from '#shared/items/rules';
-import type { ItemRecord } from '#shared/store/items';
 import type { CountAdd } from './count-rows';
 
 /** A step failed for good (refused by the storage, or overtaken too often). */

@@ -1,7 +1,8 @@
 // The items table's item row as stored, the fold's bookkeeping included, read with one parse.
 // The API's item is `toItemRecord` (items.ts): the same row without the bookkeeping, which never
 // reaches a client.
-import { type ItemRecord, toItemRecord } from './items';
+import type { ItemRecord } from '#shared/items/item';
+import { toItemRecord } from './items';
 
 /** The fold's bookkeeping in an item row. */
 export interface ItemBookkeeping {

@@ -21,7 +21,6 @@ const USER_CHANGE_ATTEMPTS = 5;
 
 // The item's type is the rules' (`#shared/items/item`); named here too because the fold's storage
 // reads it from this module.
-export type { ItemRecord };
 
 export interface ItemRepository {
   get(itemId: number, options?: { consistent?: boolean }): Promise<ItemRecord | undefined>;
