@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
-import type { TableName } from '#infra/tables';
 import { type Key, occurrenceKeys } from '#shared/store/keys';
 import type { OccurrencePage } from '#shared/store/occurrences';
 import { packUuids } from '#shared/store/pages';
@@ -41,7 +40,10 @@ export interface OccurrenceRow {
 }
 
 /** Writers of rows into the given tables. */
-export function occurrenceRows(documents: DynamoDBDocumentClient, tableNames: Record<TableName, string>) {
+export function occurrenceRows(
+  documents: DynamoDBDocumentClient,
+  tableNames: Record<'items' | 'occurrences', string>,
+) {
   async function put(table: string, item: Record<string, unknown>): Promise<void> {
     await documents.send(new PutCommand({ TableName: table, Item: item }));
   }
