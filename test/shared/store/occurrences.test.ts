@@ -1,6 +1,8 @@
 // Reading occurrences as the fold lists them, against DynamoDB Local: listings from pages (duplicates
 // dropped, the first occurrence appended, cursors), payloads through their codec, rows past their
 // expiry, and one occurrence read by its uuid.
+// Over 400 lines on purpose: one repository's reads, whose cases share the pages they build and one
+// DynamoDB Local; split by module, not by case.
 
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
