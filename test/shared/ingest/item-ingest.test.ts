@@ -1,6 +1,6 @@
 // Accepting a Rollbar item, with projects in DynamoDB Local: who may post, what the queued message
-// holds, and that what is refused queues nothing.
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+// holds, and that what is refused queues nothing. The queue here is a second implementation that
+// reads each message back as the worker would; test/shared/queue holds the SQS one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { AccessDeniedError, MissingTokenError, ValidationError } from '#shared/errors';
@@ -13,10 +13,9 @@ import {
   type OccurrenceQueue,
   occurrenceMessageBody,
   occurrenceMessageSchema,
-  SqsOccurrenceQueue,
 } from '#shared/queue/ingest-queue';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { type Dynamo, type Queues, startDynamoWithTables, startQueues } from '../../support/emulators';
+import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
 /**
  * The queue as the grouping worker will read it: each message parsed by the worker's schema, and
@@ -34,16 +33,12 @@ class ReadBackQueue implements OccurrenceQueue {
 const RECEIVED_AT = Date.UTC(2026, 10, 30, 9, 0, 0);
 
 let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
-let queues: Queues;
 let projects: ProjectService;
 let tokens: Record<Scope, string>;
 let projectId: number;
 
 beforeAll(async () => {
-  [dynamo, queues] = await Promise.all([
-    startDynamoWithTables('item-ingest'),
-    startQueues({ prefix: 'item-ingest' }),
-  ]);
+  dynamo = await startDynamoWithTables('item-ingest');
   projects = createProjectService({
     projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
   });
@@ -53,7 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([dynamo?.stop(), queues?.stop()]);
+  await dynamo?.stop();
 });
 
 function ingest() {
@@ -143,32 +138,6 @@ describe('an item posted with a post token', () => {
       expect((message!.data.body as { message: { body: string } }).message.body).toBe('Hello');
     },
   );
-
-  it('reaches the SQS queue as the worker reads it, with its project and uuid as attributes', async () => {
-    const acceptItem = createItemIngest({
-      projects,
-      queue: new SqsOccurrenceQueue(queues.client, queues.queues.ingest.url),
-      now: () => RECEIVED_AT,
-    });
-    const { uuid } = await acceptItem({ token: tokens.post_server_item, body: item({ title: 'Über 😀' }) });
-    const received = await queues.client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queues.queues.ingest.url,
-        MessageAttributeNames: ['All'],
-        WaitTimeSeconds: 1,
-      }),
-    );
-    const [message] = received.Messages ?? [];
-    expect(occurrenceMessageSchema.parse(JSON.parse(message!.Body!))).toMatchObject({
-      project_id: projectId,
-      uuid,
-      data: { title: 'Über 😀' },
-    });
-    expect(message!.MessageAttributes).toMatchObject({
-      project_id: { DataType: 'Number', StringValue: String(projectId) },
-      uuid: { DataType: 'String', StringValue: uuid },
-    });
-  });
 });
 
 describe('an item that is refused', () => {
