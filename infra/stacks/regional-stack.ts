@@ -10,27 +10,17 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import {
-  Alarm,
-  ComparisonOperator,
-  Dashboard,
-  GraphWidget,
-  type IMetric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
+import { type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
   type FunctionDeclaration,
   type FunctionName,
-  functions,
   httpApi,
   type QueueDeclaration,
   type QueueName,
@@ -38,6 +28,8 @@ import {
 } from '#shared/wiring/topology';
 import { FaultlineFunction } from '../constructs/faultline-function';
 import { acknowledgeAcceptedFindings } from './accepted-findings';
+import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
+import { addAlarmsAndDashboard } from './monitoring';
 
 export interface RegionalStackProps extends StackProps {
   /** Address subscribed to the alarm topic; without one, subscribe the topic after deploying. */
@@ -54,12 +46,6 @@ export interface DeclaredQueue {
   readonly deadLetterQueue: Queue;
 }
 
-// Grouping normally drains a message within seconds; five minutes of backlog means it is down or behind.
-const oldestMessageAlarmSeconds = 300;
-// Stream consumers (the fold, later the fan-out and indexer) should be close to the stream's head; a
-// minute behind is worth a look.
-const iteratorAgeAlarmMs = 60_000;
-
 // JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format.
 const httpApiAccessLogFormat = AccessLogFormat.custom(
   JSON.stringify({
@@ -75,19 +61,6 @@ const httpApiAccessLogFormat = AccessLogFormat.custom(
     integrationError: '$context.integrationErrorMessage',
   }),
 );
-
-/** `Object.entries` that keeps the declarations' key and value types. */
-function declared<K extends string, V>(record: Partial<Record<K, V>>): Array<[K, V]> {
-  return Object.entries(record) as Array<[K, V]>;
-}
-
-function pascalCase(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
-}
-
-// The declarations seen through their interfaces, so optional fields read the same on every entry.
-const tableDeclarations: Record<TableName, TableDeclaration> = tables;
-const functionDeclarations: Record<FunctionName, FunctionDeclaration> = functions;
 
 const attributeTypes = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
 
@@ -118,7 +91,7 @@ export class RegionalStack extends Stack {
 
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
-    this.createAlarmsAndDashboard();
+    addAlarmsAndDashboard(this, this);
 
     this.createOutputs();
     acknowledgeAcceptedFindings(this);
@@ -296,105 +269,6 @@ export class RegionalStack extends Stack {
       }
     }
     return fn;
-  }
-
-  private createAlarmsAndDashboard(): void {
-    const alarm = (id: string, metric: IMetric, threshold: number, description: string): Alarm => {
-      const created = new Alarm(this, id, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        // No data means nothing arrived (an idle queue, an unused function): not an incident.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      created.addAlarmAction(new SnsAction(this.alarmTopic));
-      return created;
-    };
-    const minute = Duration.minutes(1);
-    const fiveMinutes = Duration.minutes(5);
-
-    // Anything in a dead-letter or failure queue is an occurrence or event we failed to process.
-    const lastStops = [
-      ...declared<QueueName, DeclaredQueue>(this.queues).map(([, { deadLetterQueue }]) => deadLetterQueue),
-      ...this.streamFailureQueues,
-    ];
-    for (const queue of lastStops) {
-      alarm(
-        `${queue.node.id}DepthAlarm`,
-        queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
-        0,
-        `Messages in ${queue.node.id}: they failed every retry; inspect, fix, then redrive`,
-      );
-    }
-    for (const [name, { queue }] of declared<QueueName, DeclaredQueue>(this.queues)) {
-      alarm(
-        `${queues[name].logicalId}OldestMessageAlarm`,
-        queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
-        oldestMessageAlarmSeconds,
-        `${queues[name].logicalId} has a message older than ${oldestMessageAlarmSeconds} s: its consumer is down or behind`,
-      );
-    }
-    for (const [name, fn] of declared<FunctionName, FaultlineFunction>(this.functions)) {
-      const id = pascalCase(name);
-      alarm(`${id}ErrorsAlarm`, fn.metricErrors({ period: fiveMinutes }), 0, `${name} raised errors`);
-      alarm(`${id}ThrottlesAlarm`, fn.metricThrottles({ period: fiveMinutes }), 0, `${name} was throttled`);
-    }
-    const streamConsumers = declared<FunctionName, FaultlineFunction>(this.functions).filter(
-      ([name]) => functionDeclarations[name].trigger.kind === 'stream',
-    );
-    const iteratorAge = (fn: FaultlineFunction, label?: string): IMetric =>
-      fn.metric('IteratorAge', { period: minute, statistic: 'Maximum', label });
-    for (const [name, fn] of streamConsumers) {
-      alarm(
-        `${pascalCase(name)}IteratorAgeAlarm`,
-        iteratorAge(fn),
-        iteratorAgeAlarmMs,
-        `${name} is more than a minute behind its table's stream`,
-      );
-    }
-    alarm(
-      'Api5xxAlarm',
-      this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
-      0,
-      'The API answered 5xx: clients may be retrying or losing items',
-    );
-
-    // One screen per region: is traffic arriving, is it being processed, is anything failing.
-    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: this.stackName });
-    const functionList = declared<FunctionName, FaultlineFunction>(this.functions);
-    dashboard.addWidgets(
-      new GraphWidget({
-        title: 'API requests, 5xx and p99 latency',
-        left: [this.api.metricCount({ period: minute }), this.api.metricServerError({ period: minute })],
-        right: [this.api.metricLatency({ period: minute, statistic: 'p99' })],
-      }),
-      new GraphWidget({
-        title: 'Oldest message age (s) and dead-letter depth',
-        left: declared<QueueName, DeclaredQueue>(this.queues).map(([, { queue }]) =>
-          queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
-        ),
-        right: lastStops.map((queue) =>
-          queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
-        ),
-      }),
-      new GraphWidget({
-        title: 'Function errors and throttles',
-        left: functionList.map(([name, fn]) => fn.metricErrors({ period: minute, label: `${name} errors` })),
-        right: functionList.map(([name, fn]) =>
-          fn.metricThrottles({ period: minute, label: `${name} throttles` }),
-        ),
-      }),
-    );
-    if (streamConsumers.length > 0) {
-      dashboard.addWidgets(
-        new GraphWidget({
-          title: 'Stream consumers: iterator age (ms)',
-          left: streamConsumers.map(([name, fn]) => iteratorAge(fn, `${name} iterator age`)),
-        }),
-      );
-    }
   }
 
   private createOutputs(): void {

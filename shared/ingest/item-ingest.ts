@@ -42,7 +42,9 @@ function withNotes(data: ItemData, notes: PayloadNotes | undefined): ItemData {
  */
 function fitted(message: OccurrenceMessage, notes: PayloadNotes | undefined): OccurrenceMessage {
   if (messageBytes(message) <= MAX_MESSAGE_BYTES) return message;
-  const envelope = messageBytes({ ...message, data: { ...message.data, body: {} } });
+  // The message without its payload: the long part may be anywhere in it (`custom`, `request`), not
+  // only in the body.
+  const envelope = Buffer.byteLength(JSON.stringify({ ...message, data: {} }), 'utf8');
   const change = {
     field: 'data',
     action: 'truncated' as const,

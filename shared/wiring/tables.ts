@@ -50,7 +50,8 @@ export const tables = {
   },
   /**
    * Items and deploys. Its stream carries every change of an item's state (new, reactivated,
-   * 10^n-th occurrence, resolved, reopened) and every deploy to the fan-out and the indexer.
+   * 10^n-th occurrence, resolved, reopened) and every deploy, for the planned notification fan-out
+   * and search indexer (neither is built yet; nothing consumes this stream today).
    */
   items: {
     logicalId: 'ItemsTable',

@@ -1,4 +1,6 @@
 // What the regional stack must always hold, derived from the declarations in shared/wiring/.
+// Over 400 lines on purpose: one synthesized template read by tables of cases per declared function,
+// queue and table; the template is built once for all of them.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';

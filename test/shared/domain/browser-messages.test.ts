@@ -1,4 +1,5 @@
 // Grouping v2: the same JavaScript bug worded by different browsers is one item.
+// Over 400 lines on purpose: tables of browsers' wordings, one row a case; long, not complicated.
 import { describe, expect, it } from 'vitest';
 import {
   BROWSER_ERROR_KINDS,

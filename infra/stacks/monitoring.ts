@@ -1,0 +1,134 @@
+// The region's alarms (on its SNS topic) and its dashboard: what says that an occurrence is failing
+// to be stored or counted, and one screen to see whether traffic arrives and is processed.
+// Built in the stack's own scope, so the resources keep the logical ids they had inside the stack.
+
+import { Duration, type Stack } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { type FunctionName, type QueueName, queues } from '#shared/wiring/topology';
+import type { FaultlineFunction } from '../constructs/faultline-function';
+import { declared, functionDeclarations, pascalCase } from './declarations';
+
+// Grouping normally drains a message within seconds; five minutes of backlog means it is down or behind.
+const oldestMessageAlarmSeconds = 300;
+// Stream consumers (today the fold; the planned fan-out and indexer once built) should be close to the
+// stream's head; a minute behind is worth a look.
+const iteratorAgeAlarmMs = 60_000;
+
+/** What the alarms and the dashboard watch. */
+export interface MonitoredParts {
+  readonly alarmTopic: Topic;
+  readonly api: HttpApi;
+  readonly queues: Record<QueueName, { readonly queue: Queue; readonly deadLetterQueue: Queue }>;
+  readonly streamFailureQueues: readonly Queue[];
+  readonly functions: Record<FunctionName, FaultlineFunction>;
+}
+
+export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void {
+  const alarm = (id: string, metric: IMetric, threshold: number, description: string): Alarm => {
+    const created = new Alarm(stack, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // No data means nothing arrived (an idle queue, an unused function): not an incident.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    created.addAlarmAction(new SnsAction(parts.alarmTopic));
+    return created;
+  };
+  const minute = Duration.minutes(1);
+  const fiveMinutes = Duration.minutes(5);
+
+  // Anything in a dead-letter or failure queue is an occurrence or event we failed to process.
+  const lastStops = [
+    ...declared(parts.queues).map(([, { deadLetterQueue }]) => deadLetterQueue),
+    ...parts.streamFailureQueues,
+  ];
+  for (const queue of lastStops) {
+    alarm(
+      `${queue.node.id}DepthAlarm`,
+      queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
+      0,
+      `Messages in ${queue.node.id}: they failed every retry; inspect, fix, then redrive`,
+    );
+  }
+  for (const [name, { queue }] of declared(parts.queues)) {
+    alarm(
+      `${queues[name].logicalId}OldestMessageAlarm`,
+      queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
+      oldestMessageAlarmSeconds,
+      `${queues[name].logicalId} has a message older than ${oldestMessageAlarmSeconds} s: its consumer is down or behind`,
+    );
+  }
+  for (const [name, fn] of declared<FunctionName, FaultlineFunction>(parts.functions)) {
+    const id = pascalCase(name);
+    alarm(`${id}ErrorsAlarm`, fn.metricErrors({ period: fiveMinutes }), 0, `${name} raised errors`);
+    alarm(`${id}ThrottlesAlarm`, fn.metricThrottles({ period: fiveMinutes }), 0, `${name} was throttled`);
+  }
+  const streamConsumers = declared<FunctionName, FaultlineFunction>(parts.functions).filter(
+    ([name]) => functionDeclarations[name].trigger.kind === 'stream',
+  );
+  const iteratorAge = (fn: FaultlineFunction, label?: string): IMetric =>
+    fn.metric('IteratorAge', { period: minute, statistic: 'Maximum', label });
+  for (const [name, fn] of streamConsumers) {
+    alarm(
+      `${pascalCase(name)}IteratorAgeAlarm`,
+      iteratorAge(fn),
+      iteratorAgeAlarmMs,
+      `${name} is more than a minute behind its table's stream`,
+    );
+  }
+  alarm(
+    'Api5xxAlarm',
+    parts.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+    0,
+    'The API answered 5xx: clients may be retrying or losing items',
+  );
+
+  // One screen per region: is traffic arriving, is it being processed, is anything failing.
+  const dashboard = new Dashboard(stack, 'Dashboard', { dashboardName: stack.stackName });
+  const functionList = declared<FunctionName, FaultlineFunction>(parts.functions);
+  dashboard.addWidgets(
+    new GraphWidget({
+      title: 'API requests, 5xx and p99 latency',
+      left: [parts.api.metricCount({ period: minute }), parts.api.metricServerError({ period: minute })],
+      right: [parts.api.metricLatency({ period: minute, statistic: 'p99' })],
+    }),
+    new GraphWidget({
+      title: 'Oldest message age (s) and dead-letter depth',
+      left: declared(parts.queues).map(([, { queue }]) =>
+        queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
+      ),
+      right: lastStops.map((queue) =>
+        queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
+      ),
+    }),
+    new GraphWidget({
+      title: 'Function errors and throttles',
+      left: functionList.map(([name, fn]) => fn.metricErrors({ period: minute, label: `${name} errors` })),
+      right: functionList.map(([name, fn]) =>
+        fn.metricThrottles({ period: minute, label: `${name} throttles` }),
+      ),
+    }),
+  );
+  if (streamConsumers.length > 0) {
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Stream consumers: iterator age (ms)',
+        left: streamConsumers.map(([name, fn]) => iteratorAge(fn, `${name} iterator age`)),
+      }),
+    );
+  }
+}
