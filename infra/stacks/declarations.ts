@@ -1,4 +1,4 @@
-// The wiring declared in infra/tables.ts and infra/topology.ts, as the stack's builders read it.
+// The wiring declared in shared/wiring/tables.ts and shared/wiring/topology.ts, as the stack's builders read it.
 import type { TableDeclaration, TableName } from '#shared/wiring/tables';
 import { tables } from '#shared/wiring/tables';
 import { type FunctionDeclaration, type FunctionName, functions } from '#shared/wiring/topology';
