@@ -64,9 +64,10 @@ export function planUserChange(
 
 /**
  * What a fold step's occurrences do to their item. Counts are commutative adds that need no
- * condition, so concurrent folds on a hot item do not conflict; only decisions taken from what was
- * read (reactivating, raising the level) are conditioned on it, so a concurrent resolve or a level
- * set by hand makes the step retry.
+ * condition, so concurrent folds on a hot item never fail each other's conditions over them (their
+ * transactions can still collide on the item's row, and the step then retries); only decisions taken
+ * from what was read (reactivating, raising the level) are conditioned on it, so a concurrent resolve
+ * or a level set by hand makes the step retry.
  */
 export interface ItemChange {
   itemId: number;
