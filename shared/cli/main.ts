@@ -5,6 +5,7 @@ import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { SCOPES, type Scope } from '#shared/projects/access-tokens';
 import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
+import type { Project } from '#shared/store/projects';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
 
 const USAGE = `faultline — manage Faultline projects and access tokens
@@ -154,6 +155,16 @@ async function packageVersion(): Promise<string> {
   return manifest.version;
 }
 
+/** A project as the CLI shows it. */
+function projectShown(project: Project) {
+  return {
+    project_id: project.projectId,
+    name: project.name,
+    grouping_version: project.groupingVersion,
+    created_at: new Date(project.createdAt).toISOString(),
+  };
+}
+
 function print(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
@@ -189,24 +200,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'project list': {
       const projects = await service.listProjects();
-      print(
-        projects.map((project) => ({
-          project_id: project.projectId,
-          name: project.name,
-          grouping_version: project.groupingVersion,
-          created_at: new Date(project.createdAt).toISOString(),
-        })),
-      );
+      print(projects.map(projectShown));
       return 0;
     }
     case 'project show': {
       const project = await service.projectNamed(subject!);
-      print({
-        project_id: project.projectId,
-        name: project.name,
-        grouping_version: project.groupingVersion,
-        created_at: new Date(project.createdAt).toISOString(),
-      });
+      print(projectShown(project));
       return 0;
     }
     case 'project set': {
