@@ -2,7 +2,7 @@
 // reading the occurrence table's stream, so each occurrence is counted exactly once. This is the
 // protocol; what it reads and writes goes through the `FoldStorage` port (storage.ts).
 //
-// Why this shape: the grouping worker writes each occurrence row once (a conditional put), and
+// Why this shape: the storing worker writes each occurrence row once (a conditional put), and
 // DynamoDB emits one INSERT record per row it creates, so the stream carries every occurrence
 // exactly once. What is left is to apply a stream batch exactly once although Lambda may run it
 // again (after a crash, a timeout or a throttled write). The batch is applied in steps; a step's

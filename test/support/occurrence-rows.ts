@@ -48,7 +48,7 @@ export function occurrenceRows(
     await documents.send(new PutCommand({ TableName: table, Item: item }));
   }
 
-  /** An occurrence row as the grouping worker writes it; returns its uuid. */
+  /** An occurrence row as the storing worker writes it; returns its uuid. */
   async function putOccurrence(row: OccurrenceRow): Promise<string> {
     const uuid = row.uuid ?? randomUUID();
     const receivedAt = row.receivedAt ?? BASE;

@@ -18,7 +18,7 @@ import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
 /**
- * The queue as the grouping worker will read it: each message parsed by the worker's schema, and
+ * The queue as the storing worker will read it: each message parsed by the worker's schema, and
  * refused past SQS's size, as SQS refuses it.
  */
 class ReadBackQueue implements OccurrenceQueue {

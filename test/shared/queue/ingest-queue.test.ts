@@ -1,4 +1,4 @@
-// The ingest queue's message through fauxqs: what ingest sends is what the grouping worker reads,
+// The ingest queue's message through fauxqs: what ingest sends is what the storing worker reads,
 // with the project and uuid as attributes for whoever inspects the queue.
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
