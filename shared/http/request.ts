@@ -44,12 +44,13 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
 
 /** A form's fields, url-encoded or multipart; the web platform's own parser reads both. */
 async function readForm(event: APIGatewayProxyEventV2, contentType: string): Promise<RequestFields> {
+  const bytes = rawBody(event);
   let form: FormData;
   try {
     form = await new Request('http://faultline.invalid/', {
       method: 'POST',
       headers: { 'content-type': event.headers?.['content-type'] ?? contentType },
-      body: rawBody(event),
+      body: bytes,
     }).formData();
   } catch (error) {
     throw new BadRequestError('malformed form body', { cause: error });
