@@ -259,7 +259,8 @@ export class FoldEngine {
           occurrence: { ...record.occurrence, itemId: collisionItemId(record.occurrence, probe) },
         };
       });
-      items = await this.readItems(addressed, batch.items, false);
+      // On a retry the moved ids are read afresh too: an earlier attempt may have created them.
+      items = await this.readItems(addressed, batch.items, fresh);
     }
     return { records: [...batch.records.slice(0, start), ...addressed], items };
   }

@@ -202,7 +202,13 @@ export class DynamoDBProjectRepository implements ProjectRepository {
 
   async findAccessToken(tokenHash: string): Promise<AccessTokenRecord | undefined> {
     const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: projectKeys.accessToken(tokenHash) }),
+      // Consistent: an eventual read just after a revoke could find the token and cache it for
+      // another minute. A lookup happens once per token per cache time, so the double cost is small.
+      new GetCommand({
+        TableName: this.tableName,
+        Key: projectKeys.accessToken(tokenHash),
+        ConsistentRead: true,
+      }),
     );
     return result.Item ? toAccessToken(result.Item) : undefined;
   }

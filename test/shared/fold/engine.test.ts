@@ -261,6 +261,24 @@ describe('item ids that collide across projects', () => {
     expect(total(storage, ours)).toBe(1);
   });
 
+  it('a step overtaken after creating a moved item re-reads it on the retry, and counts each once', async () => {
+    const storage = await withItems(1);
+    const [ourNext] = occurrencesOf(1, 1);
+    const ours = ourNext!.itemId;
+    const [theirs] = colliding(ours, 1);
+    storage.beforeCommit = () => {
+      storage.beforeCommit = () => {};
+      Object.assign(storage.items.get(ours)!, { status: 'resolved', resolved_timestamp: 1 });
+    };
+    const report = await engine(storage).fold(streamRecords([ourNext!, theirs!], 1000));
+    expect(report).toMatchObject({ counted: 2, retries: 1, stoppedAt: undefined });
+    expect(storage.items.get(ours)).toMatchObject({ project_id: 1, total_occurrences: 2 });
+    expect(storage.items.get(collisionItemId(theirs!, 1))).toMatchObject({
+      project_id: 2,
+      total_occurrences: 1,
+    });
+  });
+
   it('two projects’ new errors on one item id in one step make an item each', async () => {
     const storage = new MemoryFoldStorage();
     const [ours] = occurrencesOf(1, 1);
