@@ -1,11 +1,10 @@
 // End to end on the local stack: every occurrence ingest accepts is stored and counted, whatever a
 // client sends — odd numbers, huge and deep payloads, characters SQS refuses, fields Rollbar accepts.
 import { randomBytes } from 'node:crypto';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '#infra/local/stack';
 import type { Scope } from '#shared/projects/access-tokens';
-import { startStackWithProject } from '../support/local-stack';
+import { deadLetterCount, startStackWithProject } from '../support/local-stack';
 
 let stack: LocalStack;
 let tokens: Record<Scope, string>;
@@ -74,19 +73,6 @@ const PRINTABLE = Array.from({ length: 95 }, (_, index) => String.fromCharCode(3
 );
 const randomText = (length: number) =>
   Array.from(randomBytes(length), (byte) => PRINTABLE[byte % PRINTABLE.length]).join('');
-
-async function deadLetters(): Promise<number> {
-  const sqs = new SQSClient({
-    endpoint: stack.endpoints.sqs,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const received = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: stack.deadLetterQueueUrls.ingest, MaxNumberOfMessages: 10 }),
-  );
-  sqs.destroy();
-  return received.Messages?.length ?? 0;
-}
 
 const TIMESTAMPS: Array<[string, string]> = [
   ['a timestamp of 1e300', '1e300'],
@@ -243,7 +229,7 @@ describe('accepted means stored and counted', () => {
   });
 
   it('nothing went to the dead-letter queue', async () => {
-    expect(await deadLetters()).toBe(0);
+    expect(await deadLetterCount(stack)).toBe(0);
   });
 });
 

@@ -1,5 +1,6 @@
 // The local stack for end-to-end tests, with a project and its tokens ready.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalStack, startLocalStack } from '#infra/local/stack';
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Scope } from '#shared/projects/access-tokens';
@@ -30,5 +31,18 @@ export async function startStackWithProject(name: string): Promise<StackWithProj
   } catch (error) {
     await stack.stop();
     throw error;
+  }
+}
+
+/** How many messages (up to 10) wait in the stack's ingest dead-letter queue: what could never be stored. */
+export async function deadLetterCount(stack: LocalStack): Promise<number> {
+  const sqs = new SQSClient({ endpoint: stack.endpoints.sqs, region, credentials });
+  try {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.deadLetterQueueUrls.ingest, MaxNumberOfMessages: 10 }),
+    );
+    return received.Messages?.length ?? 0;
+  } finally {
+    sqs.destroy();
   }
 }
