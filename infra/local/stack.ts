@@ -1,10 +1,12 @@
 // Plays the declared wiring on real emulators: DynamoDB Local, fauxqs, the HTTP adapter and the pollers.
 import { statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -16,7 +18,7 @@ import {
 } from '#shared/wiring/topology';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { type HttpRoute, startHttpAdapter } from './http-adapter';
-import { type LambdaFunction, type LoadedFunction, loadFunction } from './lambda-runtime';
+import { invoke, type LambdaFunction, type LoadedFunction, loadFunction } from './lambda-runtime';
 import { type LocalQueues, startQueues } from './queues';
 import { type SqsPoller, startSqsPoller } from './sqs-poller';
 import { latestStreamArn, type StreamPoller, startStreamPoller } from './stream-poller';
@@ -118,6 +120,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_SQS: localQueues.endpoint,
       // Handlers log short human lines here (shared/observability.ts), JSON in AWS.
       FAULTLINE_LOCAL: '1',
+      // Seals channel credentials; kept beside the data when there is a data directory.
+      [SECRETS_KEY_VAR]: await localSecretsKey(options.dataDir),
       ...commonEnvironment,
       ...Object.fromEntries(
         (Object.keys(tables) as TableName[]).map((name) => [tables[name].envVar, tableNames[name]]),
@@ -165,6 +169,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             logError: options.logError,
           }),
         );
+      } else if (trigger.kind === 'schedule') {
+        pollers.push(startSchedule(loadedFunction, trigger.everyMinutes * 60_000, options.logError));
       } else {
         pollers.push(
           startStreamPoller({
@@ -249,4 +255,52 @@ function fileExists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The secrets key of a persistent data directory (made once), or a fresh one for an in-memory stack. */
+async function localSecretsKey(dataDir: string | undefined): Promise<string> {
+  if (!dataDir) return generateSecretsKey();
+  const file = join(dataDir, 'secrets.key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const key = generateSecretsKey();
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return key;
+  }
+}
+
+/**
+ * A timer that invokes a scheduled function as EventBridge would, with a scheduled event; one
+ * invocation at a time. `idle()` does not wait for it: it never drains.
+ */
+function startSchedule(
+  fn: LoadedFunction,
+  everyMs: number,
+  logError: (message: string, error: unknown) => void = (message, error) => console.error(message, error),
+): SqsPoller {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() =>
+      invoke(fn, {
+        version: '0',
+        id: `local-${Date.now()}`,
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        time: new Date().toISOString(),
+        region: LOCAL_REGION,
+        resources: [],
+        detail: {},
+      }).catch((error: unknown) => logError(`${fn.name} failed`, error)),
+    );
+  }, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+    async idle() {},
+  } as unknown as SqsPoller;
 }

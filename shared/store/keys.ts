@@ -96,3 +96,55 @@ export function countBucket(timestampMs: number, granularity: Granularity): stri
   const iso = new Date(timestampMs).toISOString();
   return granularity === 'hour' ? iso.slice(0, 13) : iso.slice(0, 10);
 }
+
+/** The notifications table: rules, delivery records and logs, noise-control state, tracker links. */
+export const notificationKeys = {
+  /** The installation-wide counter that numbers rules (Rollbar's rule ids are numbers). */
+  ruleCounter: (): Key => ({ PK: 'COUNTER', SK: 'RULE' }),
+  /** A project's rules share a partition: the fan-out reads them all with one query. */
+  rule: (projectId: number, ruleId: number): Key => ({
+    PK: `PROJECT#${projectId}#RULES`,
+    SK: `RULE#${pad(ruleId)}`,
+  }),
+  rulesPartition: (projectId: number) => `PROJECT#${projectId}#RULES`,
+  /** Written once per delivery key, conditionally: a redelivered batch or message never posts twice. */
+  delivery: (deliveryKey: string): Key => ({ PK: `DELIVERY#${deliveryKey}`, SK: 'DELIVERY' }),
+  /** A rule's delivery log, newest last by time; read newest first, 50 at a time. */
+  deliveryLog: (ruleId: number, timeMs: number, deliveryKey: string, attempt: number): Key => ({
+    PK: `RULE#${ruleId}#LOG`,
+    SK: `${pad(timeMs, 15)}#${deliveryKey}#${attempt}`,
+  }),
+  deliveryLogPartition: (ruleId: number) => `RULE#${ruleId}#LOG`,
+  /** When a rule last told of an item (the action interval). */
+  ruleItemInterval: (ruleId: number, itemId: number): Key => ({
+    PK: `NOISE#${ruleId}#${itemId}`,
+    SK: 'INTERVAL',
+  }),
+  /** How many `occurrence` messages a rule sent for an item in one UTC hour (`2026-11-30T10`). */
+  ruleItemHour: (ruleId: number, itemId: number, hour: string): Key => ({
+    PK: `NOISE#${ruleId}#${itemId}`,
+    SK: `HOUR#${hour}`,
+  }),
+  /** Occurrences of an item counted in one window of a rate period, for `occurrence_rate` rules. */
+  rateWindow: (itemId: number, period: number, windowStart: number): Key => ({
+    PK: `RATE#${itemId}#${period}`,
+    SK: pad(windowStart, 15),
+  }),
+  /** The next instant a destination (a webhook URL's hash) may be posted to: the vendor's pace. */
+  destinationPace: (destinationKey: string): Key => ({ PK: `PACE#${destinationKey}`, SK: 'PACE' }),
+  /** A tracker's record of an item: GitHub issue number, Jira issue key. */
+  channelLink: (ruleId: number, itemId: number): Key => ({ PK: `LINK#${ruleId}#${itemId}`, SK: 'LINK' }),
+  /** What the daily summary tells of a project's UTC day: the new, reactivated and counted items. */
+  summaryDay: (
+    projectId: number,
+    day: string,
+    kind: 'NEW' | 'REACTIVATED' | 'COUNT',
+    itemId: number,
+  ): Key => ({
+    PK: `SUMMARY#${projectId}#${day}`,
+    SK: `${kind}#${pad(itemId)}`,
+  }),
+  summaryDayPartition: (projectId: number, day: string) => `SUMMARY#${projectId}#${day}`,
+  /** Projects with a daily summary rule, so the schedule need not scan: one row per rule. */
+  summaryRule: (ruleId: number): Key => ({ PK: 'SUMMARY_RULES', SK: `RULE#${pad(ruleId)}` }),
+};

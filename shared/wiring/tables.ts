@@ -50,8 +50,8 @@ export const tables = {
   },
   /**
    * Items and deploys. Its stream carries every change of an item's state (new, reactivated,
-   * 10^n-th occurrence, resolved, reopened) and every deploy, for the planned notification fan-out
-   * and search indexer (neither is built yet; nothing consumes this stream today).
+   * 10^n-th occurrence, resolved, reopened) and every deploy: the notification fan-out reads it
+   * (the planned search indexer will be its second reader; AWS advises at most two per shard).
    */
   items: {
     logicalId: 'ItemsTable',
@@ -72,6 +72,18 @@ export const tables = {
     ...pkSk,
     globalIndexes: [],
     stream: 'NEW_IMAGE',
+    timeToLiveAttribute: 'expires_at',
+  },
+  /**
+   * Notification rules (their credentials encrypted), delivery records (one per event and rule,
+   * written conditionally so nothing posts twice) and logs, noise-control state, tracker links and
+   * the daily summaries' tallies. All but rules and links expire.
+   */
+  notifications: {
+    logicalId: 'NotificationsTable',
+    envVar: 'NOTIFICATIONS_TABLE',
+    ...pkSk,
+    globalIndexes: [],
     timeToLiveAttribute: 'expires_at',
   },
 } as const satisfies Record<string, TableDeclaration>;

@@ -28,6 +28,20 @@ export const queues = {
     maxReceiveCount: 5,
     deadLetter: { logicalId: 'IngestDeadLetterQueue', retentionDays: 14 },
   },
+  /**
+   * Deliveries, from the fan-out (and `rules test`) to the sender: one message per event and rule.
+   * A delivery the vendor refuses for now is made visible again after its backoff (or the vendor's
+   * Retry-After) by the sender itself; after the last attempt it moves to the dead-letter queue.
+   */
+  notifications: {
+    logicalId: 'NotificationQueue',
+    envVar: 'NOTIFICATION_QUEUE_URL',
+    visibilityTimeoutSeconds: 360,
+    retentionDays: 4,
+    maxMessageSizeBytes: 1_048_576,
+    maxReceiveCount: 10,
+    deadLetter: { logicalId: 'NotificationDeadLetterQueue', retentionDays: 14 },
+  },
 } as const satisfies Record<string, QueueDeclaration>;
 
 export type QueueName = keyof typeof queues;
@@ -55,7 +69,9 @@ export type Trigger =
       retryAttempts?: number;
       /** Only these records invoke the function: `eventName`s, and the `entity` of the new image. */
       filter?: { eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[]; entities: readonly string[] };
-    };
+    }
+  /** Runs on a fixed schedule (an EventBridge rule in AWS, a timer locally), every so many minutes. */
+  | { kind: 'schedule'; everyMinutes: number };
 
 /**
  * A DynamoDB action a function sends to a table, as IAM names it (without `dynamodb:`). A transaction
@@ -203,6 +219,71 @@ export const functions = {
     timeoutSeconds: 120,
     memoryMb: 1024,
   },
+  notificationRules: {
+    entry: 'functions/notification-rules.ts',
+    description: "Manages notification rules through Rollbar's notifications API, and their delivery logs",
+    trigger: {
+      kind: 'http',
+      routes: [
+        'GET /api/1/notifications/{channel}/rules',
+        'POST /api/1/notifications/{channel}/rules',
+        'GET /api/1/notifications/{channel}/rule/{ruleId}',
+        'PUT /api/1/notifications/{channel}/rule/{ruleId}',
+        'DELETE /api/1/notifications/{channel}/rule/{ruleId}',
+        'GET /api/1/notifications/{channel}/rule/{ruleId}/log',
+        'POST /api/1/notifications/{channel}/rule/{ruleId}/test',
+      ],
+    },
+    // Rules are numbered by a counter update and written with their summary-list entry in a
+    // transaction; `test` queues a sample delivery.
+    tables: {
+      projects: ['GetItem'],
+      notifications: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    },
+    queues: { notifications: ['SendMessage'] },
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  },
+  fanOutNotifications: {
+    entry: 'functions/fan-out-notifications.ts',
+    description:
+      "Reads item and deploy changes, evaluates each project's rules and queues one delivery per event and rule",
+    trigger: {
+      kind: 'stream',
+      table: 'items',
+      batchSize: 100,
+      maxBatchingWindowSeconds: 0,
+      // A fan-out added to a running installation must not replay a day of old changes as news.
+      startingPosition: 'LATEST',
+    },
+    // Rules by query; delivery records, noise state and rate windows by conditional writes; the
+    // last occurrence read for `path` filters and webhook payloads.
+    tables: {
+      notifications: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
+      occurrences: ['GetItem'],
+    },
+    queues: { notifications: ['SendMessage'] },
+    timeoutSeconds: 60,
+    memoryMb: 512,
+  },
+  sendNotifications: {
+    entry: 'functions/send-notifications.ts',
+    description: 'Delivers notifications to their channels, once each, with retries',
+    trigger: { kind: 'queue', queue: 'notifications', batchSize: 10, maxBatchingWindowSeconds: 0 },
+    tables: { notifications: ['GetItem', 'Query', 'PutItem', 'UpdateItem'] },
+    queues: { notifications: 'consume' },
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  },
+  sendDailySummaries: {
+    entry: 'functions/send-daily-summaries.ts',
+    description: 'Every quarter hour, queues the daily summaries due then',
+    trigger: { kind: 'schedule', everyMinutes: 15 },
+    tables: { notifications: ['GetItem', 'Query', 'PutItem'], items: ['BatchGetItem'] },
+    queues: { notifications: ['SendMessage'] },
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  },
 } as const satisfies Record<string, FunctionDeclaration>;
 
 export type FunctionName = keyof typeof functions;
@@ -214,7 +295,7 @@ export type FunctionName = keyof typeof functions;
 export const httpApi = {
   cors: {
     allowOrigins: ['*'],
-    allowMethods: ['GET', 'POST', 'PATCH'],
+    allowMethods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
     allowHeaders: ['content-type', 'x-rollbar-access-token'],
     maxAgeSeconds: 86_400,
   },
