@@ -71,7 +71,7 @@ export type DeliveryOutcome =
   /** Worth trying again: 408, 429, 5xx, a network failure; `retryAfterMs` is the vendor's hint. */
   | { status: 'retry'; httpStatus: number | null; response: string; retryAfterMs?: number }
   /** Final: a 4xx other than 408/429, a config the vendor refuses. */
-  | { status: 'failed'; httpStatus: number | null; response: string }
+  | { status: 'failed'; httpStatus: number | null; response: string; refused?: boolean }
   /** Nothing to send for this event on this channel (e.g. a tracker told of a deploy). */
   | { status: 'skipped'; httpStatus: null; response: string };
 
