@@ -52,6 +52,26 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
     }
   }
 
+  for (const [name, declaration] of Object.entries(functionDeclarations) as Array<
+    [FunctionName, FunctionDeclaration]
+  >) {
+    if (!(declaration.uses ?? []).includes('email')) continue;
+    Validations.of(stack.functions[name].role).acknowledge({
+      id: nag(`IAM5[Resource::arn:<AWS::Partition>:ses:${stack.region}:${stack.account}:identity/*]`),
+      reason:
+        'ses:SendEmail only, and only From the address in the NotificationEmailFrom parameter ' +
+        '(condition ses:FromAddress): SES authorizes a send against the identity of the From address ' +
+        'and of each recipient, which are not known when the stack is built.',
+    });
+  }
+
+  Validations.of(stack.secretsKey).acknowledge({
+    id: nag('SMG4'),
+    reason:
+      'The key seals the channel credentials stored in notification rules; rotating it would make ' +
+      'them unreadable until re-sealed, which Faultline does not do yet (docs/notifications.md).',
+  });
+
   for (const queue of stack.streamFailureQueues) {
     Validations.of(queue).acknowledge({
       id: nag('SQS3'),

@@ -19,9 +19,7 @@ import { type FunctionName, type QueueName, queues } from '#shared/wiring/topolo
 import type { FaultlineFunction } from '../constructs/faultline-function';
 import { declared, functionDeclarations, pascalCase } from './declarations';
 
-// Grouping normally drains a message within seconds; five minutes of backlog means it is down or behind.
-const oldestMessageAlarmSeconds = 300;
-// Stream consumers (today the fold; the planned fan-out and indexer once built) should be close to the
+// Stream consumers (the fold, the notification fan-out; the planned search indexer) should be close to the
 // stream's head; a minute behind is worth a look.
 const iteratorAgeAlarmMs = 60_000;
 
@@ -65,11 +63,12 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
     );
   }
   for (const [name, { queue }] of declared(parts.queues)) {
+    const { logicalId, oldestMessageAlarmSeconds } = queues[name];
     alarm(
-      `${queues[name].logicalId}OldestMessageAlarm`,
+      `${logicalId}OldestMessageAlarm`,
       queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
       oldestMessageAlarmSeconds,
-      `${queues[name].logicalId} has a message older than ${oldestMessageAlarmSeconds} s: its consumer is down or behind`,
+      `${logicalId} has a message older than ${oldestMessageAlarmSeconds} s: its consumer is down or behind`,
     );
   }
   for (const [name, fn] of declared<FunctionName, FaultlineFunction>(parts.functions)) {

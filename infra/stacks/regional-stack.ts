@@ -1,6 +1,6 @@
 // One region of Faultline, built from the wiring declared in shared/wiring/tables.ts and shared/wiring/topology.ts.
 
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CorsHttpMethod,
@@ -11,11 +11,18 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Schedule, Rule as ScheduleRule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
+import { PUBLIC_URL_VAR } from '#shared/notifications/links';
+import { SECRETS_KEY_ARN_VAR } from '#shared/notifications/secrets';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -38,6 +45,10 @@ export interface RegionalStackProps extends StackProps {
   readonly apiRateLimit?: number;
   /** Burst the API stage accepts above the steady rate. @default 2000 */
   readonly apiBurstLimit?: number;
+  /**
+   * Where notification links point (`{publicUrl}/items/{counter}`). @default the HTTP API's URL
+   */
+  readonly publicUrl?: string;
 }
 
 /** A queue declared in the wiring, with the dead-letter queue its redrive ends in. */
@@ -73,6 +84,11 @@ export class RegionalStack extends Stack {
   readonly alarmTopic: Topic;
   /** Where stream records that failed every retry are described, one queue per stream consumer. */
   readonly streamFailureQueues: Queue[] = [];
+  /** The key that seals channel credentials in notification rules (generated; never rotated: see docs). */
+  readonly secretsKey: Secret;
+  /** The SES identity notification emails are sent from (a stack parameter). */
+  readonly emailFrom: CfnParameter;
+  private readonly publicUrl: string;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
     super(scope, id, props);
@@ -83,6 +99,20 @@ export class RegionalStack extends Stack {
     const { api, stage } = this.createApi(props);
     this.api = api;
     this.apiStage = stage;
+    this.publicUrl = props.publicUrl ?? api.apiEndpoint;
+
+    this.secretsKey = new Secret(this, 'NotificationSecretsKey', {
+      description: 'Faultline: the key that seals channel credentials in notification rules',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // Losing it makes every stored channel credential unreadable.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.emailFrom = new CfnParameter(this, 'NotificationEmailFrom', {
+      type: 'String',
+      default: '',
+      description:
+        'The SES verified identity (address) notification emails are sent from; empty: email rules fail until set',
+    });
 
     this.functions = {} as Record<FunctionName, FaultlineFunction>;
     for (const [name, declaration] of declared(functionDeclarations)) {
@@ -212,6 +242,24 @@ export class RegionalStack extends Stack {
       );
     }
 
+    for (const service of declaration.uses ?? []) {
+      if (service === 'secretsKey') {
+        this.secretsKey.grantRead(fn);
+        fn.addEnvironment(SECRETS_KEY_ARN_VAR, this.secretsKey.secretArn);
+        fn.addEnvironment(PUBLIC_URL_VAR, this.publicUrl);
+      } else {
+        fn.addEnvironment(EMAIL_FROM_VAR, this.emailFrom.valueAsString);
+        // Only from the configured sender: any identity of the account, but this From address.
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['ses:SendEmail'],
+            resources: [`arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`],
+            conditions: { StringEquals: { 'ses:FromAddress': this.emailFrom.valueAsString } },
+          }),
+        );
+      }
+    }
+
     const trigger = declaration.trigger;
     for (const [queueName, access] of declared(declaration.queues)) {
       const { queue } = this.queues[queueName];
@@ -267,6 +315,13 @@ export class RegionalStack extends Stack {
         });
         break;
       }
+      case 'schedule':
+        new ScheduleRule(this, `${id}Schedule`, {
+          description: `Runs ${name} every ${trigger.everyMinutes} minutes`,
+          schedule: Schedule.rate(Duration.minutes(trigger.everyMinutes)),
+          targets: [new LambdaTarget(fn, { retryAttempts: 2 })],
+        });
+        break;
     }
     return fn;
   }

@@ -1,7 +1,7 @@
 // Channel credentials at rest: sealed with AES-256-GCM under one installation key, and masked
 // whenever a rule is shown. In AWS the key is a Secrets Manager secret the stack generates (read
 // once per container); locally it is `.faultline/secrets.key`, made at the first start.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError } from '#shared/config';
 import { channelConfigs } from './channel-configs';
@@ -72,10 +72,20 @@ export async function loadSecretBox(env: NodeJS.ProcessEnv = process.env): Promi
   try {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
     if (!SecretString) throw new ConfigurationError(`the secret ${arn} holds no string`);
-    return createSecretBox(Buffer.from(SecretString, 'base64'));
+    return createSecretBox(keyOfSecretString(SecretString));
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The stack generates the secret as 64 random letters and digits (Secrets Manager cannot make raw
+ * bytes): their SHA-256 is the key. A secret set by hand to base64 of 32 bytes is used as it is.
+ */
+export function keyOfSecretString(secret: string): Buffer {
+  const decoded = Buffer.from(secret, 'base64');
+  if (decoded.length === 32 && decoded.toString('base64') === secret.trim()) return decoded;
+  return createHash('sha256').update(secret, 'utf8').digest();
 }
 
 const MASK = '••••';

@@ -13,6 +13,8 @@ export interface QueueDeclaration {
   maxMessageSizeBytes: number;
   /** Receives after which a message moves to the dead-letter queue. */
   maxReceiveCount: number;
+  /** The queue's oldest message older than this means its consumer is down or behind: an alarm. */
+  oldestMessageAlarmSeconds: number;
   deadLetter: { logicalId: string; retentionDays: number };
 }
 
@@ -26,6 +28,8 @@ export const queues = {
     retentionDays: 14,
     maxMessageSizeBytes: 1_048_576,
     maxReceiveCount: 5,
+    // The worker normally drains a message within seconds.
+    oldestMessageAlarmSeconds: 300,
     deadLetter: { logicalId: 'IngestDeadLetterQueue', retentionDays: 14 },
   },
   /**
@@ -40,6 +44,9 @@ export const queues = {
     retentionDays: 4,
     maxMessageSizeBytes: 1_048_576,
     maxReceiveCount: 10,
+    // Retries wait up to 15 minutes between attempts (longer when a vendor says so): an hour-old
+    // delivery means a channel has been failing for a while.
+    oldestMessageAlarmSeconds: 3600,
     deadLetter: { logicalId: 'NotificationDeadLetterQueue', retentionDays: 14 },
   },
 } as const satisfies Record<string, QueueDeclaration>;
@@ -111,6 +118,11 @@ export interface FunctionDeclaration {
   queues: Partial<Record<QueueName, QueueAccess>>;
   timeoutSeconds: number;
   memoryMb: number;
+  /**
+   * Outside services the code uses: `secretsKey` reads the key that seals channel credentials
+   * (notification rules), `email` sends through SES from the stack's sender identity.
+   */
+  uses?: readonly ('secretsKey' | 'email')[];
 }
 
 export const functions = {
@@ -243,6 +255,7 @@ export const functions = {
     queues: { notifications: ['SendMessage'] },
     timeoutSeconds: 10,
     memoryMb: 256,
+    uses: ['secretsKey'],
   },
   fanOutNotifications: {
     entry: 'functions/fan-out-notifications.ts',
@@ -265,6 +278,7 @@ export const functions = {
     queues: { notifications: ['SendMessage'] },
     timeoutSeconds: 60,
     memoryMb: 512,
+    uses: ['secretsKey'],
   },
   sendNotifications: {
     entry: 'functions/send-notifications.ts',
@@ -274,6 +288,7 @@ export const functions = {
     queues: { notifications: 'consume' },
     timeoutSeconds: 60,
     memoryMb: 256,
+    uses: ['secretsKey', 'email'],
   },
   sendDailySummaries: {
     entry: 'functions/send-daily-summaries.ts',
@@ -283,6 +298,7 @@ export const functions = {
     queues: { notifications: ['SendMessage'] },
     timeoutSeconds: 60,
     memoryMb: 256,
+    uses: ['secretsKey'],
   },
 } as const satisfies Record<string, FunctionDeclaration>;
 

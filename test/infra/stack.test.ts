@@ -10,6 +10,9 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FaultlineFunction, repositoryRoot } from '#infra/constructs/faultline-function';
 import { RegionalStack } from '#infra/stacks/regional-stack';
+import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
+import { PUBLIC_URL_VAR } from '#shared/notifications/links';
+import { SECRETS_KEY_ARN_VAR } from '#shared/notifications/secrets';
 import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -33,6 +36,7 @@ interface PolicyStatement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 let stack: RegionalStack;
@@ -195,6 +199,9 @@ describe.each(functionDeclarations)('the %s function', (name, declaration) => {
       ...Object.keys(declaration.tables).map((table) => tables[table as TableName].envVar),
       ...Object.keys(declaration.queues).map((queue) => queues[queue as QueueName].envVar),
       ...Object.keys(commonEnvironment),
+      ...(declaration.uses ?? []).flatMap((service) =>
+        service === 'secretsKey' ? [SECRETS_KEY_ARN_VAR, PUBLIC_URL_VAR] : [EMAIL_FROM_VAR],
+      ),
       'NODE_OPTIONS',
     ];
     expect(Object.keys(variables).sort()).toEqual([...new Set(expected)].sort());
@@ -282,7 +289,7 @@ describe('least privilege, as the product needs it', () => {
     expect(actionsOnResource('updateItem', tableArn('items'))).toEqual(['dynamodb:UpdateItem']);
   });
 
-  it('no function can scan or delete from a table', () => {
+  it('no function can scan a table, nor delete from one, except the rules API removing rules', () => {
     for (const [name] of functionDeclarations) {
       for (const [table] of tableDeclarations) {
         const actions = [
@@ -290,8 +297,46 @@ describe('least privilege, as the product needs it', () => {
           ...actionsOnResource(name, indexesArn(table)),
         ];
         expect(actions, `${name} on ${table}`).not.toContain('dynamodb:Scan');
+        if (name === 'notificationRules' && table === 'notifications') continue;
         expect(actions, `${name} on ${table}`).not.toContain('dynamodb:DeleteItem');
       }
+    }
+  });
+
+  it('only the functions that use the credentials key may read it, and only the sender may send email', () => {
+    const secretId = logicalId(stack.secretsKey);
+    for (const [name, declaration] of functionDeclarations) {
+      const readsKey = statementsOf(name).some(
+        (statement) =>
+          [statement.Action].flat().includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(statement.Resource).includes(JSON.stringify({ Ref: secretId })),
+      );
+      expect(readsKey, name).toBe((declaration.uses ?? []).includes('secretsKey'));
+      const statements = statementsOf(name).filter((statement) =>
+        [statement.Action].flat().includes('ses:SendEmail'),
+      );
+      expect(statements.length, name).toBe((declaration.uses ?? []).includes('email') ? 1 : 0);
+      for (const statement of statements) {
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'ses:FromAddress': { Ref: 'NotificationEmailFrom' } },
+        });
+      }
+    }
+  });
+
+  it('runs each scheduled function on an EventBridge rule at its declared rate', () => {
+    const rules = template.findResources('AWS::Events::Rule');
+    for (const [name, declaration] of functionDeclarations) {
+      if (declaration.trigger.kind !== 'schedule') continue;
+      const minutes = declaration.trigger.everyMinutes;
+      const matching = Object.values(rules).filter((rule) =>
+        (rule.Properties.Targets as Array<{ Arn: unknown }>).some(
+          (target) =>
+            JSON.stringify(target.Arn) === JSON.stringify({ 'Fn::GetAtt': [functionId(name), 'Arn'] }),
+        ),
+      );
+      expect(matching, name).toHaveLength(1);
+      expect(matching[0]?.Properties.ScheduleExpression).toBe(`rate(${minutes} minutes)`);
     }
   });
 
