@@ -1,5 +1,5 @@
 // The cdk-nag findings Faultline accepts, each acknowledged by id with the reason it is accepted.
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
@@ -18,6 +18,10 @@ function indexWildcardFinding(table: TableV2): string {
   const logicalId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
   return nag(`IAM5[Resource::<${logicalId}.Arn>/index/*]`);
 }
+
+/** cdk-nag writes a pseudo parameter as `<AWS::Name>`, a concrete value as itself. */
+const named = (value: string, pseudo: string): string =>
+  Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
 
 export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
   const functionDeclarations: Record<FunctionName, FunctionDeclaration> = functions;
@@ -57,7 +61,9 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
   >) {
     if (!(declaration.uses ?? []).includes('email')) continue;
     Validations.of(stack.functions[name].role).acknowledge({
-      id: nag(`IAM5[Resource::arn:<AWS::Partition>:ses:${stack.region}:${stack.account}:identity/*]`),
+      id: nag(
+        `IAM5[Resource::arn:<AWS::Partition>:ses:${named(stack.region, 'Region')}:${named(stack.account, 'AccountId')}:identity/*]`,
+      ),
       reason:
         'ses:SendEmail only, and only From the address in the NotificationEmailFrom parameter ' +
         '(condition ses:FromAddress): SES authorizes a send against the identity of the From address ' +
