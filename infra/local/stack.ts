@@ -57,6 +57,8 @@ export interface LocalStack {
   queues: LocalQueues;
   /** Resolves once every queue is drained and every stream read to its end. */
   idle(options?: { timeoutMs?: number }): Promise<void>;
+  /** Invokes a scheduled function now, as its schedule would (tests; the timer keeps running). */
+  runScheduled(name: FunctionName): Promise<unknown>;
   /** Stops the pollers (waiting for their batches), the HTTP API and the emulators; restores process.env. */
   stop(): Promise<void>;
 }
@@ -150,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const routes: HttpRoute[] = [];
     const pollers: Array<SqsPoller | StreamPoller> = [];
+    const schedules = new Map<FunctionName, LocalSchedule>();
     for (const fn of declared) {
       const trigger = fn.declaration.trigger;
       const loadedFunction = loaded.get(fn.name)!;
@@ -170,7 +173,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           }),
         );
       } else if (trigger.kind === 'schedule') {
-        pollers.push(startSchedule(loadedFunction, trigger.everyMinutes * 60_000, options.logError));
+        schedules.set(
+          fn.name,
+          startSchedule(loadedFunction, trigger.everyMinutes * 60_000, options.logError),
+        );
       } else {
         pollers.push(
           startStreamPoller({
@@ -189,7 +195,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     // Pollers stop before the emulators they read, and wait for the batch they are running.
     cleanups.push(async () => {
-      await Promise.all(pollers.map((poller) => poller.stop()));
+      await Promise.all([...pollers, ...schedules.values()].map((poller) => poller.stop()));
     });
 
     const http = await startHttpAdapter({
@@ -216,6 +222,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         for (let round = 0; round < 2; round++) {
           for (const poller of pollers) await poller.idle(idleOptions);
         }
+      },
+      runScheduled(name) {
+        const schedule = schedules.get(name);
+        if (!schedule) throw new Error(`${name} is not a scheduled function`);
+        return schedule.runNow();
       },
       stop() {
         stopping ??= stopAll();
@@ -271,18 +282,20 @@ async function localSecretsKey(dataDir: string | undefined): Promise<string> {
   }
 }
 
-/**
- * A timer that invokes a scheduled function as EventBridge would, with a scheduled event; one
- * invocation at a time. `idle()` does not wait for it: it never drains.
- */
+interface LocalSchedule {
+  runNow(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** A timer that invokes a scheduled function as EventBridge would, with a scheduled event; one run at a time. */
 function startSchedule(
   fn: LoadedFunction,
   everyMs: number,
   logError: (message: string, error: unknown) => void = (message, error) => console.error(message, error),
-): SqsPoller {
+): LocalSchedule {
   let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() =>
+  const run = (): Promise<unknown> => {
+    const next = running.then(() =>
       invoke(fn, {
         version: '0',
         id: `local-${Date.now()}`,
@@ -292,15 +305,18 @@ function startSchedule(
         region: LOCAL_REGION,
         resources: [],
         detail: {},
-      }).catch((error: unknown) => logError(`${fn.name} failed`, error)),
+      }),
     );
-  }, everyMs);
+    running = next.catch((error: unknown) => logError(`${fn.name} failed`, error));
+    return next;
+  };
+  const timer = setInterval(() => void run().catch(() => {}), everyMs);
   timer.unref();
   return {
+    runNow: run,
     async stop() {
       clearInterval(timer);
       await running;
     },
-    async idle() {},
-  } as unknown as SqsPoller;
+  };
 }
