@@ -104,14 +104,14 @@ export function outcomeOfEmailError(error: unknown): DeliveryOutcome {
   const failure = (error ?? {}) as SdkError;
   const status = failure.$metadata?.httpStatusCode ?? null;
   const response = excerpt(`${failure.name ?? 'Error'}: ${failure.message ?? ''}`.trim());
-  if (failure.$metadata) {
+  if (status !== null) {
     // SES answered: its named refusals and any other 4xx but 408/429 (TooManyRequests, LimitExceeded) are final.
     const refused =
       (failure.name !== undefined && FINAL_SES_ERRORS.has(failure.name)) ||
       (status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429);
     return { status: refused ? 'failed' : 'retry', httpStatus: status, response };
   }
-  // No answer from SES: a refused or reset connection, DNS, a timeout.
+  // No answer from SES (the SDK sets `$metadata` without a status): a refused or reset connection, DNS, a timeout.
   if (typeof failure.code === 'string' || failure.name === 'TimeoutError' || failure.name === 'AbortError') {
     return { status: 'retry', httpStatus: null, response: excerpt(`network: ${response}`) };
   }
