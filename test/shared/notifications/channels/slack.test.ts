@@ -8,6 +8,7 @@ import {
   deliveryContext,
   deployEvent,
   itemEvent,
+  loopbackHttp,
   PUBLIC_URL,
   ruleFor,
 } from '../../../support/vendors/deliveries';
