@@ -102,3 +102,20 @@ export function escapeHtml(text: string): string {
 export function escapeSlack(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+/** Text cut to `max` characters (code points, so no emoji is split), ending with `…` when cut. */
+export function cut(text: string, max: number): string {
+  const characters = [...text];
+  return characters.length > max ? `${characters.slice(0, max - 1).join('')}…` : text;
+}
+
+/**
+ * Markdown (Discord, Adaptive Cards) with its control characters backslash-escaped, so an item title
+ * like `**urgent** [click](https://evil.example)` reads as typed rather than as formatting or a link.
+ */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\*_~`|>#[\]()-]/g, '\\$&');
+}
+
+/** One line: headers and one-line fields never carry a title's newlines (or a header injection). */
+export const oneLine = (text: string): string => text.replace(/[\r\n\t\u2028\u2029]+/g, ' ');
