@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
+import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
@@ -20,6 +22,7 @@ import { startDynamoDbLocal } from './dynamodb-local';
 import { type HttpRoute, startHttpAdapter } from './http-adapter';
 import { invoke, type LambdaFunction, type LoadedFunction, loadFunction } from './lambda-runtime';
 import { type LocalQueues, startQueues } from './queues';
+import { type LocalSes, startLocalSes } from './ses-local';
 import { type SqsPoller, startSqsPoller } from './sqs-poller';
 import { latestStreamArn, type StreamPoller, startStreamPoller } from './stream-poller';
 import { createTables } from './tables';
@@ -40,6 +43,8 @@ export interface LocalStackOptions {
   visibilityTimeoutOverrides?: Partial<Record<QueueName, number>>;
   /** No progress lines on stdout. */
   quiet?: boolean;
+  /** Where notification links point; the stack's own URL unless told (the dashboard will be served there). */
+  publicUrl?: string;
   /** Where handler and poller failures go; console.error unless told. */
   logError?: (message: string, error: unknown) => void;
 }
@@ -47,7 +52,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   url: string;
   port: number;
-  endpoints: { dynamodb: string; sqs: string };
+  endpoints: { dynamodb: string; sqs: string; ses: string };
   tableNames: Record<TableName, string>;
   queueUrls: Record<QueueName, string>;
   deadLetterQueueUrls: Record<QueueName, string>;
@@ -55,6 +60,8 @@ export interface LocalStack {
   environment: Record<string, string>;
   /** The fauxqs server and queues, for inspection in tests. */
   queues: LocalQueues;
+  /** The SES emulator the email channel sends to; its inbox page is `ses.inboxUrl`. */
+  ses: LocalSes;
   /** Resolves once every queue is drained and every stream read to its end. */
   idle(options?: { timeoutMs?: number }): Promise<void>;
   /** Invokes a scheduled function now, as its schedule would (tests; the timer keeps running). */
@@ -110,6 +117,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => localQueues.stop());
     say(`fauxqs (SQS) on ${localQueues.endpoint} — in memory only: queued messages do not survive a restart`);
 
+    const ses = await startLocalSes();
+    cleanups.push(() => ses.stop());
+    say(`aws-ses-v2-local (SES) on ${ses.endpoint} — sent email is shown at ${ses.inboxUrl}`);
+
     const queueNames = Object.keys(queues) as QueueName[];
     const queueUrls = mapValues(queueNames, (name) => localQueues.queues[name].url);
     const environment: Record<string, string> = {
@@ -120,6 +131,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SQS: localQueues.endpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      // The emulator sends from any address; in AWS this is the stack's verified SES identity.
+      [EMAIL_FROM_VAR]: 'faultline@localhost',
       // Handlers log short human lines here (shared/observability.ts), JSON in AWS.
       FAULTLINE_LOCAL: '1',
       // Seals channel credentials; kept beside the data when there is a data directory.
@@ -206,17 +220,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logRequest: options.quiet ? undefined : (line) => console.log(line),
     });
     cleanups.push(() => http.stop());
+    // Links in notifications point at this stack; known only now that the port is (handlers read it per delivery).
+    const publicUrl = options.publicUrl ?? http.url;
+    if (!savedEnvironment.has(PUBLIC_URL_VAR))
+      savedEnvironment.set(PUBLIC_URL_VAR, process.env[PUBLIC_URL_VAR]);
+    process.env[PUBLIC_URL_VAR] = publicUrl;
+    environment[PUBLIC_URL_VAR] = publicUrl;
 
     let stopping: Promise<void> | undefined;
     return {
       url: http.url,
       port: http.port,
-      endpoints: { dynamodb: dynamo.endpoint, sqs: localQueues.endpoint },
+      endpoints: { dynamodb: dynamo.endpoint, sqs: localQueues.endpoint, ses: ses.endpoint },
       tableNames,
       queueUrls,
       deadLetterQueueUrls: mapValues(queueNames, (name) => localQueues.queues[name].deadLetterUrl),
       environment,
       queues: localQueues,
+      ses,
       async idle(idleOptions) {
         // Twice: a stream record can enqueue a message and a message can write a streamed item.
         for (let round = 0; round < 2; round++) {

@@ -51,6 +51,8 @@ async function main(): Promise<void> {
       dataDir
         ? `Data is kept in ${dataDir}; queued messages are not (fauxqs is in memory).`
         : 'Data is in memory and lost on exit: set FAULTLINE_DATA_DIR to keep it (queued messages are never kept).',
+      `Email that notification rules send is shown at ${stack.ses.inboxUrl}`,
+      `Notification rules: npx faultline rules --help (deliveries are printed here, one line each)`,
       `Try: curl -X POST ${stack.url}/api/1/item/ -H 'X-Rollbar-Access-Token: ${tokens.post_server_item}' \\`,
       `       -H 'Content-Type: application/json' -d '{"data":{"environment":"local","body":{"message":{"body":"Hello"}}}}'`,
       '',
