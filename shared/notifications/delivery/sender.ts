@@ -131,6 +131,14 @@ interface AnyChannel {
 
 export const DEFAULT_MAX_PACE_WAIT_MS = 3_000;
 export const DEFAULT_RECORD_DAYS = 7;
+/**
+ * The pace must hold at the vendor, not at the booking. A slot is booked a little ahead (the
+ * booking's round trip is over by then, so a free destination's first post leaves at its slot, not
+ * a round trip late), and slots are 10% further apart than the vendor's pace, for the varying time
+ * a post takes to reach it.
+ */
+export const PACE_LEAD_MS = 250;
+export const PACE_MARGIN = 1.1;
 
 export const DEAD_LETTER_NOTE = 'moved to the dead-letter queue';
 
@@ -238,8 +246,8 @@ export function createSender(options: SenderOptions): Sender {
           claim.paceSlotAt ??
           (await options.pace.reserve(
             destinationOf(rule.channel, limit.key),
-            Math.ceil(1000 / limit.perSecond),
-            clock.now(),
+            Math.ceil((1000 / limit.perSecond) * PACE_MARGIN),
+            clock.now() + PACE_LEAD_MS,
           ));
         const wait = slot - clock.now();
         if (wait > maxPaceWaitMs && !lastReceive) {

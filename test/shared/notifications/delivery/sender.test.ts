@@ -388,14 +388,16 @@ describe('exactly once as far as the receiver can tell', () => {
 describe("a destination's pace", () => {
   const paced = () => new ScriptedChannel('slack', [sent], { perSecond: 1 });
 
-  it('a slot a second away is waited for in process', async () => {
+  it('posts to one destination at one a second are 1.1 s apart, the next slot waited for in process', async () => {
     rules.add(rule());
     const channel = paced();
     const sender = senderWith(channel);
+    const start = clock.now();
     await sender.deliver(messageFor(3, 'evt-1'), { receiveCount: 1 });
     await sender.deliver(messageFor(3, 'evt-2'), { receiveCount: 1 });
-    expect(channel.calls.map((call) => call.now)).toEqual([clock.time - 1_000, clock.time]);
-    expect(clock.sleeps).toEqual([1_000]);
+    // A free destination's slot is booked 250 ms ahead, past the booking's round trip.
+    expect(channel.calls.map((call) => call.now - start)).toEqual([250, 1_350]);
+    expect(clock.sleeps).toEqual([250, 1_100]);
   });
 
   it('a slot further than the in-process wait defers the message to it, keeping the slot for its return', async () => {
