@@ -1,4 +1,69 @@
-// Placeholder while the notification work is merged: replaced by its real handler before anything ships.
-export const handler = async (): Promise<never> => {
-  throw new Error('not built yet');
+// SQS (notification queue) → sender: delivers each queued (event, rule) through its channel once,
+// with retries at the vendor's pace; what must come back is reported as a partial batch failure.
+
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
+import { queueUrls, tableNames } from '#shared/config';
+import type { ChannelLinks } from '#shared/notifications/channel';
+import { channels } from '#shared/notifications/channels/index';
+import { createSender } from '#shared/notifications/delivery/sender';
+import { createDeliveryService } from '#shared/notifications/delivery/service';
+import { createSesEmailSender, EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
+import { createOutboundHttp, outboundPolicyFromEnv } from '#shared/notifications/outbound-http';
+import { loadSecretBox } from '#shared/notifications/secrets';
+import { logger } from '#shared/observability';
+import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
+import { DynamoDBDeliveryRecords } from '#shared/store/delivery-records';
+import { DynamoDBDestinationPace } from '#shared/store/destination-pace';
+import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
+import { functions, queues } from '#shared/wiring/topology';
+
+const tables = tableNames(['notifications']);
+const queue = queueUrls(['notifications']);
+const documents = createDocumentClient();
+const box = await loadSecretBox();
+
+// The tracker channels' links (shared/store/channel-links.ts, DynamoDBChannelLinks) arrive with
+// those channels; until then no channel built here reads or writes one.
+const links: ChannelLinks = {
+  get: async () => undefined,
+  put: async () => {
+    throw new Error('channel links are not available in this build');
+  },
 };
+
+const deliverBatch = createDeliveryService({
+  sender: createSender({
+    rules: new DynamoDBRuleRepository(documents, tables.notifications, box),
+    records: new DynamoDBDeliveryRecords(documents, tables.notifications),
+    log: new DynamoDBDeliveryLog(documents, tables.notifications),
+    pace: new DynamoDBDestinationPace(documents, tables.notifications),
+    channels,
+    http: createOutboundHttp(outboundPolicyFromEnv()),
+    email: createSesEmailSender(process.env[EMAIL_FROM_VAR] ?? 'faultline@localhost'),
+    links,
+    publicUrl: process.env.FAULTLINE_PUBLIC_URL ?? '',
+    // A claim outlives the invocation that made it: after the timeout Lambda has stopped it.
+    leaseMs: functions.sendNotifications.timeoutSeconds * 1000,
+    maxReceives: queues.notifications.maxReceiveCount,
+  }),
+  queue: new SqsDeliveryQueue(createSqsClient(), queue.notifications),
+});
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    const kept = await deliverBatch(
+      event.Records.map((record) => ({
+        messageId: record.messageId,
+        receiptHandle: record.receiptHandle,
+        body: record.body,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+      })),
+    );
+    // Partial batch failure: only these come back; the rest are deleted from the queue.
+    return { batchItemFailures: kept.map((itemIdentifier) => ({ itemIdentifier })) };
+  });

@@ -99,8 +99,9 @@ export type TableAction =
 export type QueueAction = 'SendMessage' | 'GetQueueAttributes';
 
 /**
- * `consume`: the function is triggered by the queue (the event source mapping receives and deletes);
- * otherwise the actions the function's code sends to it.
+ * `consume`: the function is triggered by the queue (the event source mapping receives and deletes;
+ * the grant also lets the function's code change a received message's visibility); otherwise the
+ * actions the function's code sends to it.
  */
 export type QueueAccess = 'consume' | readonly QueueAction[];
 
@@ -284,7 +285,10 @@ export const functions = {
     entry: 'functions/send-notifications.ts',
     description: 'Delivers notifications to their channels, once each, with retries',
     trigger: { kind: 'queue', queue: 'notifications', batchSize: 10, maxBatchingWindowSeconds: 0 },
-    tables: { notifications: ['GetItem', 'Query', 'PutItem', 'UpdateItem'] },
+    // The rule and a settled delivery record are read by key; records are claimed and settled and
+    // pace slots reserved by conditional updates; log lines (and tracker links) are puts. Retries
+    // and paced deliveries change the received message's visibility, which consuming grants.
+    tables: { notifications: ['GetItem', 'PutItem', 'UpdateItem'] },
     queues: { notifications: 'consume' },
     timeoutSeconds: 60,
     memoryMb: 256,

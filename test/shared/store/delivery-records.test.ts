@@ -1,0 +1,109 @@
+// Delivery records and destination pace against DynamoDB Local: which records a sender may claim,
+// that only the claim's holder settles it, and that concurrent bookings of a destination never share a slot.
+
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '#shared/aws/clients';
+import { DynamoDBDeliveryRecords } from '#shared/store/delivery-records';
+import { DynamoDBDestinationPace } from '#shared/store/destination-pace';
+import { notificationKeys } from '#shared/store/keys';
+import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
+
+let dynamo: Dynamo & { tableNames: Record<'notifications', string> };
+let documents: DynamoDBDocumentClient;
+let records: DynamoDBDeliveryRecords;
+let pace: DynamoDBDestinationPace;
+
+beforeAll(async () => {
+  dynamo = await startDynamoWithTables('records');
+  documents = createDocumentClient(dynamo.client);
+  records = new DynamoDBDeliveryRecords(documents, dynamo.tableNames.notifications);
+  pace = new DynamoDBDestinationPace(documents, dynamo.tableNames.notifications);
+});
+
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+const NOW = 1_790_000_000_000;
+const claimAt = (key: string, lease: string, now = NOW) =>
+  records.claim(key, { ruleId: 3, lease, now, leaseUntil: now + 60_000, expiresAt: now / 1000 + 7 * 86_400 });
+
+async function putRecord(key: string, row: Record<string, unknown>) {
+  await documents.send(
+    new PutCommand({
+      TableName: dynamo.tableNames.notifications,
+      Item: { ...notificationKeys.delivery(key), ...row },
+    }),
+  );
+}
+
+describe('claiming a delivery record', () => {
+  it.each([
+    ['absent (the fan-out put none)', undefined, true],
+    ['queued by the fan-out', { status: 'queued' }, true],
+    ['retrying', { status: 'retrying', attempts: 2 }, true],
+    ['back from the dead-letter queue', { status: 'dead_lettered', attempts: 10 }, true],
+    ['held by a sender whose lease ran out', { status: 'sending', lease: 'old', lease_until: NOW - 1 }, true],
+    ['held by a live sender', { status: 'sending', lease: 'other', lease_until: NOW + 1 }, false],
+    ['sent', { status: 'sent', attempts: 1 }, false],
+    ['failed', { status: 'failed', attempts: 1 }, false],
+    ['skipped', { status: 'skipped', attempts: 0 }, false],
+  ] as const)('a record %s: claimable %s', async (what, row, claimable) => {
+    const key = `claim-${what}#3`;
+    if (row) await putRecord(key, row);
+    const result = await claimAt(key, 'mine');
+    expect(result.claimed).toBe(claimable);
+    if (!result.claimed) expect(result.status).toBe(row?.status);
+    if (result.claimed) expect(result.attempts).toBe(row && 'attempts' in row ? row.attempts : 0);
+  });
+
+  it('two senders claiming at once: exactly one gets it', async () => {
+    const results = await Promise.all(['a', 'b', 'c'].map((lease) => claimAt('race#3', lease)));
+    expect(results.filter((result) => result.claimed)).toHaveLength(1);
+  });
+
+  it('only the holder settles; a settled record is claimed again only while retrying, and keeps its pace slot', async () => {
+    expect((await claimAt('settle#3', 'first')).claimed).toBe(true);
+    expect(
+      await records.settle('settle#3', 'stranger', {
+        status: 'sent',
+        attempts: 1,
+        httpStatus: 200,
+        now: NOW,
+      }),
+    ).toBe(false);
+    expect(
+      await records.settle('settle#3', 'first', {
+        status: 'queued',
+        attempts: 0,
+        httpStatus: null,
+        now: NOW,
+        paceSlotAt: NOW + 5_000,
+      }),
+    ).toBe(true);
+    expect(await claimAt('settle#3', 'second')).toEqual({
+      claimed: true,
+      attempts: 0,
+      paceSlotAt: NOW + 5_000,
+    });
+    expect(
+      await records.settle('settle#3', 'second', { status: 'sent', attempts: 1, httpStatus: 200, now: NOW }),
+    ).toBe(true);
+    expect(await claimAt('settle#3', 'third')).toEqual({ claimed: false, status: 'sent' });
+  });
+});
+
+describe("a destination's pace", () => {
+  it('a free destination is posted to now; concurrent bookings get slots one interval apart', async () => {
+    const slots = await Promise.all(Array.from({ length: 5 }, () => pace.reserve('dest-a', 1_000, NOW)));
+    expect(slots.sort((a, b) => a - b)).toEqual([NOW, NOW + 1_000, NOW + 2_000, NOW + 3_000, NOW + 4_000]);
+  });
+
+  it('a booking that has lapsed leaves the destination free', async () => {
+    await pace.reserve('dest-b', 1_000, NOW);
+    expect(await pace.reserve('dest-b', 1_000, NOW + 60_000)).toBe(NOW + 60_000);
+    expect(await pace.reserve('dest-b', 1_000, NOW + 60_000)).toBe(NOW + 61_000);
+  });
+});
