@@ -192,6 +192,17 @@ describe('GitHub issues', () => {
     expect(outcome.status === 'retry' ? outcome.retryAfterMs : undefined).toBeGreaterThan(110_000);
   });
 
+  it('a create answered 2xx without an issue number is not retried, so no second issue is filed', async () => {
+    vendor.script({ status: 201, body: 'Created' });
+    const rule = ruleFor();
+    const item = itemOf();
+    expect(await sender.deliver(github, rule, eventOf('new_item', item))).toMatchObject({
+      status: 'failed',
+      httpStatus: 201,
+    });
+    expect(await links.get(rule.id, item.id)).toBeUndefined();
+  });
+
   it.each([
     ['a bad token (401)', 'token', 401],
     ['a repository that does not exist (404)', 'repo', 404],
