@@ -6,15 +6,16 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
-import type { ChannelLinks } from '#shared/notifications/channel';
 import { channels } from '#shared/notifications/channels/index';
 import { createSender } from '#shared/notifications/delivery/sender';
 import { createDeliveryService } from '#shared/notifications/delivery/service';
 import { createSesEmailSender, EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
+import { publicUrlFromEnv } from '#shared/notifications/links';
 import { createOutboundHttp, outboundPolicyFromEnv } from '#shared/notifications/outbound-http';
 import { loadSecretBox } from '#shared/notifications/secrets';
 import { logger } from '#shared/observability';
 import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { DynamoDBChannelLinks } from '#shared/store/channel-links';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
 import { DynamoDBDeliveryRecords } from '#shared/store/delivery-records';
 import { DynamoDBDestinationPace } from '#shared/store/destination-pace';
@@ -26,15 +27,6 @@ const queue = queueUrls(['notifications']);
 const documents = createDocumentClient();
 const box = await loadSecretBox();
 
-// The tracker channels' links (shared/store/channel-links.ts, DynamoDBChannelLinks) arrive with
-// those channels; until then no channel built here reads or writes one.
-const links: ChannelLinks = {
-  get: async () => undefined,
-  put: async () => {
-    throw new Error('channel links are not available in this build');
-  },
-};
-
 const deliverBatch = createDeliveryService({
   sender: createSender({
     rules: new DynamoDBRuleRepository(documents, tables.notifications, box),
@@ -44,8 +36,8 @@ const deliverBatch = createDeliveryService({
     channels,
     http: createOutboundHttp(outboundPolicyFromEnv()),
     email: createSesEmailSender(process.env[EMAIL_FROM_VAR] ?? 'faultline@localhost'),
-    links,
-    publicUrl: process.env.FAULTLINE_PUBLIC_URL ?? '',
+    links: new DynamoDBChannelLinks(documents, tables.notifications),
+    publicUrl: () => publicUrlFromEnv(),
     // A claim outlives the invocation that made it: after the timeout Lambda has stopped it.
     leaseMs: functions.sendNotifications.timeoutSeconds * 1000,
     maxReceives: queues.notifications.maxReceiveCount,

@@ -101,7 +101,8 @@ export interface SenderOptions {
   email: EmailSender;
   links: ChannelLinks;
   /** Links in messages point here. */
-  publicUrl: string;
+  /** Where links point; a string, or read per delivery (the local stack learns its URL after loading handlers). */
+  publicUrl: string | (() => string);
   /** How long a claim holds: the function's timeout, after which Lambda has stopped the sender. */
   leaseMs: number;
   /** The queue's maxReceiveCount: on that receive a message not acked goes to the dead-letter queue. */
@@ -271,7 +272,7 @@ export function createSender(options: SenderOptions): Sender {
           http: options.http,
           email: options.email,
           links: options.links,
-          publicUrl: options.publicUrl,
+          publicUrl: typeof options.publicUrl === 'function' ? options.publicUrl() : options.publicUrl,
           now: clock.now(),
         });
       } catch (error) {
