@@ -52,7 +52,7 @@ export function createDailySummaries(deps: DailySummaryDependencies) {
       report.rules += 1;
       try {
         const rule = await deps.rules.get(entry.project_id, entry.rule_id);
-        if (!rule || rule.status !== 'enabled' || rule.trigger !== 'daily_summary') continue;
+        if (rule?.status !== 'enabled' || rule.trigger !== 'daily_summary') continue;
         const settings = summarySettingsOf(rule);
         const day = dueDay(settings, at);
         if (!day || (await deps.records.wasQueued(rule.id, day))) continue;
