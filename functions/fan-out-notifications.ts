@@ -1,4 +1,48 @@
-// Placeholder while the notification work is merged: replaced by its real handler before anything ships.
-export const handler = async (): Promise<never> => {
-  throw new Error('not built yet');
-};
+// DynamoDB Streams (items table) → fan-out: evaluates each project's notification rules on the
+// changes of its items and its deploys, and queues one delivery per event and rule.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
+import { queueUrls, tableNames } from '#shared/config';
+import { RuleCache } from '#shared/notifications/fan-out/rule-cache';
+import { createFanOut, lastOccurrencesOf } from '#shared/notifications/fan-out/service';
+import { loadSecretBox } from '#shared/notifications/secrets';
+import { logger } from '#shared/observability';
+import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
+import { DynamoDBNoiseStore } from '#shared/store/notification-noise';
+import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
+import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
+import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
+
+const tables = tableNames(['notifications', 'occurrences']);
+const queue = queueUrls(['notifications']);
+const documents = createDocumentClient();
+
+// The rules' credentials are sealed; their key is read once per container (a secret in AWS).
+const fanOut = loadSecretBox().then((box) => {
+  const rules = new DynamoDBRuleRepository(documents, tables.notifications, box);
+  const noise = new DynamoDBNoiseStore(documents, tables.notifications);
+  return createFanOut({
+    rules: new RuleCache((projectId) => rules.list(projectId)),
+    occurrences: lastOccurrencesOf(
+      new DynamoDBOccurrenceRepository(
+        documents,
+        tables.occurrences,
+        new DynamoDBPayloadCodec(documents, tables.occurrences),
+      ),
+    ),
+    noise,
+    rates: noise,
+    summaries: new DynamoDBDailySummaries(documents, tables.notifications),
+    queue: new SqsDeliveryQueue(createSqsClient(), queue.notifications),
+  });
+});
+
+// Kept from being an unhandled rejection before the first invocation: each invocation awaits it and fails with it.
+fanOut.catch(() => {});
+
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => (await fanOut)(event.Records));

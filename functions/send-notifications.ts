@@ -14,7 +14,7 @@ import { publicUrlFromEnv } from '#shared/notifications/links';
 import { createOutboundHttp, outboundPolicyFromEnv } from '#shared/notifications/outbound-http';
 import { loadSecretBox } from '#shared/notifications/secrets';
 import { logger } from '#shared/observability';
-import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { SqsDeliveryReturns } from '#shared/queue/notification-queue';
 import { DynamoDBChannelLinks } from '#shared/store/channel-links';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
 import { DynamoDBDeliveryRecords } from '#shared/store/delivery-records';
@@ -42,7 +42,7 @@ const deliverBatch = createDeliveryService({
     leaseMs: functions.sendNotifications.timeoutSeconds * 1000,
     maxReceives: queues.notifications.maxReceiveCount,
   }),
-  queue: new SqsDeliveryQueue(createSqsClient(), queue.notifications),
+  queue: new SqsDeliveryReturns(createSqsClient(), queue.notifications),
 });
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()

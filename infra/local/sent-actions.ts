@@ -31,6 +31,13 @@ const transactionActions: Record<string, string> = {
   Get: 'GetItem',
 };
 
+/** SQS's batch calls are authorized by the single message's action: IAM has no `sqs:SendMessageBatch`. */
+const sqsBatchActions: Record<string, string> = {
+  SendMessageBatch: 'SendMessage',
+  DeleteMessageBatch: 'DeleteMessage',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+};
+
 /** Starts recording; one recorder at a time per process. */
 export function recordSentActions(): SentActionRecorder {
   const actions: SentAction[] = [];
@@ -76,7 +83,8 @@ function actionsOf(functionName: string, target: string, body: string): SentActi
   const [service, operation = ''] = target.split('.');
   const input = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
   if (service === 'AmazonSQS') {
-    return [{ functionName, service: 'sqs', action: operation, resource: String(input.QueueUrl) }];
+    const action = sqsBatchActions[operation] ?? operation;
+    return [{ functionName, service: 'sqs', action, resource: String(input.QueueUrl) }];
   }
   if (!service?.startsWith('DynamoDB_')) return [];
   const sent = (action: string, table: unknown): SentAction => ({

@@ -117,7 +117,7 @@ export class DynamoDBDeployRepository implements DeployRepository {
   }
 }
 
-function toDeploy(row: Record<string, unknown>): Deploy {
+export function toDeploy(row: Record<string, unknown>): Deploy {
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
   return {
     id: Number(row.id),

@@ -145,6 +145,8 @@ export const notificationKeys = {
     SK: `${kind}#${pad(itemId)}`,
   }),
   summaryDayPartition: (projectId: number, day: string) => `SUMMARY#${projectId}#${day}`,
+  /** A daily summary rule's summary of a UTC day was queued: later runs of the schedule skip it. */
+  summarySent: (ruleId: number, day: string): Key => ({ PK: `SUMMARY_SENT#${ruleId}`, SK: day }),
   /** Projects with a daily summary rule, so the schedule need not scan: one row per rule. */
   summaryRule: (ruleId: number): Key => ({ PK: 'SUMMARY_RULES', SK: `RULE#${pad(ruleId)}` }),
 };

@@ -245,7 +245,7 @@ export class DynamoDBOccurrenceRepository implements OccurrenceRepository {
  * A failure of the stored row itself (its dictionary gone, a codec this code does not know, bytes
  * or JSON that do not decode), not of a dependency: a throttled or failed read is thrown.
  */
-function isUnreadablePayload(error: unknown): error is Error {
+export function isUnreadablePayload(error: unknown): error is Error {
   if (error instanceof MissingDictionaryError || error instanceof UnknownCodecError) return true;
   if (error instanceof SyntaxError) return true;
   // zlib's errors carry its codes: Z_DATA_ERROR, Z_BUF_ERROR, Z_NEED_DICT…

@@ -269,11 +269,17 @@ export const functions = {
       maxBatchingWindowSeconds: 0,
       // A fan-out added to a running installation must not replay a day of old changes as news.
       startingPosition: 'LATEST',
+      // Items and deploys written or changed; TTL and other deletions tell nothing.
+      filter: { eventNames: ['INSERT', 'MODIFY'], entities: ['item', 'deploy'] },
+      // A record that keeps failing (its dependencies down for long) goes to the failure queue after
+      // these retries, bisected down to itself, rather than holding its shard for 24 hours.
+      retryAttempts: 10,
     },
-    // Rules by query; delivery records, noise state and rate windows by conditional writes; the
-    // last occurrence read for `path` filters and webhook payloads.
+    // Rules by query; noise state, rate windows and the daily summaries' tallies by conditional
+    // updates and puts (nothing is read first); the last occurrence (and its payload's dictionary)
+    // read for payload filters and webhook payloads.
     tables: {
-      notifications: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
+      notifications: ['Query', 'PutItem', 'UpdateItem'],
       occurrences: ['GetItem'],
     },
     queues: { notifications: ['SendMessage'] },

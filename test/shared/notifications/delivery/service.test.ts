@@ -21,7 +21,7 @@ import { createDeliveryService, type ReceivedMessage } from '#shared/notificatio
 import { type DeliveryMessage, deliveryKey } from '#shared/notifications/model';
 import { createOutboundHttp } from '#shared/notifications/outbound-http';
 import { createSecretBox } from '#shared/notifications/secrets';
-import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { SqsDeliveryReturns } from '#shared/queue/notification-queue';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
 import { DynamoDBDeliveryRecords } from '#shared/store/delivery-records';
 import { DynamoDBDestinationPace } from '#shared/store/destination-pace';
@@ -167,7 +167,7 @@ function newSenderService() {
       random: () => 0,
       logger: { info: () => {}, warn: () => {}, error: () => {} },
     }),
-    queue: new SqsDeliveryQueue(queues.client, queueUrl),
+    queue: new SqsDeliveryReturns(queues.client, queueUrl),
   });
 }
 
