@@ -15,6 +15,8 @@ export interface ReceivedRequest {
   body: string;
   /** The status the server answered with. */
   status: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface VendorAnswer {
@@ -39,9 +41,9 @@ export interface VendorServer {
 
 export interface VendorServerOptions {
   /** The vendor's refusal of a request it would not take (wrong path, bad body…), or undefined when it is fine. */
-  check(request: Omit<ReceivedRequest, 'status'>): VendorAnswer | undefined;
+  check(request: Omit<ReceivedRequest, 'status' | 'at'>): VendorAnswer | undefined;
   /** What the vendor answers an accepted request with. */
-  success(request: Omit<ReceivedRequest, 'status'>): VendorAnswer;
+  success(request: Omit<ReceivedRequest, 'status' | 'at'>): VendorAnswer;
 }
 
 export async function startVendorServer(options: VendorServerOptions): Promise<VendorServer> {
@@ -53,7 +55,7 @@ export async function startVendorServer(options: VendorServerOptions): Promise<V
   const server = createServer(async (incoming, outgoing) => {
     const request = await readRequest(incoming);
     const answer = options.check(request) ?? scripted.shift() ?? options.success(request);
-    received.push({ ...request, status: answer.status });
+    received.push({ ...request, status: answer.status, at: Date.now() });
     outgoing.writeHead(answer.status, answer.headers ?? {});
     outgoing.end(answer.body ?? '');
     for (const waiter of waiters) waiter();
@@ -90,7 +92,7 @@ export async function startVendorServer(options: VendorServerOptions): Promise<V
   };
 }
 
-async function readRequest(incoming: IncomingMessage): Promise<Omit<ReceivedRequest, 'status'>> {
+async function readRequest(incoming: IncomingMessage): Promise<Omit<ReceivedRequest, 'status' | 'at'>> {
   const chunks: Buffer[] = [];
   for await (const chunk of incoming) chunks.push(chunk as Buffer);
   const url = new URL(incoming.url ?? '/', 'http://vendor.invalid');
