@@ -170,6 +170,9 @@ export function createRulesService(deps: RulesServiceDeps) {
     prefix: string,
     stored?: Rule,
   ): Promise<{ draft: RuleDraft; revealed: Record<string, unknown> }> {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new ValidationError(`${prefix ? prefix.slice(0, -1) : 'rule'}: a rule is a JSON object`);
+    }
     const parsed = parseInput(ruleInputSchema, input, 'rule', prefix);
     const declaration: ChannelConfigDeclaration = channelConfigs[channel];
     if (!(declaration.triggers as readonly string[]).includes(parsed.trigger)) {
@@ -214,8 +217,7 @@ export function createRulesService(deps: RulesServiceDeps) {
     const refused = refusals.find((message) => message !== undefined);
     if (refused) throw new ValidationError(refused);
 
-    const status =
-      stored && !(input && typeof input === 'object' && 'status' in input) ? stored.status : parsed.status;
+    const status = stored && !('status' in input) ? stored.status : parsed.status;
     return {
       draft: { channel, trigger: parsed.trigger, status, filters: parsed.filters, config },
       revealed,
