@@ -1,4 +1,4 @@
-// The command-line tool: manage projects and access tokens, against the local stack or a deployed one.
+// The command-line tool: manage projects, access tokens and notification rules, against the local stack or a deployed one.
 import { readFile } from 'node:fs/promises';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { GroupingVersion } from '#shared/domain/fingerprint';
@@ -6,9 +6,11 @@ import { SCOPES, type Scope } from '#shared/projects/access-tokens';
 import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
 import type { Project } from '#shared/store/projects';
+import { UsageError } from './errors';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 
-const USAGE = `faultline — manage Faultline projects and access tokens
+const USAGE = `faultline — manage Faultline projects, access tokens and notification rules
 
 Usage:
   faultline project create <name> [--grouping-version 1|2]
@@ -18,6 +20,7 @@ Usage:
   faultline token create <project> --scope <scope>[,<scope>…] [--name <name>]
   faultline token list <project>
   faultline token revoke <project> <token name | sha256 prefix>
+${RULES_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -26,6 +29,8 @@ Where the projects table is:
   --projects-table <name>   a deployed stack's ProjectsTable (see its outputs); with AWS credentials
   --region <region>         the stack's region (default: AWS_REGION)
   --endpoint <url>          a DynamoDB endpoint (default: the running local stack's, from ${LOCAL_STACK_FILE})
+
+${RULES_HELP}
 
 Other options:
   -h, --help                this text
@@ -39,6 +44,16 @@ const OPTIONS = {
   'projects-table': { type: 'string' },
   region: { type: 'string' },
   endpoint: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  channel: { type: 'string' },
+  trigger: { type: 'string' },
+  filter: { type: 'string', multiple: true },
+  'path-filter': { type: 'string', multiple: true },
+  rate: { type: 'string' },
+  config: { type: 'string', multiple: true },
+  'config-json': { type: 'string' },
+  disabled: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -53,12 +68,14 @@ const COMMANDS: Record<string, string[]> = {
   'token create': ['<project>'],
   'token list': ['<project>'],
   'token revoke': ['<project>', '<token name | sha256 prefix>'],
+  'rules list': [],
+  'rules add': ['<channel>'],
+  'rules remove': ['<rule id>'],
+  'rules enable': ['<rule id>'],
+  'rules disable': ['<rule id>'],
+  'rules test': ['<rule id>'],
+  'rules log': ['<rule id>'],
 };
-
-/** The command line cannot be understood: one line saying why, exit code 2. */
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 function parseCommandLine(argv: string[]) {
   try {
@@ -188,6 +205,15 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(`usage: faultline ${[command, ...wanted].join(' ')}`);
   }
 
+  if (noun === 'rules') {
+    // A client of the rules API: credentials are sealed and masked there, never handled here.
+    const args = [subject, object].filter((argument) => argument !== undefined);
+    return runRules(verb!, args, values, () => connectRules(values), {
+      print: (line) => console.log(line),
+      warn: (line) => console.error(`faultline: ${line}`),
+    });
+  }
+
   const service = await connect(values);
   switch (command) {
     case 'project create': {
@@ -267,7 +293,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const refused = error instanceof UsageError || error instanceof ProjectAdminError;
+    const refused =
+      error instanceof UsageError || error instanceof ProjectAdminError || error instanceof RulesApiRefusal;
     console.error(`faultline: ${describeFailure(error)}`);
     if (debug) console.error(error);
     process.exitCode = refused ? 2 : 1;

@@ -35,6 +35,17 @@ function parseJsonObject(text: string): RequestFields {
   return parsed as RequestFields;
 }
 
+/** A JSON body of any shape (the rules API takes an array or an object); 400 when it is not JSON. */
+export function readJson(event: APIGatewayProxyEventV2): unknown {
+  const text = rawBody(event).toString('utf8');
+  if (text.trim() === '') throw new BadRequestError('request body is empty');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BadRequestError('invalid JSON in request body');
+  }
+}
+
 /** A JSON body that must be an object (Rollbar answers 400 to anything else). */
 export function readJsonObject(event: APIGatewayProxyEventV2): RequestFields {
   return parseJsonObject(rawBody(event).toString('utf8'));

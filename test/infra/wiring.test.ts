@@ -126,6 +126,23 @@ describe('each function is granted exactly the actions it sends, as recorded on 
     ]) {
       await call('GET', path, tokens.read);
     }
+
+    // Every route of the rules API. The rule is disabled, so its sample delivery is skipped, not posted.
+    const rules = '/api/1/notifications/webhook';
+    const created = (await call('POST', `${rules}/rules`, tokens.write, [
+      { trigger: 'new_item', status: 'disabled', config: { url: 'https://93.184.215.14/hook' } },
+    ])) as unknown as Array<{ id: number }>;
+    const rule = `${rules}/rule/${created[0]!.id}`;
+    await call('GET', `${rules}/rules`, tokens.read);
+    await call('GET', rule, tokens.read);
+    await call('PUT', rule, tokens.write, {
+      trigger: 'deploy',
+      config: { url: 'https://93.184.215.14/hook' },
+    });
+    await call('GET', `${rule}/log`, tokens.read);
+    await call('POST', `${rule}/test`, tokens.write);
+    await stack.idle();
+    await call('DELETE', rule, tokens.write);
     await stack.idle();
   }, 120_000);
 
