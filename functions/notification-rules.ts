@@ -10,7 +10,7 @@ import { createRulesService, type RulesService } from '#shared/notifications/rul
 import { loadSecretBox } from '#shared/notifications/secrets';
 import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
-import { SqsDeliveryQueue } from '#shared/queue/delivery-queue';
+import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
 import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
 import { DynamoDBProjectRepository } from '#shared/store/projects';

@@ -7,7 +7,7 @@ import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { ClientError, NotFoundError, ValidationError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
-import type { DeliveryQueue } from '#shared/queue/delivery-queue';
+import type { DeliveryQueue } from '#shared/queue/notification-queue';
 import type { DeliveryLog } from '#shared/store/delivery-log';
 import { type RuleDraft, RuleNotFoundError, type RuleRepository } from '#shared/store/notification-rules';
 import { parseInput } from '#shared/validation';
@@ -362,7 +362,9 @@ export function createRulesService(deps: RulesServiceDeps) {
         attempt: 1,
         queued_at: nowMs,
       };
-      await deps.queue.send(message);
+      const [refused] = await deps.queue.send([message]);
+      // A sample is small and made here: SQS refusing it for good would be a bug, not the caller's.
+      if (refused) throw new Error(`the notification queue refused the sample: ${refused.reason}`);
       return {
         rule_id: rule.id,
         channel,

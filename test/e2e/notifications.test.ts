@@ -15,7 +15,7 @@ import { functions } from '#shared/wiring/topology';
 import { credentials, region } from '../support/emulators';
 import { type ItemsStream, openItemsStream } from '../support/items-stream';
 import { startStackWithProject } from '../support/local-stack';
-import { startPagerDuty, type PagerDutyServer } from '../support/vendors/pagerduty';
+import { type PagerDutyServer, startPagerDuty } from '../support/vendors/pagerduty';
 import { type SlackWebhook, startSlackWebhook } from '../support/vendors/slack';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/vendors/webhook-receiver';
 
@@ -85,9 +85,9 @@ const payloadsFor = (title: string, eventName?: string) =>
 
 async function itemOf(title: string): Promise<{ id: number; counter: number; status: string }> {
   const answer = await call('GET', '/api/1/items', tokens.read);
-  const found = (answer.body.result as { items: Array<{ id: number; counter: number; status: string; title: string }> }).items.find(
-    (item) => item.title.includes(title),
-  );
+  const found = (
+    answer.body.result as { items: Array<{ id: number; counter: number; status: string; title: string }> }
+  ).items.find((item) => item.title.includes(title));
   expect(found, `an item titled ${title}`).toBeDefined();
   return found!;
 }
@@ -154,7 +154,9 @@ describe('a webhook rule for new production errors', () => {
     const [post] = posts;
     // Verified with the secret the API showed once, by the Standard Webhooks library a customer uses.
     expect(() => new Webhook(secret).verify(post!.body, post!.headers)).not.toThrow();
-    expect(() => new Webhook(`whsec_${Buffer.alloc(24, 7).toString('base64')}`).verify(post!.body, post!.headers)).toThrow();
+    expect(() =>
+      new Webhook(`whsec_${Buffer.alloc(24, 7).toString('base64')}`).verify(post!.body, post!.headers),
+    ).toThrow();
     expect(JSON.parse(post!.body)).toMatchObject({
       event_name: 'new_item',
       data: { item: { title: expect.stringContaining(title), environment: 'production' } },

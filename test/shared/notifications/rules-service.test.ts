@@ -13,7 +13,7 @@ import {
 import { createSecretBox, generateSecretsKey, type SecretBox } from '#shared/notifications/secrets';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService, type ProjectService } from '#shared/projects/service';
-import type { DeliveryQueue } from '#shared/queue/delivery-queue';
+import type { DeliveryQueue, RefusedDelivery } from '#shared/queue/notification-queue';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
 import { notificationKeys } from '#shared/store/keys';
 import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
@@ -36,8 +36,9 @@ const API = 'https://93.184.215.15';
 /** A queue that keeps what it is sent: the sender is another function's concern. */
 class KeptDeliveries implements DeliveryQueue {
   readonly messages: DeliveryMessage[] = [];
-  async send(message: DeliveryMessage): Promise<void> {
-    this.messages.push(message);
+  async send(messages: readonly DeliveryMessage[]): Promise<RefusedDelivery[]> {
+    this.messages.push(...messages);
+    return [];
   }
 }
 
