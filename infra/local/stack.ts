@@ -207,6 +207,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         );
       }
     }
+    // A LATEST stream poller starts at the end of what its stream holds now, not after a later write.
+    await Promise.all(pollers.map((poller) => ('ready' in poller ? poller.ready : undefined)));
     // Pollers stop before the emulators they read, and wait for the batch they are running.
     cleanups.push(async () => {
       await Promise.all([...pollers, ...schedules.values()].map((poller) => poller.stop()));

@@ -44,6 +44,8 @@ export interface StreamPollerOptions {
 }
 
 export interface StreamPoller {
+  /** Resolves once the poller knows where it starts: for LATEST, the end of what each shard holds now. */
+  ready: Promise<void>;
   /** Resolves once every shard has been read to its current end with no batch failing or running. */
   idle(options?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
@@ -121,7 +123,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     let sequenceNumber: string | undefined;
     if (shard.retryFrom) [type, sequenceNumber] = ['AT_SEQUENCE_NUMBER', shard.retryFrom];
     else if (shard.checkpoint) [type, sequenceNumber] = ['AFTER_SEQUENCE_NUMBER', shard.checkpoint];
-    else type = shard.initial ? options.startingPosition : 'TRIM_HORIZON';
+    else type = 'TRIM_HORIZON';
     const output = await client.send(
       new GetShardIteratorCommand({
         StreamArn: streamArn,
@@ -220,7 +222,41 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return !parent || parent.done;
   }
 
+  /**
+   * LATEST as a position, not an iterator: each shard open at the start is read to its end once and
+   * its last sequence number kept, so reading resumes after it. A LATEST iterator would be lost when
+   * DynamoDB Local refuses an iterator that polled an empty shard a few times, and taking LATEST
+   * again then would skip what was written in between (a new item's first record, say).
+   */
+  async function skipToEnd(shard: ShardState): Promise<void> {
+    let { ShardIterator: iterator } = await client.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shard.shardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    while (iterator) {
+      const output = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      const records = output.Records ?? [];
+      if (records.length === 0) break;
+      shard.checkpoint = records.at(-1)?.dynamodb?.SequenceNumber ?? shard.checkpoint;
+      iterator = output.NextShardIterator;
+    }
+  }
+
+  const started = (async () => {
+    await refreshShards();
+    if (options.startingPosition !== 'LATEST') return;
+    for (const shard of shards.values()) if (!shard.done) await skipToEnd(shard);
+  })();
+
   const loop = (async () => {
+    try {
+      await started;
+    } catch (error) {
+      logError(`${options.function.name}: finding the end of stream ${streamArn} failed`, error);
+    }
     while (!stopped) {
       let busy = false;
       try {
@@ -248,7 +284,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   })();
 
   return {
+    ready: started.catch(() => {}),
     async idle({ timeoutMs = 20_000 } = {}) {
+      await started.catch(() => {});
       const deadline = Date.now() + timeoutMs;
       // Caught up on two consecutive looks, so a write made just before the call has been read.
       let quietLooks = 0;
