@@ -55,8 +55,16 @@ export async function loadFunction(fn: LambdaFunction): Promise<LoadedFunction> 
   return { ...fn, handler: module.handler as Handler };
 }
 
+let invocations = 0;
+
+/** How many invocations have started in this process: `idle()` is reached when a look changes nothing. */
+export function invocationsStarted(): number {
+  return invocations;
+}
+
 /** Invokes the handler once; rejects with its error, or with a LambdaTimeoutError past its timeout. */
 export async function invoke(fn: LoadedFunction, event: unknown): Promise<unknown> {
+  invocations += 1;
   const timeoutMs = fn.timeoutSeconds * 1000;
   const deadline = Date.now() + timeoutMs;
   const context = lambdaContext(fn, deadline);

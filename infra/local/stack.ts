@@ -20,7 +20,13 @@ import {
 } from '#shared/wiring/topology';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { type HttpRoute, startHttpAdapter } from './http-adapter';
-import { invoke, type LambdaFunction, type LoadedFunction, loadFunction } from './lambda-runtime';
+import {
+  invocationsStarted,
+  invoke,
+  type LambdaFunction,
+  type LoadedFunction,
+  loadFunction,
+} from './lambda-runtime';
 import { type LocalQueues, startQueues } from './queues';
 import { type LocalSes, startLocalSes } from './ses-local';
 import { type SqsPoller, startSqsPoller } from './sqs-poller';
@@ -241,9 +247,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queues: localQueues,
       ses,
       async idle(idleOptions) {
-        // Twice: a stream record can enqueue a message and a message can write a streamed item.
-        for (let round = 0; round < 2; round++) {
-          for (const poller of pollers) await poller.idle(idleOptions);
+        // Every poller drained at once, again until a round starts no invocation: a message can write
+        // a streamed row, whose record queues a message, and so on (ingest → fold → fan-out → sender).
+        for (;;) {
+          const before = invocationsStarted();
+          await Promise.all(pollers.map((poller) => poller.idle(idleOptions)));
+          if (invocationsStarted() === before) return;
         }
       },
       runScheduled(name) {

@@ -2,10 +2,13 @@
 // actions it sends. The local stack gives every handler every variable and every right, so only
 // these checks catch a handler that would fail its cold start, or be refused, in AWS.
 import { readFile } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-actions';
 import type { LocalStack } from '#infra/local/stack';
+import { createDocumentClient } from '#shared/aws/clients';
 import type { Scope } from '#shared/projects/access-tokens';
+import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
 import type { TableName } from '#shared/wiring/tables';
 import {
   type FunctionDeclaration,
@@ -13,7 +16,9 @@ import {
   functions,
   type QueueName,
 } from '#shared/wiring/topology';
+import { credentials, region } from '../support/emulators';
 import { startStackWithProject } from '../support/local-stack';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/vendors/webhook-receiver';
 
 const repoRoot = new URL('../../', import.meta.url);
 
@@ -70,6 +75,7 @@ describe('each function is granted exactly the actions it sends, as recorded on 
   let recorder: SentActionRecorder;
   let stack: LocalStack;
   let tokens: Record<Scope, string>;
+  let receiver: WebhookReceiver;
   const declarations: Record<FunctionName, FunctionDeclaration> = functions;
 
   async function call(method: string, path: string, token: string | undefined, body?: unknown) {
@@ -97,6 +103,28 @@ describe('each function is granted exactly the actions it sends, as recorded on 
     ({ stack, tokens } = await startStackWithProject('wiring'));
 
     await call('GET', '/health', undefined);
+    // Rules that make the fan-out, the sender and the summaries send all they can: a webhook (which
+    // reads the last occurrence), occurrences under an interval, a rate window, a summary due now.
+    receiver = await startWebhookReceiver();
+    const hook = { url: receiver.url };
+    await call('POST', '/api/1/notifications/webhook/rules', tokens.write, [
+      {
+        trigger: 'new_item',
+        filters: [{ type: 'path', path: 'body.message.body', operation: 'exists' }],
+        config: hook,
+      },
+      { trigger: 'occurrence', config: { ...hook, action_interval: 60 } },
+      { trigger: 'occurrence_rate', filters: [{ type: 'rate', period: 60, count: 2 }], config: hook },
+    ]);
+    const now = new Date();
+    const quarterHour = now.getUTCHours() * 3600 + Math.floor(now.getUTCMinutes() / 15) * 900;
+    await call('POST', '/api/1/notifications/email/rules', tokens.write, [
+      {
+        trigger: 'daily_summary',
+        config: { to: ['team@example.com'], summary_time: quarterHour, send_only_if_data: false },
+      },
+    ]);
+
     const { uuid } = await report('the wiring test error', 'person-1');
     await stack.idle();
     await report('the wiring test error', 'person-2');
@@ -143,10 +171,25 @@ describe('each function is granted exactly the actions it sends, as recorded on 
     await call('POST', `${rule}/test`, tokens.write);
     await stack.idle();
     await call('DELETE', rule, tokens.write);
+    // Yesterday had a new item, so the summary due now has items to read (today's tallies wait a day).
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region, credentials });
+    await new DynamoDBDailySummaries(createDocumentClient(dynamodb), stack.tableNames.notifications).markItem(
+      {
+        projectId: Number(item.project_id),
+        day: yesterday,
+        itemId: Number(item.id),
+        kind: 'NEW',
+      },
+    );
+    dynamodb.destroy();
+    await stack.runScheduled('sendDailySummaries');
     await stack.idle();
+    expect(receiver.accepted().length).toBeGreaterThan(0);
   }, 120_000);
 
   afterAll(async () => {
+    await receiver?.stop();
     recorder?.stop();
     await stack?.stop();
   });
