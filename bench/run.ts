@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { type FingerprintingResult, measureFingerprinting } from './fingerprinting';
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
 import { type GrowthResult, measureLinearTime } from './linear-time';
+import { measureNotifications, NOTIFIED_ERRORS, type NotificationResult, percentile } from './notifications';
 import { WRITE_CATEGORIES } from './write-units';
 
 /** The goals from the issue, shown beside the figures. */
@@ -14,6 +15,8 @@ const GOALS = {
   normalizerGrowthPerDoubling: 3,
   /** A whole 500 KB post of hostile text, per normalizer, in milliseconds. */
   normalizerWholePostMs: 50,
+  /** A new error, posted to the local stack, to its webhook received. */
+  ingestToNotifiedMsP50: 3000,
 };
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
@@ -130,7 +133,32 @@ function printLinearTime(results: GrowthResult[]): void {
   }
 }
 
-function printGoals(hot: number, distinct: number, ratio: number, linear: GrowthResult[]): void {
+function printNotifications(result: NotificationResult): number {
+  console.log(
+    `\n## Notifications (local stack, ${NOTIFIED_ERRORS} new errors one after another, a webhook rule, a local receiver)`,
+  );
+  const p50 = percentile(result.latenciesMs, 50);
+  figure('ingest_to_notified_ms_p50', Math.round(p50));
+  figure('ingest_to_notified_ms_p90', Math.round(percentile(result.latenciesMs, 90)));
+  figure('notified_events', result.events);
+  // Each write is a standalone put or update of a row under 1 KB: one write unit each.
+  figure('notification_writes_per_notified_event', fixed(result.writesPerEvent));
+  figure(
+    'notification_wru_per_notified_event',
+    result.largestRowBytes < 1024 ? fixed(result.writesPerEvent) : 'rows over 1 KB',
+  );
+  figure('notification_largest_row_bytes', result.largestRowBytes);
+  figure('notification_messages_per_notified_event', fixed(result.messagesPerEvent));
+  return p50;
+}
+
+function printGoals(
+  hot: number,
+  distinct: number,
+  ratio: number,
+  linear: GrowthResult[],
+  notifiedP50: number,
+): void {
   console.log('\n## Goals (from the issue; shown, not asserted)');
   const goal = (name: string, wanted: string, measured: string, met: boolean) => {
     figure(`goal_${name}`, `${wanted}, measured ${measured}: ${met ? 'MET' : 'NOT MET'}`);
@@ -162,6 +190,12 @@ function printGoals(hot: number, distinct: number, ratio: number, linear: Growth
     fixed(wholePost),
     wholePost <= GOALS.normalizerWholePostMs,
   );
+  goal(
+    'ingest_to_notified_ms_p50',
+    `<= ${GOALS.ingestToNotifiedMsP50}`,
+    String(Math.round(notifiedP50)),
+    notifiedP50 <= GOALS.ingestToNotifiedMsP50,
+  );
 }
 
 function printTable(rows: string[][]): void {
@@ -182,7 +216,8 @@ async function main(): Promise<void> {
   const ratio = printFingerprinting(measureFingerprinting());
   const linear = measureLinearTime();
   printLinearTime(linear);
-  printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio, linear);
+  const notifiedP50 = printNotifications(await measureNotifications());
+  printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio, linear, notifiedP50);
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));
 }
 

@@ -43,7 +43,8 @@ export class DynamoDBDeliveryRecords implements DeliveryRecords {
             ':now': request.now,
             ':expires': request.expiresAt,
           },
-          ReturnValues: 'ALL_OLD',
+          // The claim leaves attempts and the pace slot as they were: the new image holds them.
+          ReturnValues: 'ALL_NEW',
         }),
       );
       return {
