@@ -47,7 +47,7 @@ const deliverBatch = createDeliveryService({
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const kept = await deliverBatch(
       event.Records.map((record) => ({
         messageId: record.messageId,
@@ -55,6 +55,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
         body: record.body,
         receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
       })),
+      () => context.getRemainingTimeInMillis(),
     );
     // Partial batch failure: only these come back; the rest are deleted from the queue.
     return { batchItemFailures: kept.map((itemIdentifier) => ({ itemIdentifier })) };

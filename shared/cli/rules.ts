@@ -2,7 +2,13 @@
 // handled here), from short command-line forms of Rollbar's rules to one line per rule or attempt.
 import { readFile } from 'node:fs/promises';
 import { channelConfigs } from '#shared/notifications/channel-configs';
-import { CHANNELS, type ChannelName, type DeliveryLogEntry, TRIGGERS } from '#shared/notifications/model';
+import {
+  CHANNELS,
+  type ChannelName,
+  CLOSED_CHANNELS,
+  type DeliveryLogEntry,
+  TRIGGERS,
+} from '#shared/notifications/model';
 import type { RuleResource, SampleDelivery } from '#shared/notifications/rules-service';
 import { UsageError } from './errors';
 import { LOCAL_STACK_FILE, LOCAL_TOKENS_FILE, type LocalStackDescription } from './local-stack-file';
@@ -131,6 +137,11 @@ function configOf(channel: ChannelName, options: RulesOptions): Record<string, u
 
 export function channelNamed(name: string | undefined): ChannelName {
   if (name && (CHANNELS as readonly string[]).includes(name)) return name as ChannelName;
+  const closed =
+    name && Object.hasOwn(CLOSED_CHANNELS, name.toLowerCase())
+      ? CLOSED_CHANNELS[name.toLowerCase()]
+      : undefined;
+  if (closed) throw new UsageError(`channel ${name} is not available: ${closed}`);
   throw new UsageError(`unknown channel ${name ?? ''} (channels: ${CHANNELS.join(', ')})`);
 }
 

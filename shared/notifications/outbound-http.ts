@@ -44,6 +44,14 @@ export class OutboundNetworkError extends Error {
 }
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
+/**
+ * IPv4-compatible IPv6 (`::a.b.c.d`, deprecated) that ipaddr.js calls unicast: `::7f00:1` is
+ * 127.0.0.1 and `::a9fe:a9fe` the metadata address on stacks that still map them. `::1` and `::`
+ * are in it too, and refused as loopback and unspecified anyway.
+ */
+const IPV4_COMPATIBLE = '::/96';
+/** A host that does not resolve within this is accepted at save time; delivery checks it again. */
+const SAVE_LOOKUP_MS = 2_000;
 
 /** Why an address may not be called, or undefined when it may. */
 export function refusalOfAddress(
@@ -57,6 +65,9 @@ export function refusalOfAddress(
     return `${address} is not an IP address`;
   }
   const range = parsed.range();
+  if (parsed.kind() === 'ipv6' && range === 'unicast' && parsed.match(ipaddr.parseCIDR(IPV4_COMPATIBLE))) {
+    return `${address} is an IPv4-compatible address`;
+  }
   if (range === 'unicast') return undefined;
   if (range === 'loopback' && policy.allowLoopback) return undefined;
   return `${address} is a ${range} address`;
@@ -81,10 +92,18 @@ export async function refusalOfUrl(url: string, policy: OutboundPolicy): Promise
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   if (isIP(host)) return refusalOfAddress(host, policy);
   let addresses: Array<{ address: string }>;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    addresses = await lookup(host, { all: true });
+    addresses = await Promise.race([
+      lookup(host, { all: true }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('slow DNS')), SAVE_LOOKUP_MS);
+      }),
+    ]);
   } catch {
     return undefined;
+  } finally {
+    clearTimeout(timer);
   }
   for (const { address } of addresses) {
     const refusal = refusalOfAddress(address, policy);
@@ -94,7 +113,10 @@ export async function refusalOfUrl(url: string, policy: OutboundPolicy): Promise
 }
 
 export function createOutboundHttp(policy: OutboundPolicy = outboundPolicyFromEnv()): OutboundHttp {
-  const filter = { allowIPAddressList: policy.allowLoopback ? LOOPBACK : [] };
+  const filter = {
+    allowIPAddressList: policy.allowLoopback ? LOOPBACK : [],
+    denyIPAddressList: [IPV4_COMPATIBLE],
+  };
   // Keep-alive agents: one per container, reused across deliveries to the same vendor.
   const httpAgent = new RequestFilteringHttpAgent({ ...filter, keepAlive: true });
   const httpsAgent = new RequestFilteringHttpsAgent({ ...filter, keepAlive: true });

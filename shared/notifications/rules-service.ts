@@ -24,6 +24,7 @@ import {
   ruleInputSchema,
 } from './model';
 import { type OutboundPolicy, refusalOfUrl } from './outbound-http';
+import { PATTERN_FILTERS_PER_RULE, patternProblem } from './patterns';
 import { sampleEvent } from './sample-event';
 import { isMasked, keepMaskedSecrets, maskConfig } from './secrets';
 
@@ -95,6 +96,14 @@ const REGEX_OPERATIONS = new Set(['regex', 'nregex']);
 /** Deploys have no item: their rules filter on the deploy's environment and comment only. */
 const DEPLOY_FILTERS = new Set(['environment', 'comment']);
 
+function originOf(url: unknown): string | undefined {
+  try {
+    return typeof url === 'string' ? new URL(url).origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why a rule's filters do not fit its trigger, as `[field, problem]`, or undefined when they do. */
 function filtersProblem(draft: Pick<RuleDraft, 'trigger' | 'filters'>): [string, string] | undefined {
   const { trigger, filters } = draft;
@@ -110,6 +119,12 @@ function filtersProblem(draft: Pick<RuleDraft, 'trigger' | 'filters'>): [string,
       'filters',
       'occurrence_rate rules need exactly one rate filter ({"type":"rate","period":…,"count":…})',
     ];
+  }
+  const patterns = filters.filter(
+    (filter) => 'operation' in filter && REGEX_OPERATIONS.has(filter.operation),
+  );
+  if (patterns.length > PATTERN_FILTERS_PER_RULE) {
+    return ['filters', `at most ${PATTERN_FILTERS_PER_RULE} regex and nregex filters in a rule`];
   }
   for (const [index, filter] of filters.entries()) {
     const where = `filters.${index}`;
@@ -129,6 +144,8 @@ function filtersProblem(draft: Pick<RuleDraft, 'trigger' | 'filters'>): [string,
       }
     }
     if ('operation' in filter && REGEX_OPERATIONS.has(filter.operation) && typeof filter.value === 'string') {
+      const problem = patternProblem(filter.value);
+      if (problem) return [`${where}.value`, `a pattern the fan-out will not run: ${problem}`];
       // Rules run in RE2 (linear time): a pattern RE2 refuses (backreferences, lookaround) is refused now.
       try {
         RE2JS.compile(filter.value);
@@ -199,6 +216,22 @@ export function createRulesService(deps: RulesServiceDeps) {
     ) as {
       config: Record<string, unknown>;
     };
+    if (stored && channel !== 'webhook') {
+      // A kept credential goes only where it went before: a write token must not be able to point a
+      // stored GitHub token (or Jira, Trello, Asana, PagerDuty key) at another host by PUTting its mask
+      // with a new base URL. (A webhook's secret never leaves: it only signs.)
+      const kept = declaration.secretFields.filter((field) => isMasked(parsed.config[field]));
+      const moved = declaration.urlFields.find(
+        (field) =>
+          !declaration.secretFields.includes(field) &&
+          originOf(config[field]) !== originOf(stored.config[field]),
+      );
+      if (kept.length > 0 && moved) {
+        throw new ValidationError(
+          `${prefix}config.${kept[0]}: send the credential again when config.${moved} points elsewhere`,
+        );
+      }
+    }
     const revealed: Record<string, unknown> = {};
     if (channel === 'webhook' && config.secret === undefined) {
       // A PUT without the secret keeps it: rotating it silently would break every receiver.

@@ -150,8 +150,9 @@ beforeAll(async () => {
   });
   await createRule('webhook', { trigger: 'exp_repeat_item', config: { url: webhook.url } });
   const pagerdutyConfig = { service_key: routingKey, api_url: pagerduty.url };
+  // One PagerDuty rule: it pages on new items and resolves what it paged when the item is resolved.
   await createRule('pagerduty', { trigger: 'new_item', config: pagerdutyConfig });
-  await createRule('pagerduty', { trigger: 'resolved_item', config: pagerdutyConfig });
+  await createRule('webhook', { trigger: 'resolved_item', config: { url: webhook.url } });
   slackRule = await createRule('slack', { trigger: 'new_item', config: { url: slack.url } });
   await new Promise((resolve) => setTimeout(resolve, RULE_CACHE_MS + 500));
 }, 120_000);
@@ -175,10 +176,9 @@ describe('a webhook rule for new production errors', () => {
 
   it('a new error posts exactly one signed webhook within seconds', async () => {
     const title = `${titleFor('checkout')} failed`;
-    const started = Date.now();
     await report(title);
-    await webhook.waitForAccepted(1, 15_000);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    // Within seconds: waitForAccepted fails past 10 s.
+    await webhook.waitForAccepted(1, 10_000);
     await stack.idle();
 
     const posts = webhook.received.filter((request) => request.body.includes(title));
@@ -236,8 +236,8 @@ describe('an exp_repeat_item rule', () => {
   });
 });
 
-describe('PagerDuty', () => {
-  it('triggers on a new item and resolves the same incident when the item is resolved', async () => {
+describe('resolving an item', () => {
+  it('tells resolved_item rules, and the PagerDuty rule that paged resolves its incident', async () => {
     const title = `${titleFor('payments')} down`;
     await report(title);
     await stack.idle();
@@ -252,6 +252,7 @@ describe('PagerDuty', () => {
     expect(pagerduty.alerts.filter((alert) => alert.dedup_key === dedupKey)).toEqual([
       expect.objectContaining({ status: 'resolved', triggers: 1 }),
     ]);
+    expect(payloadsFor(title, 'resolved_item')).toHaveLength(1);
   });
 });
 

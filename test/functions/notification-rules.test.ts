@@ -390,6 +390,10 @@ describe('faultline rules, against the API', () => {
     await rules('log', [String(teamsId)]);
     expect(notes.at(-1)).toBe(`rule ${teamsId} has no deliveries yet`);
 
+    await expect(rules('add', ['HipChat'], { trigger: 'new_item' })).rejects.toThrow(
+      'channel HipChat is not available: HipChat closed in February 2019',
+    );
+
     await rules('remove', [String(teamsId)]);
     expect(lines.at(-1)).toMatch(new RegExp(`^removed ${teamsId} `));
     await expect(rules('remove', [String(teamsId)])).rejects.toThrow(

@@ -7,6 +7,9 @@ import { logger as sharedLogger } from '#shared/observability';
 import { CHANNELS, type DeliveryMessage, TRIGGERS } from '../model';
 import type { DeliveryDecision, Sender } from './sender';
 
+/** Time a delivery may take at most: a 3 s pace wait, three 5 s vendor requests, the claim and the settle. */
+export const START_RESERVE_MS = 25_000;
+
 /** A message as the queue handed it over. */
 export interface ReceivedMessage {
   messageId: string;
@@ -81,7 +84,15 @@ export function createDeliveryService(options: DeliveryServiceOptions) {
     }
   }
 
-  return async function deliverBatch(messages: readonly ReceivedMessage[]): Promise<string[]> {
+  /**
+   * `remainingMs`: the invocation's time left. A delivery is not started with less than
+   * START_RESERVE_MS left (a pace wait, three vendor requests and the settle must fit): it goes back
+   * to the queue unclaimed, at once, rather than be cut off after posting and posted again later.
+   */
+  return async function deliverBatch(
+    messages: readonly ReceivedMessage[],
+    remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+  ): Promise<string[]> {
     // One rule's messages in order (a rule has one destination); different rules' concurrently.
     const byRule = new Map<string, Array<[ReceivedMessage, DeliveryMessage | undefined]>>();
     for (const received of messages) {
@@ -93,7 +104,10 @@ export function createDeliveryService(options: DeliveryServiceOptions) {
     await Promise.all(
       [...byRule.values()].map(async (group) => {
         for (const [received, message] of group) {
-          const decision = await deliverOne(received, message);
+          const decision: DeliveryDecision =
+            remainingMs() < START_RESERVE_MS
+              ? { ack: false, visibleAfterSeconds: 0 }
+              : await deliverOne(received, message);
           if (decision.ack) continue;
           kept.push(received.messageId);
           if (decision.visibleAfterSeconds === undefined) continue;

@@ -6,6 +6,7 @@
 import { RE2JS } from 're2js';
 import { isLevel, levelRank } from '#shared/domain/levels';
 import type { NotifiedDeploy, NotifiedItem, RuleFilter } from '../model';
+import { PATTERN_TEXT_LIMIT, patternProblem } from '../patterns';
 
 /** Filters read at most this many characters of a field (a title is ≤ 255; a payload value may be long). */
 export const MATCH_TEXT_LIMIT = 10_000;
@@ -136,7 +137,7 @@ export class FilterMatcher {
 
   private search(pattern: string, text: string): boolean {
     const compiled = this.compiled(pattern);
-    return compiled ? compiled.test(text) : false;
+    return compiled ? compiled.test(text.slice(0, PATTERN_TEXT_LIMIT)) : false;
   }
 
   private compiled(pattern: string): RE2JS | null {
@@ -144,6 +145,9 @@ export class FilterMatcher {
     if (cached !== undefined) return cached;
     let compiled: RE2JS | null;
     try {
+      // A pattern saved before today's limits, or written around the API, is not run either.
+      const problem = patternProblem(pattern);
+      if (problem) throw new Error(`pattern ${problem}`);
       compiled = RE2JS.compile(pattern);
     } catch (error) {
       compiled = null;

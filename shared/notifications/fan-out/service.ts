@@ -93,6 +93,17 @@ type TableChange =
   | { kind: 'deploy'; deploy: NotifiedDeploy; changedAt: number }
   | { kind: 'none' };
 
+/**
+ * A PagerDuty rule that pages on an item also resolves its incident when the item is resolved, as
+ * the issue asks ("resolve when the item is resolved"), without a second rule. A resolve for an
+ * incident it never opened is a no-op at PagerDuty.
+ */
+function resolvesWhatItPaged(rule: Rule, event: NotificationEvent): boolean {
+  return (
+    rule.channel === 'pagerduty' && event.trigger === 'resolved_item' && rule.trigger !== 'resolved_item'
+  );
+}
+
 export function tableChangeOf(record: DynamoDBRecord, nowMs: number): TableChange {
   const stream = record.dynamodb;
   const created = stream?.ApproximateCreationDateTime;
@@ -183,7 +194,7 @@ export function createFanOut(deps: FanOutDependencies) {
     batch: Batch,
   ): Promise<Array<{ rule: Rule; event: NotificationEvent }>> {
     const takes = (rule: Rule, event: NotificationEvent) =>
-      rule.trigger === event.trigger &&
+      (rule.trigger === event.trigger || resolvesWhatItPaged(rule, event)) &&
       (channelConfigs[rule.channel]?.triggers as readonly string[] | undefined)?.includes(event.trigger) ===
         true;
     const pairs = (events: NotificationEvent[]) =>

@@ -241,6 +241,25 @@ describe('filters', () => {
       message: '0.filters.0.value: ',
     },
     {
+      why: 'a pattern whose counted repetitions would make RE2 slow',
+      trigger: 'new_item',
+      filters: [{ type: 'title', operation: 'regex', value: '(?:a|aa|[\\s\\S]){1000}' }],
+      message:
+        '0.filters.0.value: a pattern the fan-out will not run: its counted repetitions add up to 1000, over 100',
+    },
+    {
+      why: 'a pattern longer than 256 characters',
+      trigger: 'new_item',
+      filters: [{ type: 'title', operation: 'nregex', value: 'a'.repeat(257) }],
+      message: '0.filters.0.value: a pattern the fan-out will not run: longer than 256 characters',
+    },
+    {
+      why: 'more than 5 regex filters',
+      trigger: 'new_item',
+      filters: Array.from({ length: 6 }, () => ({ type: 'title', operation: 'regex', value: 'a' })),
+      message: '0.filters: at most 5 regex and nregex filters in a rule',
+    },
+    {
       why: 'a backreference, which RE2 does not run',
       trigger: 'new_item',
       filters: [{ type: 'title', operation: 'regex', value: '(a)\\1' }],
@@ -629,6 +648,28 @@ describe('credentials', () => {
       key: CONFIGS.trello.key,
       token: 'a-new-trello-token-0123456789',
     });
+  });
+
+  it('a masked credential is not kept when its base URL moves elsewhere: it must be sent again', async () => {
+    const created = await create('github', { trigger: 'new_item', config: CONFIGS.github });
+    const shown = await service.getRule(tokens.read, 'github', String(created.id));
+    await expect(
+      service.replaceRule(tokens.write, 'github', String(created.id), {
+        ...shown,
+        config: { ...shown.config, api_url: 'https://93.184.215.99/collect' },
+      }),
+    ).rejects.toThrow('config.token: send the credential again when config.api_url points elsewhere');
+    expect((await repository.get(projectId, created.id))?.config).toMatchObject(CONFIGS.github);
+    // Sent again, in full, it may go there.
+    const moved = await service.replaceRule(tokens.write, 'github', String(created.id), {
+      ...shown,
+      config: {
+        ...shown.config,
+        token: 'ghp_anotherTokenForTheNewHost0123',
+        api_url: 'https://93.184.215.99/api/v3',
+      },
+    });
+    expect(moved.config.api_url).toBe('https://93.184.215.99/api/v3');
   });
 
   it("a PUT without the webhook's secret keeps it (rotating it would break receivers), and without a status keeps that", async () => {

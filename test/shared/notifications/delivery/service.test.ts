@@ -17,7 +17,11 @@ import { createDocumentClient } from '#shared/aws/clients';
 import type { Channel } from '#shared/notifications/channel';
 import { sendAndClassify } from '#shared/notifications/channels/outcome';
 import { createSender } from '#shared/notifications/delivery/sender';
-import { createDeliveryService, type ReceivedMessage } from '#shared/notifications/delivery/service';
+import {
+  createDeliveryService,
+  type ReceivedMessage,
+  START_RESERVE_MS,
+} from '#shared/notifications/delivery/service';
 import { type DeliveryMessage, deliveryKey } from '#shared/notifications/model';
 import { createOutboundHttp } from '#shared/notifications/outbound-http';
 import { createSecretBox } from '#shared/notifications/secrets';
@@ -252,6 +256,21 @@ async function messagesIn(url: string): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the sender on the emulators', () => {
+  it('near the end of its time, a delivery is handed back unstarted, visible at once, and posted next time', async () => {
+    const url = receiver.answer('/late');
+    const rule = await ruleFor(url);
+    await enqueue(messageFor(rule.id));
+    const deliver = newSenderService();
+    const [first] = await receive(1);
+    expect(await deliver([first!], () => START_RESERVE_MS - 1)).toEqual([first!.messageId]);
+    expect(receiver.posts('/late')).toHaveLength(0);
+    // Visible again at once, and not claimed: the next batch delivers it.
+    const again = await receive(1);
+    expect(again).toHaveLength(1);
+    expect(await runBatch(deliver, again)).toEqual([]);
+    expect(receiver.posts('/late')).toHaveLength(1);
+  });
+
   it('a delivery queued twice (a second fan-out run) posts once, and both messages are deleted', async () => {
     const url = receiver.answer('/twice');
     const rule = await ruleFor(url);
