@@ -19,7 +19,8 @@ import { retryDelaySeconds } from './backoff';
 import { redactCredentials } from './redaction';
 
 /**
- * A delivery record's status. `queued` (put by the fan-out, or released to wait for its pace slot),
+ * A delivery record's status. `queued` (released to wait for its pace slot; the fan-out puts no
+ * record, the first claim makes it),
  * `retrying` and `dead_lettered` may be claimed; `sending` may be claimed once its lease has expired
  * (its sender died); `sent`, `failed` and `skipped` are final.
  */
