@@ -7,6 +7,7 @@ import { recordSentActions } from '#infra/local/sent-actions';
 import { startLocalStack } from '#infra/local/stack';
 import { createDocumentClient } from '#shared/aws/clients';
 import { RULE_CACHE_MS } from '#shared/notifications/fan-out/rule-cache';
+import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { credentials, region } from '../test/support/emulators';
@@ -30,6 +31,8 @@ export interface NotificationResult {
 }
 
 export async function measureNotifications(): Promise<NotificationResult> {
+  // The handlers' log lines (one shared logger in this process) would bury the figures.
+  logger.setLogLevel('ERROR');
   const recorder = recordSentActions();
   const stack = await startLocalStack({ port: 0, quiet: true, prefix: 'bench' });
   const receiver = await startWebhookReceiver();

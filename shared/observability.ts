@@ -72,7 +72,8 @@ class FaultlineLogger extends Logger {
       fields.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
     }
     const time = new Date().toTimeString().slice(0, 8);
-    const where = attributes.function_name ? ` ${attributes.function_name}` : '';
+    const name = localRunningFunction() ?? attributes.function_name;
+    const where = name ? ` ${name}` : '';
     const line = [`${time} ${level.padEnd(5)}${where} ${attributes.message}`, ...fields].join(' ');
     const stream =
       level === 'ERROR' || level === 'CRITICAL' || level === 'WARN' ? process.stderr : process.stdout;
@@ -103,3 +104,12 @@ export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Faultline',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'faultline',
 });
+
+/**
+ * The local runtime's name for the invocation this code runs in (it registers the lookup): all
+ * handlers share one logger in the local process, so the name injected last may be another's.
+ */
+function localRunningFunction(): string | undefined {
+  const lookup = (globalThis as Record<symbol, unknown>)[Symbol.for('faultline.local.runningFunction')];
+  return typeof lookup === 'function' ? (lookup() as string | undefined) : undefined;
+}

@@ -38,6 +38,10 @@ const running = new AsyncLocalStorage<string>();
 export function runningFunction(): string | undefined {
   return running.getStore();
 }
+
+// Every handler in the local process shares one logger, whose function name the last invocation to
+// start set; the local log format asks here instead (shared/ never imports infra/, hence a global).
+(globalThis as Record<symbol, unknown>)[Symbol.for('faultline.local.runningFunction')] = runningFunction;
 const ACCOUNT = '123456789012';
 
 /**
