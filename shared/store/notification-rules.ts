@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChannelName, Rule, RuleFilter, TriggerName } from '#shared/notifications/model';
-import { openConfig, type SecretBox, sealConfig } from '#shared/notifications/secrets';
+import { openConfig, SealedValueError, type SecretBox, sealConfig } from '#shared/notifications/secrets';
 import { notificationKeys } from './keys';
 
 export class RuleNotFoundError extends Error {
@@ -210,6 +210,21 @@ export class DynamoDBRuleRepository implements RuleRepository {
     }
   }
 
+  /**
+   * A rule whose credentials this key cannot open (the key was replaced) keeps its other settings:
+   * it is shown and listed without them, and its deliveries fail saying the config is incomplete,
+   * rather than one rule breaking its project's fan-out and rule listing. Saving it again with its
+   * credentials repairs it.
+   */
+  private configOf(row: RuleRow): Record<string, unknown> {
+    try {
+      return openConfig(row.config ?? {}, row.sealed, this.box);
+    } catch (error) {
+      if (error instanceof SealedValueError) return { ...(row.config ?? {}) };
+      throw error;
+    }
+  }
+
   private ruleOf(row: RuleRow): Rule {
     return {
       id: Number(row.id),
@@ -218,7 +233,7 @@ export class DynamoDBRuleRepository implements RuleRepository {
       trigger: row.trigger,
       status: row.status,
       filters: row.filters ?? [],
-      config: openConfig(row.config ?? {}, row.sealed, this.box),
+      config: this.configOf(row),
       created_at: Number(row.created_at),
       updated_at: Number(row.updated_at),
     };

@@ -18,6 +18,9 @@ import type { ChannelName, DeliveryLogEntry, DeliveryMessage, Rule } from '../mo
 import { retryDelaySeconds } from './backoff';
 import { redactCredentials } from './redaction';
 
+/** A settle is tried this many times (0.1 s, 0.4 s, 1.6 s apart) before the batch gives up on it. */
+const SETTLE_TRIES = 4;
+
 /**
  * A delivery record's status. `queued` (released to wait for its pace slot; the fan-out puts no
  * record, the first claim makes it),
@@ -181,11 +184,22 @@ export function createSender(options: SenderOptions): Sender {
       const settle = async (
         settlement: Omit<Settlement, 'now' | 'attempts'> & { attempts?: number },
       ): Promise<void> => {
-        const kept = await options.records.settle(message.key, lease, {
-          attempts: attempt,
-          ...settlement,
-          now: clock.now(),
-        });
+        // Tried again on a throttle or a failure: after a post, an unsettled record would let the
+        // message, back after the queue's timeout, post a second time.
+        let kept = false;
+        for (let tries = 1; ; tries++) {
+          try {
+            kept = await options.records.settle(message.key, lease, {
+              attempts: attempt,
+              ...settlement,
+              now: clock.now(),
+            });
+            break;
+          } catch (error) {
+            if (tries >= SETTLE_TRIES) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** (tries - 1)));
+          }
+        }
         if (!kept) {
           logger.warn(`delivery outlived its lease: ${what}`, { key: message.key, attempt });
         }
