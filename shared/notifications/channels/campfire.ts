@@ -18,9 +18,6 @@ export function campfireMessageOf(event: NotificationEvent, publicUrl: string): 
 export const campfireChannel: Channel<'campfire'> = {
   name: 'campfire',
   async deliver({ rule, event, http, publicUrl }) {
-    if (event.trigger === 'daily_summary') {
-      return { status: 'skipped', httpStatus: null, response: 'daily summaries are sent by email' };
-    }
     return sendAndClassify(http, {
       method: 'POST',
       url: rule.config.url,

@@ -93,9 +93,6 @@ function waitingUrl(webhookUrl: string): string {
 export const discordChannel: Channel<'discord'> = {
   name: 'discord',
   async deliver({ rule, event, http, publicUrl }) {
-    if (event.trigger === 'daily_summary') {
-      return { status: 'skipped', httpStatus: null, response: 'daily summaries are sent by email' };
-    }
     return sendAndClassify(http, {
       method: 'POST',
       url: waitingUrl(rule.config.url),

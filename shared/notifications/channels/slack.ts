@@ -98,9 +98,6 @@ export function slackMessageOf(event: NotificationEvent, config: ChannelConfig<'
 export const slackChannel: Channel<'slack'> = {
   name: 'slack',
   async deliver({ rule, event, http, publicUrl }) {
-    if (event.trigger === 'daily_summary') {
-      return { status: 'skipped', httpStatus: null, response: 'daily summaries are sent by email' };
-    }
     return sendAndClassify(http, {
       method: 'POST',
       url: rule.config.url,

@@ -55,9 +55,6 @@ export function teamsMessageOf(event: NotificationEvent, publicUrl: string) {
 export const teamsChannel: Channel<'teams'> = {
   name: 'teams',
   async deliver({ rule, event, http, publicUrl }) {
-    if (event.trigger === 'daily_summary') {
-      return { status: 'skipped', httpStatus: null, response: 'daily summaries are sent by email' };
-    }
     return sendAndClassify(http, {
       method: 'POST',
       url: rule.config.url,

@@ -243,12 +243,19 @@ export function createSender(options: SenderOptions): Sender {
       // Read again with the channel's schema: its defaults (a vendor's base URL) apply, and a config
       // stored by an older version that no longer reads is a final failure rather than a crash.
       const config = channelConfigs[rule.channel].schema.safeParse(rule.config);
-      if (!channel || !config.success) {
+      // The rules API and the fan-out keep each channel to its triggers; a message that says
+      // otherwise (a daily summary to Slack) is refused here once, not by every channel.
+      const takes = (channelConfigs[rule.channel].triggers as readonly string[]).includes(
+        message.event.trigger,
+      );
+      if (!channel || !config.success || !takes) {
         const reason = !channel
           ? `the ${rule.channel} channel is not built into this sender`
-          : `the rule's config is not valid: ${config.error?.issues
-              .map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`)
-              .join('; ')}`;
+          : !takes
+            ? `${rule.channel} rules do not take ${message.event.trigger} events`
+            : `the rule's config is not valid: ${config.error?.issues
+                .map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`)
+                .join('; ')}`;
         await settle({ status: 'failed', httpStatus: null });
         await record(rule, 'failed', null, reason);
         logger.error(`delivery failed: ${what} (${redactCredentials(reason, rule)})`, { key: message.key });

@@ -298,6 +298,19 @@ describe('a rule that changed since the delivery was queued', () => {
     });
   });
 
+  it("an event the rule's channel does not take (a daily summary to Slack) fails for good, unposted", async () => {
+    rules.add(rule());
+    const base = messageFor(3);
+    const message = { ...base, event: { ...base.event, trigger: 'daily_summary' as const } };
+    const channel = new ScriptedChannel('slack', [sent]);
+    expect(await senderWith(channel).deliver(message, { receiveCount: 1 })).toEqual({ ack: true });
+    expect(channel.calls).toHaveLength(0);
+    expect(log.entries[0]).toMatchObject({
+      status: 'failed',
+      response: 'slack rules do not take daily_summary events',
+    });
+  });
+
   it('a channel this sender does not have fails for good', async () => {
     rules.add(rule({ channel: 'teams' }));
     const message = { ...messageFor(3), channel: 'teams' as const };
