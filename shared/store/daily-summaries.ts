@@ -2,15 +2,10 @@
 // (new and reactivated items, occurrences per item, in one partition per project and day), and the
 // mark that a rule's summary of a day was queued.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DayTallies, SummaryTally } from '#shared/notifications/daily-summary/summary';
 import { notificationKeys } from './keys';
+import { queryAll } from './query-all';
 import { DAY_SECONDS } from './retention';
 
 /** A day's tallies are read within a day of its end; they are kept a few days more. */
@@ -77,25 +72,18 @@ export class DynamoDBDailySummaries implements SummaryTally, SummaryRecord {
 
   async readDay(projectId: number, day: string): Promise<DayTallies> {
     const tallies: DayTallies = { newItems: [], reactivatedItems: [], counts: new Map() };
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': notificationKeys.summaryDayPartition(projectId, day) },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const row of page.Items ?? []) {
-        const itemId = Number(row.item_id);
-        const kind = String(row.SK).split('#')[0];
-        if (kind === 'NEW') tallies.newItems.push(itemId);
-        else if (kind === 'REACTIVATED') tallies.reactivatedItems.push(itemId);
-        else if (kind === 'COUNT') tallies.counts.set(itemId, Number(row.n ?? 0));
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const rows = await queryAll(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': notificationKeys.summaryDayPartition(projectId, day) },
+    });
+    for (const row of rows) {
+      const itemId = Number(row.item_id);
+      const kind = String(row.SK).split('#')[0];
+      if (kind === 'NEW') tallies.newItems.push(itemId);
+      else if (kind === 'REACTIVATED') tallies.reactivatedItems.push(itemId);
+      else if (kind === 'COUNT') tallies.counts.set(itemId, Number(row.n ?? 0));
+    }
     return tallies;
   }
 

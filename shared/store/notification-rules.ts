@@ -4,13 +4,13 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChannelName, Rule, RuleFilter, TriggerName } from '#shared/notifications/model';
 import { openConfig, SealedValueError, type SecretBox, sealConfig } from '#shared/notifications/secrets';
 import { notificationKeys } from './keys';
+import { queryAll } from './query-all';
 
 export class RuleNotFoundError extends Error {
   override readonly name = 'RuleNotFoundError';
@@ -94,22 +94,13 @@ export class DynamoDBRuleRepository implements RuleRepository {
   }
 
   async list(projectId: number): Promise<Rule[]> {
-    const rules: Rule[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :rule)',
-          ExpressionAttributeValues: { ':pk': notificationKeys.rulesPartition(projectId), ':rule': 'RULE#' },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const row of page.Items ?? []) rules.push(this.ruleOf(row as RuleRow));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return rules;
+    const rows = await queryAll(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :rule)',
+      ExpressionAttributeValues: { ':pk': notificationKeys.rulesPartition(projectId), ':rule': 'RULE#' },
+      ConsistentRead: true,
+    });
+    return rows.map((row) => this.ruleOf(row as unknown as RuleRow));
   }
 
   async replace(projectId: number, ruleId: number, draft: RuleDraft, nowSeconds: number): Promise<Rule> {
@@ -144,23 +135,12 @@ export class DynamoDBRuleRepository implements RuleRepository {
   }
 
   async listSummaryRules(): Promise<Array<{ project_id: number; rule_id: number }>> {
-    const found: Array<{ project_id: number; rule_id: number }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': notificationKeys.summaryRule(0).PK },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const row of page.Items ?? []) {
-        found.push({ project_id: Number(row.project_id), rule_id: Number(row.rule_id) });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return found;
+    const rows = await queryAll(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': notificationKeys.summaryRule(0).PK },
+    });
+    return rows.map((row) => ({ project_id: Number(row.project_id), rule_id: Number(row.rule_id) }));
   }
 
   /** The rule and its entry in the summary list move together, so the schedule never misses one. */
