@@ -1,0 +1,43 @@
+// One search interface, two engines: DynamoDB (`#shared/store/search-index`, the default) and
+// OpenSearch (`./opensearch/engine`, with `-c search=opensearch`). The indexer writes through it;
+// the search service (`./service`) asks it for candidates and re-checks them against the items table.
+import type { Facets, SearchDocument } from './document';
+import type { SearchQuery } from './query';
+
+/** One item the index says matches, with the facets it holds for it (the re-check needs them). */
+export interface SearchCandidate {
+  item_id: number;
+  /** The index's last-seen time (rounded down to its step): candidates come newest first by it. */
+  last_seen: number;
+  facets: Facets;
+}
+
+export interface SearchCandidates {
+  /** Newest activity first (index's last-seen, then item id, both descending); at most `limit`. */
+  candidates: SearchCandidate[];
+  /** More candidates match beyond `limit`. */
+  more: boolean;
+}
+
+export interface SearchIndexWriter {
+  /** Writes each document whole, as an idempotent upsert by project and item id. */
+  putDocuments(documents: SearchDocument[]): Promise<void>;
+  /** The facets the index holds for these items (empty facets for an item it holds none for). */
+  readFacets(projectId: number, itemIds: number[]): Promise<Map<number, Facets>>;
+  /** Writes each item's facets whole (the indexer merged them first), idempotent by item id. */
+  putFacets(projectId: number, entries: Array<{ item_id: number; facets: Facets }>): Promise<void>;
+}
+
+export interface SearchIndexReader {
+  /**
+   * The project's items the index says match, newest activity first. An engine may be lenient on
+   * `last_seen:` (its times are rounded down to a step) but never misses an item its documents match.
+   */
+  candidates(projectId: number, query: SearchQuery, options: { limit: number }): Promise<SearchCandidates>;
+  /** How many items of the project the index holds (`search status`). */
+  countDocuments(projectId: number): Promise<number>;
+}
+
+export type SearchEngine = SearchIndexWriter & SearchIndexReader;
+
+export type SearchEngineName = 'dynamodb' | 'opensearch';
