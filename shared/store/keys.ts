@@ -150,3 +150,25 @@ export const notificationKeys = {
   /** Projects with a daily summary rule, so the schedule need not scan: one row per rule. */
   summaryRule: (ruleId: number): Key => ({ PK: 'SUMMARY_RULES', SK: `RULE#${pad(ruleId)}` }),
 };
+
+/**
+ * The search table: a project's documents and facets, spread over `SEARCH_SHARDS` partitions by
+ * item id, so a search reads them in parallel and no partition grows past what one query page holds
+ * for a project of ordinary size.
+ */
+export const SEARCH_SHARDS = 8;
+
+const searchShard = (itemId: number) => itemId % SEARCH_SHARDS;
+
+export const searchKeys = {
+  document: (projectId: number, itemId: number): Key => ({
+    PK: searchKeys.documentPartition(projectId, searchShard(itemId)),
+    SK: pad(itemId, 16),
+  }),
+  documentPartition: (projectId: number, shard: number) => `SEARCH#${projectId}#DOCS#${shard}`,
+  facets: (projectId: number, itemId: number): Key => ({
+    PK: searchKeys.facetsPartition(projectId, searchShard(itemId)),
+    SK: pad(itemId, 16),
+  }),
+  facetsPartition: (projectId: number, shard: number) => `SEARCH#${projectId}#FACETS#${shard}`,
+};

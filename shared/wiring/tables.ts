@@ -51,7 +51,7 @@ export const tables = {
   /**
    * Items and deploys. Its stream carries every change of an item's state (new, reactivated,
    * 10^n-th occurrence, resolved, reopened) and every deploy: the notification fan-out reads it
-   * (the planned search indexer will be its second reader; AWS advises at most two per shard).
+   * and the search indexer read it (two readers: AWS advises at most two per shard).
    */
   items: {
     logicalId: 'ItemsTable',
@@ -85,6 +85,18 @@ export const tables = {
     ...pkSk,
     globalIndexes: [],
     timeToLiveAttribute: 'expires_at',
+  },
+  /**
+   * The default search engine's index: one small document per item (its own fields, the title
+   * tokenized) and one facets row (values its occurrences carried), in a few partitions per project
+   * that a search reads in parallel. Written by the search indexer from the items stream; rebuilt
+   * whole by `faultline search reindex` at any time.
+   */
+  search: {
+    logicalId: 'SearchTable',
+    envVar: 'SEARCH_TABLE',
+    ...pkSk,
+    globalIndexes: [],
   },
 } as const satisfies Record<string, TableDeclaration>;
 

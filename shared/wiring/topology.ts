@@ -170,10 +170,13 @@ export const functions = {
       projects: ['GetItem'],
       items: ['GetItem', 'BatchGetItem', 'Query'],
       occurrences: ['GetItem', 'BatchGetItem', 'Query'],
+      // A search reads the project's documents (and facets when the query asks) in parallel.
+      search: ['Query'],
     },
     queues: {},
     timeoutSeconds: 10,
-    memoryMb: 256,
+    // A search matches a project's documents in memory: Lambda's CPU grows with its memory.
+    memoryMb: 1024,
   },
   updateItem: {
     entry: 'functions/update-item.ts',
@@ -257,6 +260,30 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 256,
     uses: ['secretsKey'],
+  },
+  indexSearch: {
+    entry: 'functions/index-search.ts',
+    description: "Keeps the search index up to date with the items' changes",
+    trigger: {
+      kind: 'stream',
+      table: 'items',
+      batchSize: 100,
+      maxBatchingWindowSeconds: 0,
+      // Upserts are idempotent: a new index starts from what the stream still holds (24 h), and
+      // `faultline search reindex` fills in the rest.
+      startingPosition: 'TRIM_HORIZON',
+      filter: { eventNames: ['INSERT', 'MODIFY'], entities: ['item'] },
+      retryAttempts: 10,
+    },
+    // Documents and facets written whole in batches, the facets read first to merge; an item's new
+    // occurrences read for the values they carry.
+    tables: {
+      search: ['BatchGetItem', 'BatchWriteItem'],
+      occurrences: ['GetItem'],
+    },
+    queues: {},
+    timeoutSeconds: 60,
+    memoryMb: 512,
   },
   fanOutNotifications: {
     entry: 'functions/fan-out-notifications.ts',
