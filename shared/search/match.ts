@@ -69,7 +69,8 @@ export function matchesQuery(
 
 /**
  * A query's terms, those that compare one field first: every term must hold, so most items are
- * turned down before their tokens and facets are read. Ordered once per query, not per item.
+ * turned down before their tokens and facets are read. Ordered once per query (a parsed query is
+ * never changed), not per item.
  */
 const ORDERED = new WeakMap<readonly SearchTerm[], readonly SearchTerm[]>();
 

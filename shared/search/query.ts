@@ -67,9 +67,10 @@ export const QUALIFIER_NAMES = [
 export type QualifierName = (typeof QUALIFIER_NAMES)[number];
 
 /** One term of a query; `negated` for a leading `-` (the item must not match the term). */
-export type SearchTerm = {
-  negated: boolean;
-} /** A bare word: inside one of the title's tokens (`./title-tokens`), lower-cased. */ & (
+export type SearchTerm = { negated: boolean } & TermKind;
+
+type TermKind =
+  /** A bare word: inside one of the title's tokens (`./title-tokens`), lower-cased. */
   | { kind: 'word'; value: string }
   /** A quoted phrase: inside the title, lower-cased. */
   | { kind: 'phrase'; value: string }
@@ -80,8 +81,7 @@ export type SearchTerm = {
   /** `first_seen:>…` / `last_seen:<…`: strictly after or before, epoch seconds. */
   | { kind: 'date'; field: 'first_seen' | 'last_seen'; op: '>' | '<'; value: number }
   /** `#123`: the item's counter. */
-  | { kind: 'counter'; value: number }
-);
+  | { kind: 'counter'; value: number };
 
 /** A parsed query: an item matches when it matches every term (negated terms: does not match). */
 export interface SearchQuery {
@@ -357,7 +357,9 @@ function parseDate(field: string, written: string): { seconds: number; span: num
 /** Midnight UTC of the matched year, month and day, which must exist (no 2026-02-30). */
 function utcSeconds(match: RegExpExecArray, notADate: () => never): number {
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
+  // `Date.UTC` reads years 0–99 as 1900–1999; setting the full year does not.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day)
     notADate();
   return date.getTime() / 1000;

@@ -1,5 +1,6 @@
 // Which items a search finds, evaluated on an item's document and facets as an index holds them:
 // each kind of term found and not found, negation, and the rounded last-seen time never missing one.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ItemRecord } from '#shared/items/item';
 import { documentOf, emptyFacets, type Facets, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
@@ -89,6 +90,40 @@ describe("Rollbar's example title", () => {
     expect(finds(`"codec can't encode"`)).toBe(true);
     expect(finds(`"Can't Encode Character"`)).toBe(true);
     expect(finds(`"encode can't"`)).toBe(false);
+  });
+});
+
+describe('any word of a title, typed as it reads', () => {
+  it('finds the title (the parser trims a word as the tokenizer trims it)', () => {
+    const piece = fc.constantFrom(
+      'Error',
+      'not_found',
+      'é',
+      '😀',
+      '(',
+      ')',
+      ':',
+      "'",
+      '-',
+      '.',
+      '1',
+      '\\u0441',
+      'İ',
+      'ß',
+    );
+    const chunk = fc.array(piece, { minLength: 1, maxLength: 8 }).map((pieces) => pieces.join(''));
+    fc.assert(
+      fc.property(fc.array(chunk, { minLength: 1, maxLength: 8 }), (chunks) => {
+        const title = chunks.join(' ');
+        const on = subject({ title });
+        for (const typed of chunks) {
+          // What would read as something else: a negation, an item number, a qualifier (none here).
+          if (typed.startsWith('-') || typed.startsWith('#')) continue;
+          expect(finds(typed, on), `${typed} in ${title}`).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -4,10 +4,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/errors';
 import {
+  ignoresCase,
   MAX_QUERY_CHARS,
   MAX_QUERY_TERMS,
   parseSearchQuery,
   type SearchTerm,
+  TEXT_QUALIFIERS,
   trimPunctuation,
 } from '#shared/search/query';
 import { MAX_TOKEN_LENGTH } from '#shared/search/title-tokens';
@@ -166,6 +168,16 @@ describe('qualifiers', () => {
   });
 });
 
+describe('which text qualifiers ignore case', () => {
+  it('all but environment, framework and fingerprint, which compare as stored', () => {
+    expect(TEXT_QUALIFIERS.filter((qualifier) => !ignoresCase(qualifier))).toEqual([
+      'environment',
+      'framework',
+      'fingerprint',
+    ]);
+  });
+});
+
 describe('the item number', () => {
   it.each<[string, SearchTerm[]]>([
     ['#12', [{ kind: 'counter', value: 12, negated: false }]],
@@ -223,6 +235,11 @@ describe('first seen and last seen', () => {
     ],
     ['a quoted date', 'first_seen:">2026-11-01"', [date('first_seen', '>', NOV_1)]],
     ['negated', '-last_seen:>2026-11-01', [date('last_seen', '>', NOV_1, true)]],
+    [
+      'a year before 100 is that year, not 19xx',
+      'first_seen:>0099-01-01',
+      [date('first_seen', '>', Date.parse('0099-01-01T00:00:00Z') / 1000)],
+    ],
   ])('%s', (_what, query, terms) => {
     expect(parseSearchQuery(query).terms).toEqual(terms);
   });
