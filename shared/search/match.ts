@@ -160,7 +160,8 @@ function loweredFacet(facets: Facets, facet: FacetName): string[] {
   const values = LOWERED[facet];
   if (LOWERED_IN_CALL[facet] !== call) {
     values.length = 0;
-    for (const value of facets[facet]) values.push(value.toLowerCase());
+    // A facets row written before a facet existed lacks it: no values, rather than a 500.
+    for (const value of facets[facet] ?? []) values.push(value.toLowerCase());
     LOWERED_IN_CALL[facet] = call;
   }
   return values;

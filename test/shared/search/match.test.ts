@@ -225,6 +225,15 @@ describe('what an item lacks', () => {
   });
 });
 
+describe('facets stored before a facet existed', () => {
+  it('read as no values for it', () => {
+    const { emails: _dropped, ...older } = FACETS;
+    const on = subject({}, older as Facets);
+    expect(finds('email:alice', on)).toBe(false);
+    expect(finds('-email:alice host:web', on)).toBe(true);
+  });
+});
+
 describe('an empty search', () => {
   it('finds every item', () => {
     expect(finds('')).toBe(true);
