@@ -7,11 +7,9 @@ import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { emptyFacets, FACET_NAMES, type Facets, type SearchDocument } from '#shared/search/document';
 import type { SearchCandidate, SearchCandidates, SearchEngine } from '#shared/search/engine';
 import type { SearchQuery } from '#shared/search/query';
+import { OPENSEARCH_ENDPOINT_VAR } from './domain';
 import { candidatesRequest, projectDocumentsQuery } from './query';
 import { ITEMS_INDEX, ITEMS_TEMPLATE, itemsIndexTemplate } from './template';
-
-/** Variables an OpenSearch engine is configured by (set by the CDK stack with `-c search=opensearch`). */
-export const OPENSEARCH_ENDPOINT_VAR = 'OPENSEARCH_ENDPOINT';
 
 /** Update actions per `_bulk` request: 2 lines each, a few hundred bytes, well under a request's limit. */
 export const BULK_ACTIONS_PER_REQUEST = 500;

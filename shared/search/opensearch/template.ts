@@ -133,6 +133,10 @@ export const itemsIndexTemplate = {
         auto_expand_replicas: '0-1',
         // OpenSearch's default: a written document is searchable within a second (Rollbar: ~2 s).
         refresh_interval: '1s',
+        // What the domain's slow logs (CloudWatch) record: searches past the 300 ms goal, slow writes.
+        'search.slowlog.threshold.query.info': '300ms',
+        'search.slowlog.threshold.query.warn': '1s',
+        'indexing.slowlog.threshold.index.warn': '1s',
       },
       analysis,
     },

@@ -2,6 +2,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyFacets, type Facets, type SearchDocument } from '#shared/search/document';
 import {
+  actionOfMethod,
+  OPENSEARCH_READER_ACTIONS,
+  OPENSEARCH_WRITER_ACTIONS,
+} from '#shared/search/opensearch/domain';
+import {
   BULK_ACTIONS_PER_REQUEST,
   OpenSearchIndex,
   openSearchClient,
@@ -248,6 +253,25 @@ describe('searching and counting', () => {
     await expect(engine.candidates(PROJECT, { terms: [] }, { limit: 5 })).rejects.toThrow(
       /searching: OpenSearch answered 500/,
     );
+  });
+});
+
+describe('what the domain must allow', () => {
+  it('the indexer sends only the actions its access policy allows, and so does the read API', async () => {
+    await engine.readFacets(PROJECT, [1]);
+    await engine.putDocuments([document(1)]);
+    await engine.putFacets(PROJECT, [{ item_id: 1, facets: facets({ hosts: ['web-1'] }) }]);
+    const written = server.requests.length;
+    await engine.candidates(PROJECT, { terms: [] }, { limit: 10 });
+    await engine.countDocuments(PROJECT);
+    const actions = (requests: typeof server.requests) => [
+      ...new Set(requests.map((request) => actionOfMethod(request.method))),
+    ];
+    expect(actions(server.requests.slice(0, written))).toEqual([...OPENSEARCH_WRITER_ACTIONS]);
+    expect(actions(server.requests.slice(written))).toEqual([...OPENSEARCH_READER_ACTIONS]);
+    // The read API's policy covers the items index's paths only.
+    for (const request of server.requests.slice(written))
+      expect(request.path.startsWith(`/${ITEMS_INDEX}/`)).toBe(true);
   });
 });
 
