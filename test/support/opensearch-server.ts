@@ -245,6 +245,8 @@ export async function startFakeOpenSearch(options: FakeOpenSearchOptions = {}): 
         : error(rejection.status, 'internal_server_error', 'scripted failure');
     }
     const json = (): Record<string, unknown> => {
+      // A request without a body (a `_count` of everything) carries no content type.
+      if (request.body === '') return {};
       const type = request.headers['content-type'] ?? '';
       if (!/^application\/(json|vnd\.opensearch\+json)/.test(type)) {
         throw new Refusal(

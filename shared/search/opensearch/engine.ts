@@ -228,6 +228,17 @@ export class OpenSearchIndex implements SearchEngine {
     return Number(response?.body.count ?? 0);
   }
 
+  /** Every document of the index, all projects (`search status --domain`); 0 before the first write. */
+  async countAllDocuments(): Promise<number> {
+    const response = await this.send(() => this.client.count({ index: this.index })).catch(
+      (error: unknown) => {
+        if (isMissingIndex(error)) return undefined;
+        throw new SearchIndexReadError(`counting: ${describe(error)}`, { cause: error });
+      },
+    );
+    return Number(response?.body.count ?? 0);
+  }
+
   /** The index template, put once before this container's first write: putting it again is harmless. */
   ensureTemplate(): Promise<void> {
     this.templatePut ??= this.send(() =>
