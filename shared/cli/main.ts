@@ -7,6 +7,7 @@ import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
 import type { Project } from '#shared/store/projects';
 import { UsageError } from './errors';
+import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 
@@ -21,6 +22,7 @@ Usage:
   faultline token list <project>
   faultline token revoke <project> <token name | sha256 prefix>
 ${RULES_USAGE}
+${ITEMS_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -31,6 +33,8 @@ Where the projects table is:
   --endpoint <url>          a DynamoDB endpoint (default: the running local stack's, from ${LOCAL_STACK_FILE})
 
 ${RULES_HELP}
+
+${ITEMS_HELP}
 
 Other options:
   -h, --help                this text
@@ -188,6 +192,14 @@ function print(value: unknown): void {
 
 /** Runs one command; returns the exit code, or throws what went wrong. */
 export async function main(argv: string[]): Promise<number> {
+  // A search's words may start with `-` (negation): `items search` reads its own arguments.
+  if (argv[0] === 'items' && argv[1] === 'search' && !argv.includes('--help') && !argv.includes('-h')) {
+    return runItemsSearch(argv.slice(2), (options) => connectItems(options), {
+      print: (line) => console.log(line),
+      warn: (line) => console.error(`faultline: ${line}`),
+      width: process.stdout.columns,
+    });
+  }
   const { values, positionals } = parseCommandLine(argv);
   if (values.version) {
     console.log(`faultline ${await packageVersion()}`);
@@ -294,7 +306,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const refused =
-      error instanceof UsageError || error instanceof ProjectAdminError || error instanceof RulesApiRefusal;
+      error instanceof UsageError ||
+      error instanceof ProjectAdminError ||
+      error instanceof RulesApiRefusal ||
+      error instanceof ItemsApiRefusal;
     console.error(`faultline: ${describeFailure(error)}`);
     if (debug) console.error(error);
     process.exitCode = refused ? 2 : 1;
