@@ -9,11 +9,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpAdapter, startHttpAdapter } from '#infra/local/http-adapter';
 import { loadFunction } from '#infra/local/lambda-runtime';
+import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-actions';
 import { createDocumentClient } from '#shared/aws/clients';
 import { ItemsApiRefusal, itemsApi, runItemsSearch } from '#shared/cli/items';
 import type { ItemRecord } from '#shared/items/item';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService } from '#shared/projects/service';
+import { emptyFacets } from '#shared/search/document';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { tables } from '#shared/wiring/tables';
@@ -29,6 +31,7 @@ const T0 = 1_764_000_000;
 let dynamo: Dynamo & { tableNames: Record<keyof typeof tables, string> };
 let documents: DynamoDBDocumentClient;
 let http: HttpAdapter;
+let recorder: SentActionRecorder;
 let tokens: Record<Scope, string>;
 let otherTokens: Record<Scope, string>;
 /** The shop's items: counters 1 to 4, last seen in another order than created. */
@@ -90,7 +93,11 @@ beforeAll(async () => {
     }),
   ];
   await putItemRows(documents, dynamo.tableNames.items, shop);
-  await indexItems(new DynamoDBSearchIndex(documents, dynamo.tableNames.search), shop);
+  const index = new DynamoDBSearchIndex(documents, dynamo.tableNames.search);
+  await indexItems(index, shop);
+  await index.putFacets(projectId, [{ item_id: 502, facets: { ...emptyFacets(), hosts: ['web-1'] } }]);
+
+  recorder = recordSentActions();
 
   const declaration = functions.readApi;
   const loaded = await loadFunction({
@@ -108,6 +115,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  recorder?.stop();
   await http?.stop();
   await dynamo?.stop();
 });
@@ -149,6 +157,9 @@ describe('GET /api/1/items?query=', () => {
     ['a negated qualifier', { query: '-status:resolved' }, [501, 502, 504]],
     ['a counter', { query: '#4' }, [504]],
     ['a phrase', { query: '"is not a function"' }, [502]],
+    ['a host', { query: 'host:web' }, [502]],
+    ['a host and a word', { query: 'host:web cart' }, []],
+    ['a negated host', { query: '-host:web error' }, [503, 501]],
     ['a second page', { query: 'error', page: '2' }, []],
   ])('combines the query with %s', async (_case, parameters, expected) => {
     const { status, body } = await items(parameters);
@@ -199,6 +210,20 @@ describe('GET /api/1/items?query=', () => {
       const { status } = await items({ query });
       expect([200, 422], query).toContain(status);
     }
+  });
+});
+
+describe('what a search sends to DynamoDB', () => {
+  it('is what the read API is granted on the search table: Query, and BatchGetItem for a host search', async () => {
+    await items({ query: 'error' });
+    await items({ query: 'host:web' });
+    const searchTable = dynamo.tableNames.search;
+    const sent = new Set(
+      recorder.actions
+        .filter((action) => action.functionName === 'readApi' && action.resource === searchTable)
+        .map((action) => action.action),
+    );
+    expect([...sent].sort()).toEqual([...functions.readApi.tables.search].sort());
   });
 });
 

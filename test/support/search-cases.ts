@@ -4,7 +4,8 @@
 //
 // Times are multiples of the index's last-seen step (as the indexer writes them) and the dates the
 // cases name are far from every item's times, so an engine's leniency on rounded last-seen times
-// changes no answer. Project 8 holds an item that matches nearly everything: it must never appear.
+// changes no answer. `otherProjectCorpus` holds another project's item that matches nearly every
+// query: an engine's suite that writes it too shows it never appears.
 import { emptyFacets, type Facets, type SearchDocument } from '#shared/search/document';
 import { titleTokens } from '#shared/search/title-tokens';
 
@@ -109,13 +110,6 @@ export const searchCorpus: {
       fingerprint: 'f'.repeat(40),
       last_seen: T0 + 2 * HOUR,
     }),
-    document('ReferenceError: everything everywhere (Error) payment order 42 not_found_error', {
-      project_id: OTHER_SEARCH_CASE_PROJECT,
-      item_id: 201,
-      counter: 1,
-      fingerprint: FINGERPRINT_OF_104,
-      last_seen: T0 + 4 * DAY,
-    }),
   ],
   facets: [
     facets(101, {
@@ -140,20 +134,40 @@ export const searchCorpus: {
   ],
 };
 
+/**
+ * Another project's item, which matches most cases' queries (its facets too): an engine that writes it
+ * beside the corpus shows that a search never crosses projects. Kept out of `searchCorpus`, whose
+ * documents are all the case project's.
+ */
+export const otherProjectCorpus: {
+  documents: SearchDocument[];
+  facets: Array<{ item_id: number; facets: Facets }>;
+} = {
+  documents: [
+    document('ReferenceError: everything everywhere (Error) payment order 42 not_found_error', {
+      project_id: OTHER_SEARCH_CASE_PROJECT,
+      item_id: 201,
+      counter: 1,
+      fingerprint: FINGERPRINT_OF_104,
+      last_seen: T0 + 4 * DAY,
+    }),
+  ],
+  facets: [
+    facets(201, {
+      hosts: ['web-1'],
+      contexts: ['orders#create'],
+      files: ['app/models/order.rb'],
+      code_versions: ['1.4.2'],
+      person_ids: ['42'],
+      usernames: ['alice'],
+      emails: ['alice@example.com'],
+    }),
+  ],
+};
+
 /** Every item of the case project, newest activity first. */
 const ALL = [104, 103, 106, 102, 101, 105];
 const ALL_BUT = (...ids: number[]) => ALL.filter((id) => !ids.includes(id));
-
-/** The other project's facets, which match the facet cases too (it lives in another project's partitions). */
-export const otherProjectFacets = facets(201, {
-  hosts: ['web-1'],
-  contexts: ['orders#create'],
-  files: ['app/models/order.rb'],
-  code_versions: ['1.4.2'],
-  person_ids: ['42'],
-  usernames: ['alice'],
-  emails: ['alice@example.com'],
-});
 
 export const searchCases: SearchCase[] = [
   // Bare words: inside any word of the title, its camelCase, snake_case and digit pieces included.
@@ -171,6 +185,7 @@ export const searchCases: SearchCase[] = [
   { name: 'a camelCase piece finds the class', query: 'Encode', expected: [101] },
   { name: 'a piece of a hyphenated word finds it', query: 'latin', expected: [101] },
   { name: 'the digits of an escaped character find it', query: 'u0441', expected: [101] },
+  { name: 'a word with a quote and a backslash inside finds it', query: "u'\\u0441'", expected: [101] },
   { name: 'letters inside a word find it', query: 'ncod', expected: [101] },
   { name: 'the end of a word finds it', query: 'efined', expected: [106, 102] },
   { name: 'case does not matter', query: 'REFERENCEERROR', expected: [102] },

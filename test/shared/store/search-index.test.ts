@@ -9,7 +9,7 @@ import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 import {
   OTHER_SEARCH_CASE_PROJECT,
-  otherProjectFacets,
+  otherProjectCorpus,
   SEARCH_CASE_PROJECT,
   searchCases,
   searchCorpus,
@@ -23,7 +23,8 @@ beforeAll(async () => {
   index = new DynamoDBSearchIndex(createDocumentClient(dynamo.client), dynamo.tableNames.search);
   await index.putDocuments(searchCorpus.documents);
   await index.putFacets(SEARCH_CASE_PROJECT, searchCorpus.facets);
-  await index.putFacets(OTHER_SEARCH_CASE_PROJECT, [otherProjectFacets]);
+  await index.putDocuments(otherProjectCorpus.documents);
+  await index.putFacets(OTHER_SEARCH_CASE_PROJECT, otherProjectCorpus.facets);
 });
 
 afterAll(async () => {
@@ -110,6 +111,33 @@ describe('the DynamoDB engine', () => {
       .map((document) => document.item_id);
     expect(ids(found)).toEqual(expected);
     expect(await index.countDocuments(project)).toBe(documents.length);
+  });
+
+  it('finds items by a host whether its facets select a few documents or many', async () => {
+    const project = 33;
+    const documents = Array.from({ length: 620 }, (_, at) =>
+      plain(project, at + 1, 1_700_000_000 + at * 600),
+    );
+    await index.putDocuments(documents);
+    // Every item on a web host, past what the engine reads one by one; one on a worker.
+    await index.putFacets(project, [
+      ...documents.map((document) => ({
+        item_id: document.item_id,
+        facets: { ...emptyFacets(), hosts: [`web-${document.item_id % 7}`] },
+      })),
+      { item_id: 3, facets: { ...emptyFacets(), hosts: ['worker-1'] } },
+    ]);
+    const many = await index.candidates(project, parseSearchQuery('host:web'), { limit: 1_000 });
+    expect(ids(many)).toHaveLength(619);
+    expect(ids(many)[0]).toBe(620);
+    const few = await index.candidates(project, parseSearchQuery('host:web-6 plain'), { limit: 1_000 });
+    expect(ids(few)).toEqual(
+      documents
+        .filter((document) => document.item_id % 7 === 6)
+        .map((d) => d.item_id)
+        .reverse(),
+    );
+    expect(ids(await index.candidates(project, parseSearchQuery('host:worker'), { limit: 10 }))).toEqual([3]);
   });
 
   it('counts a project with no documents as empty, and finds nothing in it', async () => {
