@@ -1,6 +1,6 @@
 // Whether an item matches a parsed query: the DynamoDB engine's evaluation of candidates, and the
 // re-check of every engine's candidates against the items table. Plain logic, no AWS.
-import type { FacetName, Facets, SearchDocument } from './document';
+import { emptyFacets, type FacetName, type Facets, type SearchDocument } from './document';
 import { QUALIFIER_MATCH, type SearchQuery, type SearchTerm, type TextQualifier } from './query';
 
 /** What a query is evaluated on: an item's document and its facets. */
@@ -29,10 +29,21 @@ const FACET_OF: Partial<Record<TextQualifier, FacetName>> = {
 };
 
 /**
- * Facet values lower-cased, each facet at most once per call and only when a term reads it: the
- * DynamoDB engine runs this over thousands of documents per query.
+ * Facet values lower-cased, each facet at most once per call and only when a term reads it, into
+ * lists reused from call to call (the DynamoDB engine runs this over 20,000 documents per query;
+ * a call never awaits, so no other call can interleave).
  */
-type LoweredFacets = Partial<Record<FacetName, string[]>>;
+const LOWERED: Record<FacetName, string[]> = emptyFacets();
+const LOWERED_IN_CALL: Record<FacetName, number> = {
+  hosts: 0,
+  contexts: 0,
+  files: 0,
+  code_versions: 0,
+  person_ids: 0,
+  usernames: 0,
+  emails: 0,
+};
+let call = 0;
 
 /** Whether the item matches every term (a negated term: does not match it). */
 export function matchesQuery(
@@ -41,22 +52,41 @@ export function matchesQuery(
   options: MatchOptions = {},
 ): boolean {
   const step = wholeStep(options.lastSeenStep);
-  let lowered: LoweredFacets | undefined;
-  for (const term of query.terms) {
+  call += 1;
+  for (const term of cheapestFirst(query.terms)) {
     if (term.kind === 'date' && term.field === 'last_seen' && step > 1) {
       if (!lastSeenMayHold(term, subject.document.last_seen, step)) return false;
       continue;
     }
-    let holds: boolean;
-    if (term.kind === 'text') {
-      lowered ??= {};
-      holds = textHolds(term.qualifier, term.value, subject, lowered);
-    } else {
-      holds = termHolds(term, subject.document);
-    }
+    const holds =
+      term.kind === 'text'
+        ? textHolds(term.qualifier, term.value, subject)
+        : termHolds(term, subject.document);
     if (holds === term.negated) return false;
   }
   return true;
+}
+
+/**
+ * A query's terms, those that compare one field first: every term must hold, so most items are
+ * turned down before their tokens and facets are read. Ordered once per query (a parsed query is
+ * never changed), not per item.
+ */
+const ORDERED = new WeakMap<readonly SearchTerm[], readonly SearchTerm[]>();
+
+function cheapestFirst(terms: readonly SearchTerm[]): readonly SearchTerm[] {
+  let ordered = ORDERED.get(terms);
+  if (ordered === undefined) {
+    ordered = [...terms].sort((a, b) => cost(a) - cost(b));
+    ORDERED.set(terms, ordered);
+  }
+  return ordered;
+}
+
+function cost(term: SearchTerm): number {
+  if (term.kind === 'word' || term.kind === 'phrase') return 1;
+  if (term.kind === 'text' && FACET_OF[term.qualifier] !== undefined) return 2;
+  return 0;
 }
 
 function wholeStep(step: number | undefined): number {
@@ -98,12 +128,7 @@ function lastSeenMayHold(
   return term.negated ? latest >= term.value : earliest < term.value;
 }
 
-function textHolds(
-  qualifier: TextQualifier,
-  value: string,
-  subject: SearchSubject,
-  lowered: LoweredFacets,
-): boolean {
+function textHolds(qualifier: TextQualifier, value: string, subject: SearchSubject): boolean {
   const { document } = subject;
   switch (qualifier) {
     case 'environment':
@@ -120,11 +145,7 @@ function textHolds(
   }
   const facet = FACET_OF[qualifier];
   if (facet === undefined) return false;
-  let values = lowered[facet];
-  if (values === undefined) {
-    values = subject.facets[facet].map((each) => each.toLowerCase());
-    lowered[facet] = values;
-  }
+  const values = loweredFacet(subject.facets, facet);
   switch (QUALIFIER_MATCH[qualifier]) {
     case 'exact':
       return values.includes(value);
@@ -133,6 +154,17 @@ function textHolds(
     case 'contains':
       return someIncludes(values, value);
   }
+}
+
+function loweredFacet(facets: Facets, facet: FacetName): string[] {
+  const values = LOWERED[facet];
+  if (LOWERED_IN_CALL[facet] !== call) {
+    values.length = 0;
+    // A facets row written before a facet existed lacks it: no values, rather than a 500.
+    for (const value of facets[facet] ?? []) values.push(value.toLowerCase());
+    LOWERED_IN_CALL[facet] = call;
+  }
+  return values;
 }
 
 function someIncludes(values: readonly string[], part: string): boolean {

@@ -67,9 +67,10 @@ export const QUALIFIER_NAMES = [
 export type QualifierName = (typeof QUALIFIER_NAMES)[number];
 
 /** One term of a query; `negated` for a leading `-` (the item must not match the term). */
-export type SearchTerm = {
-  negated: boolean;
-} /** A bare word: inside one of the title's tokens (`./title-tokens`), lower-cased. */ & (
+export type SearchTerm = { negated: boolean } & TermKind;
+
+type TermKind =
+  /** A bare word: inside one of the title's tokens (`./title-tokens`), lower-cased. */
   | { kind: 'word'; value: string }
   /** A quoted phrase: inside the title, lower-cased. */
   | { kind: 'phrase'; value: string }
@@ -80,8 +81,7 @@ export type SearchTerm = {
   /** `first_seen:>…` / `last_seen:<…`: strictly after or before, epoch seconds. */
   | { kind: 'date'; field: 'first_seen' | 'last_seen'; op: '>' | '<'; value: number }
   /** `#123`: the item's counter. */
-  | { kind: 'counter'; value: number }
-);
+  | { kind: 'counter'; value: number };
 
 /** A parsed query: an item matches when it matches every term (negated terms: does not match). */
 export interface SearchQuery {
@@ -103,8 +103,11 @@ const FACET_QUALIFIERS: ReadonlySet<TextQualifier> = new Set([
 const QUALIFIER_BY_NAME: ReadonlyMap<string, QualifierName> = new Map(
   QUALIFIER_NAMES.map((name) => [name, name] as const),
 );
-const SPACE = /\s/u;
-const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+/** Sticky: each reads at `lastIndex` only, one step of a single pass. */
+const SPACES = /\s+/y;
+const NOT_SPACES = /\S+/y;
+const NOT_LETTERS_OR_DIGITS = /[^\p{L}\p{N}]+/uy;
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/uy;
 /** `name:` at a term's start; a name that is no qualifier (`Error:`, `https:`) leaves a bare word. */
 const QUALIFIER_PREFIX = /[A-Za-z_]{1,32}:/y;
 const COUNTER = /^#(\d+)$/;
@@ -135,15 +138,17 @@ export function parseSearchQuery(text: string): SearchQuery {
   };
   let at = 0;
   while (at < text.length) {
-    if (SPACE.test(text.charAt(at))) {
-      at += 1;
+    SPACES.lastIndex = at;
+    if (SPACES.test(text)) {
+      at = SPACES.lastIndex;
       continue;
     }
     const negated = text[at] === '-';
     if (negated) {
       at += 1;
       // A lone `-` negates nothing: dropped.
-      if (at >= text.length || SPACE.test(text.charAt(at))) continue;
+      SPACES.lastIndex = at;
+      if (at >= text.length || SPACES.test(text)) continue;
     }
     if (text[at] === '"') {
       const { value, end } = readQuoted(text, at);
@@ -193,29 +198,35 @@ export function parseSearchQuery(text: string): SearchQuery {
  * a token's length: a title's longer word is indexed by its start, and still found by it.
  */
 export function trimPunctuation(chunk: string): string {
-  let start = 0;
+  NOT_LETTERS_OR_DIGITS.lastIndex = 0;
+  const start = NOT_LETTERS_OR_DIGITS.test(chunk) ? NOT_LETTERS_OR_DIGITS.lastIndex : 0;
+  // Backwards, one code point at a time: a trailing-punctuation pattern searched forwards would
+  // retry from every punctuation mark inside the word (quadratic on `a!!!…!a`).
   let end = chunk.length;
-  while (start < end && !LETTER_OR_DIGIT.test(codePointAt(chunk, start)))
-    start += codePointAt(chunk, start).length;
-  while (end > start && !LETTER_OR_DIGIT.test(codePointBefore(chunk, end)))
-    end -= codePointBefore(chunk, end).length;
+  while (end > start) {
+    const pair =
+      end - 2 >= start &&
+      isLowSurrogate(chunk.charCodeAt(end - 1)) &&
+      isHighSurrogate(chunk.charCodeAt(end - 2));
+    const last = pair ? end - 2 : end - 1;
+    LETTER_OR_DIGIT.lastIndex = last;
+    if (LETTER_OR_DIGIT.test(chunk)) break;
+    end = last;
+  }
   return chunk.slice(start, end);
 }
 
-function codePointAt(text: string, index: number): string {
-  return String.fromCodePoint(text.codePointAt(index) ?? 0);
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
-function codePointBefore(text: string, end: number): string {
-  const low = text.charCodeAt(end - 1);
-  const isLowSurrogate = low >= 0xdc00 && low <= 0xdfff && end >= 2;
-  return text.slice(isLowSurrogate ? end - 2 : end - 1, end);
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 function chunkEnd(text: string, from: number): number {
-  let end = from;
-  while (end < text.length && !SPACE.test(text.charAt(end))) end += 1;
-  return end;
+  NOT_SPACES.lastIndex = from;
+  return NOT_SPACES.test(text) ? NOT_SPACES.lastIndex : from;
 }
 
 /** The text between the quote at `at` and the next one; no escapes (a phrase cannot hold `"`). */
@@ -346,7 +357,9 @@ function parseDate(field: string, written: string): { seconds: number; span: num
 /** Midnight UTC of the matched year, month and day, which must exist (no 2026-02-30). */
 function utcSeconds(match: RegExpExecArray, notADate: () => never): number {
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
+  // `Date.UTC` reads years 0–99 as 1900–1999; setting the full year does not.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day)
     notADate();
   return date.getTime() / 1000;
