@@ -4,6 +4,7 @@ import { type FingerprintingResult, measureFingerprinting } from './fingerprinti
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
 import { type GrowthResult, measureLinearTime } from './linear-time';
 import { measureNotifications, NOTIFIED_ERRORS, type NotificationResult, percentile } from './notifications';
+import { measureSearchQueries, SEARCH_QUERIES, type SearchQueryResult } from './search-query';
 import { WRITE_CATEGORIES } from './write-units';
 
 /** The goals from the issue, shown beside the figures. */
@@ -17,6 +18,8 @@ const GOALS = {
   normalizerWholePostMs: 50,
   /** A new error, posted to the local stack, to its webhook received. */
   ingestToNotifiedMsP50: 3000,
+  /** A search of a 20,000-item project through the search service, on DynamoDB Local. */
+  searchQueryMsP50: 300,
 };
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
@@ -152,12 +155,31 @@ function printNotifications(result: NotificationResult): number {
   return p50;
 }
 
+function printSearchQueries(result: SearchQueryResult): number {
+  console.log(
+    `\n## Search (DynamoDB engine on DynamoDB Local, ${result.items} items, page 1 through the search service; queries: ${Object.values(SEARCH_QUERIES).join(' | ')})`,
+  );
+  const p50 = percentile(result.allMs, 50);
+  figure('search_query_ms_p50', Math.round(p50));
+  figure('search_query_ms_p95', Math.round(percentile(result.allMs, 95)));
+  for (const [name, { ms, found }] of Object.entries(result.byQuery)) {
+    figure(`search_query_ms_p50.${name}`, Math.round(percentile(ms, 50)));
+    figure(`search_query_found.${name}`, found);
+  }
+  figure('search_query_engine_ms_median', Math.round(result.breakdown.engineMs));
+  figure('search_query_recheck_ms_median', Math.round(result.breakdown.recheckMs));
+  figure('search_index_read_whole_ms_median', Math.round(result.breakdown.readWholeIndexMs));
+  figure('search_seed_seconds', fixed(result.seedSeconds, 1));
+  return p50;
+}
+
 function printGoals(
   hot: number,
   distinct: number,
   ratio: number,
   linear: GrowthResult[],
   notifiedP50: number,
+  searchP50: number,
 ): void {
   console.log('\n## Goals (from the issue; shown, not asserted)');
   const goal = (name: string, wanted: string, measured: string, met: boolean) => {
@@ -196,6 +218,12 @@ function printGoals(
     String(Math.round(notifiedP50)),
     notifiedP50 <= GOALS.ingestToNotifiedMsP50,
   );
+  goal(
+    'search_query_ms_p50',
+    `<= ${GOALS.searchQueryMsP50}`,
+    String(Math.round(searchP50)),
+    searchP50 <= GOALS.searchQueryMsP50,
+  );
 }
 
 function printTable(rows: string[][]): void {
@@ -217,7 +245,15 @@ async function main(): Promise<void> {
   const linear = measureLinearTime();
   printLinearTime(linear);
   const notifiedP50 = printNotifications(await measureNotifications());
-  printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio, linear, notifiedP50);
+  const searchP50 = printSearchQueries(await measureSearchQueries());
+  printGoals(
+    perOccurrence.get('hot')!,
+    perOccurrence.get('distinct')!,
+    ratio,
+    linear,
+    notifiedP50,
+    searchP50,
+  );
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));
 }
 
