@@ -8,6 +8,7 @@ import { TOKEN_CACHE_MS } from '#shared/projects/service';
 import type { Project } from '#shared/store/projects';
 import { UsageError } from './errors';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { REINDEX_HELP, REINDEX_USAGE, reindexCommand } from './reindex';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 
 const USAGE = `faultline — manage Faultline projects, access tokens and notification rules
@@ -21,6 +22,7 @@ Usage:
   faultline token list <project>
   faultline token revoke <project> <token name | sha256 prefix>
 ${RULES_USAGE}
+${REINDEX_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -31,6 +33,8 @@ Where the projects table is:
   --endpoint <url>          a DynamoDB endpoint (default: the running local stack's, from ${LOCAL_STACK_FILE})
 
 ${RULES_HELP}
+
+${REINDEX_HELP}
 
 Other options:
   -h, --help                this text
@@ -54,6 +58,11 @@ const OPTIONS = {
   config: { type: 'string', multiple: true },
   'config-json': { type: 'string' },
   disabled: { type: 'boolean' },
+  project: { type: 'string' },
+  restart: { type: 'boolean' },
+  'items-table': { type: 'string' },
+  'occurrences-table': { type: 'string' },
+  'search-table': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -75,6 +84,7 @@ const COMMANDS: Record<string, string[]> = {
   'rules disable': ['<rule id>'],
   'rules test': ['<rule id>'],
   'rules log': ['<rule id>'],
+  'search reindex': [],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -212,6 +222,11 @@ export async function main(argv: string[]): Promise<number> {
       print: (line) => console.log(line),
       warn: (line) => console.error(`faultline: ${line}`),
     });
+  }
+
+  if (noun === 'search') {
+    print(await reindexCommand(values, process.stderr));
+    return 0;
   }
 
   const service = await connect(values);
