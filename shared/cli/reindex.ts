@@ -51,6 +51,8 @@ export interface ReindexOptions {
   restart?: boolean;
   /** Default: `REINDEX_CURSOR_FILE` in the working directory. */
   cursorFile?: string;
+  /** Default: `REINDEX_PAGE_SIZE`. */
+  pageSize?: number;
 }
 
 /** Where the progress goes: a TTY is redrawn in place, anything else gets a line every 10%. */
@@ -197,7 +199,7 @@ export async function runReindex(
     let indexed = 0;
     for (;;) {
       const page = await items.listIds(project.projectId, {
-        limit: REINDEX_PAGE_SIZE,
+        limit: options.pageSize ?? REINDEX_PAGE_SIZE,
         exclusiveStartCounter: below,
       });
       if (page.ids.length === 0) break;

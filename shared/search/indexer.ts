@@ -88,10 +88,12 @@ export async function indexItems(
   const documents = items
     .filter((entry) => entry.writeDocument)
     .map((entry) => indexedDocumentOf(entry.item));
-  await Promise.all([
+  // Both settle before a failure is thrown: nothing of this call is left running after it.
+  const outcomes = await Promise.allSettled([
     documents.length > 0 ? deps.engine.putDocuments(documents) : undefined,
     indexFacets(deps, items, report),
   ]);
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
   report.documents = documents.length;
   return report;
 }
