@@ -86,7 +86,11 @@ beforeEach(async () => {
   await rm(cursorFile, { force: true });
 });
 
-const reindex = (options: { project?: string; restart?: boolean } = {}, out = capture(), writer = engine) =>
+const reindex = (
+  options: { project?: string; restart?: boolean } = {},
+  out = capture(),
+  writer: SearchIndexWriter = engine,
+) =>
   runReindex(
     { documents: tables.documents, tables: names, engine: writer },
     // Pages of 10 instead of 100: the same walk over fewer items.
