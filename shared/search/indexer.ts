@@ -219,6 +219,7 @@ export function itemsToIndexOf(records: readonly DynamoDBRecord[]): ItemToIndex[
     if (after?.entity !== 'item') continue;
     const before = imageOf(record.dynamodb?.OldImage);
     const id = Number(after.id);
+    if (!Number.isSafeInteger(id)) continue;
     const change = changes.get(id) ?? { before, after, occurrenceIds: [] };
     change.after = after;
     if (isNumbered(after)) change.occurrenceIds.push(...occurrencesBrought(before, after));
