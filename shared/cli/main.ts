@@ -224,7 +224,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
 
-  if (noun === 'search') {
+  if (command === 'search reindex') {
     print(await reindexCommand(values, process.stderr));
     return 0;
   }
