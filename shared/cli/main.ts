@@ -9,6 +9,7 @@ import type { Project } from '#shared/store/projects';
 import { UsageError } from './errors';
 import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { REINDEX_HELP, REINDEX_USAGE, reindexCommand } from './reindex';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 import {
   runSearchStatus,
@@ -30,6 +31,7 @@ Usage:
 ${RULES_USAGE}
 ${SEARCH_STATUS_USAGE}
 ${ITEMS_USAGE}
+${REINDEX_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -43,6 +45,7 @@ ${RULES_HELP}
 
 ${SEARCH_STATUS_HELP}
 ${ITEMS_HELP}
+${REINDEX_HELP}
 
 Other options:
   -h, --help                this text
@@ -69,6 +72,9 @@ const OPTIONS = {
   config: { type: 'string', multiple: true },
   'config-json': { type: 'string' },
   disabled: { type: 'boolean' },
+  project: { type: 'string' },
+  restart: { type: 'boolean' },
+  'occurrences-table': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -91,6 +97,7 @@ const COMMANDS: Record<string, string[]> = {
   'rules test': ['<rule id>'],
   'rules log': ['<rule id>'],
   'search status': [],
+  'search reindex': [],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -240,6 +247,11 @@ export async function main(argv: string[]): Promise<number> {
 
   if (command === 'search status') {
     return runSearchStatus(values, { print: (line) => console.log(line), local: await localStack() });
+  }
+
+  if (command === 'search reindex') {
+    print(await reindexCommand(values, process.stderr));
+    return 0;
   }
 
   const service = await connect(values);

@@ -1,0 +1,24 @@
+// Which search engine a function writes to and reads from, chosen by SEARCH_ENGINE (default
+// `dynamodb`), so the indexer and the read API always talk to the same one.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConfigurationError, tableNames } from '#shared/config';
+import { DynamoDBSearchIndex } from '#shared/store/search-index';
+import type { SearchEngine, SearchEngineName } from './engine';
+
+export const DEFAULT_SEARCH_ENGINE: SearchEngineName = 'dynamodb';
+
+/** The engine SEARCH_ENGINE names; throws `ConfigurationError` at cold start for one not built in. */
+export function searchEngineFromEnv(
+  documents: DynamoDBDocumentClient,
+  env: NodeJS.ProcessEnv = process.env,
+): SearchEngine {
+  const name = env.SEARCH_ENGINE || DEFAULT_SEARCH_ENGINE;
+  switch (name) {
+    case 'dynamodb':
+      return new DynamoDBSearchIndex(documents, tableNames(['search'], env).search);
+    default:
+      throw new ConfigurationError(
+        `SEARCH_ENGINE is ${JSON.stringify(name.slice(0, 40))}: the engines are dynamodb`,
+      );
+  }
+}
