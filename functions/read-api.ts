@@ -7,6 +7,7 @@ import { ok } from '#shared/http/response';
 import { type RouteHandler, routedHandler } from '#shared/http/router';
 import { createProjectService } from '#shared/projects/service';
 import { createReadService } from '#shared/read/service';
+import { searchEngineFromEnv } from '#shared/search/engines';
 import { createSearchService } from '#shared/search/service';
 import { DynamoDBCountRepository } from '#shared/store/counts';
 import { DynamoDBDeployRepository } from '#shared/store/deploys';
@@ -14,9 +15,8 @@ import { DynamoDBItemRepository } from '#shared/store/items';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { DynamoDBSearchIndex } from '#shared/store/search-index';
 
-const tables = tableNames(['projects', 'items', 'occurrences', 'search']);
+const tables = tableNames(['projects', 'items', 'occurrences']);
 const documents = createDocumentClient();
 const items = new DynamoDBItemRepository(documents, tables.items);
 const read = createReadService({
@@ -29,7 +29,7 @@ const read = createReadService({
   ),
   deploys: new DynamoDBDeployRepository(documents, tables.items),
   counts: new DynamoDBCountRepository(documents, { occurrences: tables.occurrences, items: tables.items }),
-  search: createSearchService({ engine: new DynamoDBSearchIndex(documents, tables.search), items }),
+  search: createSearchService({ engine: searchEngineFromEnv(documents), items }),
 });
 
 type Query = NonNullable<APIGatewayProxyEventV2['queryStringParameters']>;

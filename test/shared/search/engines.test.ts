@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { ConfigurationError } from '#shared/config';
 import { searchEngineFromEnv } from '#shared/search/engines';
+import { OpenSearchIndex } from '#shared/search/opensearch/engine';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 
 const documents = createDocumentClient(new DynamoDBClient({ region: 'us-east-1' }));
@@ -23,7 +24,20 @@ describe('the search engine a function uses', () => {
     expect(searchEngineFromEnv(documents, env)).toBeInstanceOf(DynamoDBSearchIndex);
   });
 
+  it('SEARCH_ENGINE=opensearch is the OpenSearch engine, at the endpoint the stack names', () => {
+    const env = {
+      SEARCH_ENGINE: 'opensearch',
+      OPENSEARCH_ENDPOINT: 'search-x.eu-west-1.es.amazonaws.com',
+      AWS_REGION: 'eu-west-1',
+    };
+    expect(searchEngineFromEnv(documents, env)).toBeInstanceOf(OpenSearchIndex);
+  });
+
   it.each([
+    {
+      env: { SEARCH_ENGINE: 'opensearch', AWS_REGION: 'eu-west-1' },
+      message: /OPENSEARCH_ENDPOINT is not set/,
+    },
     {
       env: { SEARCH_ENGINE: 'elasticsearch', SEARCH_TABLE: 'search' },
       message: /SEARCH_ENGINE is "elasticsearch"/,
