@@ -16,7 +16,8 @@ import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 
-const tables = tableNames(['projects', 'items', 'occurrences']);
+// The search table is the default engine's: named here so a missing variable fails the cold start.
+const tables = tableNames(['projects', 'items', 'occurrences', 'search']);
 const documents = createDocumentClient();
 const items = new DynamoDBItemRepository(documents, tables.items);
 const read = createReadService({
