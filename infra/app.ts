@@ -12,7 +12,8 @@ const region =
 const account = (app.node.tryGetContext('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT;
 const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
 
-/** `-c search=opensearch` (default `dynamodb`) with `-c searchInstanceType=…`, `-c searchNodes=…`, `-c searchZoneAwareness=true`. */
+/** `-c search=opensearch` (default `dynamodb`) with `-c searchInstanceType=…`, `-c searchNodes=…`, `-c searchZoneAwareness=true`,
+ * `-c searchAdminRoleArn=…` (an operator's role the domain also admits, for reindex and status). */
 function searchFromContext(): RegionalStackProps['search'] {
   const context = (key: string) => app.node.tryGetContext(key) as string | number | boolean | undefined;
   const engine = String(context('search') ?? 'dynamodb');
@@ -26,6 +27,7 @@ function searchFromContext(): RegionalStackProps['search'] {
     instanceType: context('searchInstanceType') as string | undefined,
     nodes: nodes === undefined ? undefined : Number(nodes),
     zoneAwareness: zoneAwareness === undefined ? undefined : String(zoneAwareness) === 'true',
+    adminRoleArn: context('searchAdminRoleArn') as string | undefined,
   };
 }
 

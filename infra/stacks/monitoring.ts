@@ -19,7 +19,7 @@ import { type FunctionName, type QueueName, queues } from '#shared/wiring/topolo
 import type { FaultlineFunction } from '../constructs/faultline-function';
 import { declared, functionDeclarations, pascalCase } from './declarations';
 
-// Stream consumers (the fold, the notification fan-out; the planned search indexer) should be close to the
+// Stream consumers (the fold, the notification fan-out, the search indexer) should be close to the
 // stream's head; a minute behind is worth a look.
 const iteratorAgeAlarmMs = 60_000;
 

@@ -20,6 +20,11 @@ export interface SearchDomainOptions {
   readonly zoneAwareness?: boolean;
   /** gp3 storage per node, in GiB. @default 10 */
   readonly volumeGib?: number;
+  /**
+   * An operator's role (its ARN) also admitted, to run `faultline search reindex` and `search status`
+   * against the domain from outside the functions. @default none: only the two functions' roles
+   */
+  readonly adminRoleArn?: string;
 }
 
 export interface SearchDomainProps extends SearchDomainOptions {
@@ -131,6 +136,17 @@ export class SearchDomain extends Construct {
           // `_search` and `_count` of the items index only.
           Resource: `${domainArn}/${ITEMS_INDEX}/*`,
         },
+        ...(props.adminRoleArn
+          ? [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: props.adminRoleArn },
+                // What a reindex writes and `search status` reads: the writer's actions.
+                Action: OPENSEARCH_WRITER_ACTIONS.map((action) => `es:${action}`),
+                Resource: `${domainArn}/*`,
+              },
+            ]
+          : []),
       ],
     };
   }

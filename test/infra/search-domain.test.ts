@@ -91,6 +91,19 @@ describe('the OpenSearch domain (-c search=opensearch)', () => {
     expect(JSON.stringify(policy)).not.toMatch(/"AWS":"\*"|"Principal":"\*"/);
   });
 
+  it("admits an operator's role too when one is named, for reindex and status, and no one else", () => {
+    const operator = 'arn:aws:iam::123456789012:role/search-operator';
+    const withOperator = synth({ engine: 'opensearch', adminRoleArn: operator }).template;
+    const policy = domainProperties(withOperator).AccessPolicies as {
+      Statement: Array<{ Principal: { AWS: unknown }; Action: string[]; Resource: unknown }>;
+    };
+    expect(policy.Statement).toHaveLength(3);
+    const admitted = policy.Statement[2]!;
+    expect(admitted.Principal).toEqual({ AWS: operator });
+    expect(admitted.Action).toEqual(['es:ESHttpPost']);
+    expect(JSON.stringify(admitted.Resource)).toMatch(/:domain\/faultline-search\/\*"\]\]\}$/);
+  });
+
   it('tells the indexer and the read API to search with it, and no other function', () => {
     const endpoint = { 'Fn::GetAtt': [logicalId(stack.searchDomain!.domain), 'DomainEndpoint'] };
     for (const name of Object.keys(functions) as FunctionName[]) {
