@@ -9,7 +9,7 @@ import { createDocumentClient } from '#shared/aws/clients';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser } from '#infra/local/browser';
 import { credentials, region } from '../support/emulators';
 import { startStackWithProject } from '../support/local-stack';
 

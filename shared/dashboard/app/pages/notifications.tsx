@@ -162,59 +162,61 @@ export function NotificationsPage() {
                   <td>
                     <span class={`status status-${rule.status}`}>{rule.status}</span>
                   </td>
-                  <td class="row-actions">
-                    <button type="button" onClick={() => void showLog(rule)}>
-                      Log
-                    </button>
-                    {canWrite && (
-                      <>
-                        <button
-                          type="button"
-                          onClick={() =>
-                            void act(async () => {
-                              const status = rule.status === 'enabled' ? 'disabled' : 'enabled';
-                              await api.send('PUT', rulePath(rule), {
-                                trigger: rule.trigger,
-                                filters: rule.filters,
-                                config: rule.config,
-                                status,
+                  <td>
+                    <div class="row-actions">
+                      <button type="button" onClick={() => void showLog(rule)}>
+                        Log
+                      </button>
+                      {canWrite && (
+                        <>
+                          <button
+                            type="button"
+                            onClick={() =>
+                              void act(async () => {
+                                const status = rule.status === 'enabled' ? 'disabled' : 'enabled';
+                                await api.send('PUT', rulePath(rule), {
+                                  trigger: rule.trigger,
+                                  filters: rule.filters,
+                                  config: rule.config,
+                                  status,
+                                });
+                                return `Rule ${rule.id} ${status}.`;
+                              })
+                            }
+                          >
+                            {rule.status === 'enabled' ? 'Disable' : 'Enable'}
+                          </button>
+                          <button type="button" onClick={() => edit(rule)}>
+                            Edit
+                          </button>
+                          <button
+                            type="button"
+                            onClick={() =>
+                              void act(async () => {
+                                await api.send('POST', `${rulePath(rule)}/test`);
+                                return `A test of rule ${rule.id} is queued: its delivery log shows the attempt.`;
+                              })
+                            }
+                          >
+                            Send a test
+                          </button>
+                          <button
+                            type="button"
+                            class="danger"
+                            onClick={() => {
+                              if (!confirm(`Delete rule ${rule.id} (${rule.channel}, ${rule.trigger})?`))
+                                return;
+                              void act(async () => {
+                                await api.send('DELETE', rulePath(rule));
+                                return `Rule ${rule.id} deleted.`;
                               });
-                              return `Rule ${rule.id} ${status}.`;
-                            })
-                          }
-                        >
-                          {rule.status === 'enabled' ? 'Disable' : 'Enable'}
-                        </button>
-                        <button type="button" onClick={() => edit(rule)}>
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          onClick={() =>
-                            void act(async () => {
-                              await api.send('POST', `${rulePath(rule)}/test`);
-                              return `A test of rule ${rule.id} is queued: its delivery log shows the attempt.`;
-                            })
-                          }
-                        >
-                          Send a test
-                        </button>
-                        <button
-                          type="button"
-                          class="danger"
-                          onClick={() => {
-                            if (!confirm(`Delete rule ${rule.id} (${rule.channel}, ${rule.trigger})?`))
-                              return;
-                            void act(async () => {
-                              await api.send('DELETE', rulePath(rule));
-                              return `Rule ${rule.id} deleted.`;
-                            });
-                          }}
-                        >
-                          Delete
-                        </button>
-                      </>
-                    )}
+                            }}
+                          >
+                            Delete
+                          </button>
+                        </>
+                      )}
+                    </div>
                   </td>
                 </tr>
               ))}

@@ -1,5 +1,5 @@
-// Headless Chromium for the dashboard's tests, screenshots and bench: the binary that ships inside
-// @sparticuz/chromium (no browser download is possible here), driven by playwright-core.
+// Headless Chromium for the dashboard: its browser tests, `npm run screenshots` and the bench. The binary
+// ships inside @sparticuz/chromium (no browser download is possible here), driven by playwright-core.
 import chromium from '@sparticuz/chromium';
 import { type Browser, chromium as playwright } from 'playwright-core';
 
