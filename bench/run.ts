@@ -1,5 +1,6 @@
 // `npm run bench`: the figures docs/benchmarks.md explains, printed as `name: value` lines, never asserted.
 import { availableParallelism } from 'node:os';
+import { type DashboardResult, measureDashboard } from './dashboard';
 import { type FingerprintingResult, measureFingerprinting } from './fingerprinting';
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
 import { type GrowthResult, measureLinearTime } from './linear-time';
@@ -17,7 +18,26 @@ const GOALS = {
   normalizerWholePostMs: 50,
   /** A new error, posted to the local stack, to its webhook received. */
   ingestToNotifiedMsP50: 3000,
+  /** The whole dashboard as a browser downloads it, gzipped. */
+  dashboardBundleGzipKb: 150,
+  /** The items page, signed in, from navigation to its list drawn, on the local stack. */
+  dashboardFirstPageMsP50: 1000,
 };
+
+function printDashboard(result: DashboardResult): { bundleKb: number; firstPageP50: number } {
+  console.log('\n## Dashboard (esbuild bundle; headless Chromium against the local stack)');
+  const bundleKb = result.bundleGzipBytes / 1024;
+  figure('dashboard_bundle_gzip_kb', `${fixed(bundleKb, 1)} (goal <= ${GOALS.dashboardBundleGzipKb})`);
+  for (const file of result.files) figure(`dashboard_file_gzip_bytes.${file.path}`, file.gzipBytes);
+  const firstPageP50 = percentile(result.firstPageMs, 50);
+  figure(
+    'dashboard_first_page_interactive_ms_p50',
+    `${Math.round(firstPageP50)} (goal <= ${GOALS.dashboardFirstPageMsP50})`,
+  );
+  figure('dashboard_first_page_interactive_ms_max', Math.round(Math.max(...result.firstPageMs)));
+  figure('dashboard_first_page_runs', result.firstPageMs.length);
+  return { bundleKb, firstPageP50 };
+}
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const figure = (name: string, value: string | number) => console.log(`${name}: ${value}`);
@@ -158,6 +178,7 @@ function printGoals(
   ratio: number,
   linear: GrowthResult[],
   notifiedP50: number,
+  dashboard: { bundleKb: number; firstPageP50: number },
 ): void {
   console.log('\n## Goals (from the issue; shown, not asserted)');
   const goal = (name: string, wanted: string, measured: string, met: boolean) => {
@@ -196,6 +217,18 @@ function printGoals(
     String(Math.round(notifiedP50)),
     notifiedP50 <= GOALS.ingestToNotifiedMsP50,
   );
+  goal(
+    'dashboard_bundle_gzip_kb',
+    `<= ${GOALS.dashboardBundleGzipKb}`,
+    fixed(dashboard.bundleKb, 1),
+    dashboard.bundleKb <= GOALS.dashboardBundleGzipKb,
+  );
+  goal(
+    'dashboard_first_page_interactive_ms_p50',
+    `<= ${GOALS.dashboardFirstPageMsP50}`,
+    String(Math.round(dashboard.firstPageP50)),
+    dashboard.firstPageP50 <= GOALS.dashboardFirstPageMsP50,
+  );
 }
 
 function printTable(rows: string[][]): void {
@@ -217,7 +250,15 @@ async function main(): Promise<void> {
   const linear = measureLinearTime();
   printLinearTime(linear);
   const notifiedP50 = printNotifications(await measureNotifications());
-  printGoals(perOccurrence.get('hot')!, perOccurrence.get('distinct')!, ratio, linear, notifiedP50);
+  const dashboard = printDashboard(await measureDashboard());
+  printGoals(
+    perOccurrence.get('hot')!,
+    perOccurrence.get('distinct')!,
+    ratio,
+    linear,
+    notifiedP50,
+    dashboard,
+  );
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));
 }
 
