@@ -1,7 +1,7 @@
 // The CDK app: one Faultline stack per region, checked by cdk-nag's AWS Solutions rules.
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { RegionalStack } from './stacks/regional-stack';
+import { RegionalStack, type RegionalStackProps } from './stacks/regional-stack';
 
 const app = new App();
 
@@ -12,10 +12,28 @@ const region =
 const account = (app.node.tryGetContext('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT;
 const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
 
+/** `-c search=opensearch` (default `dynamodb`) with `-c searchInstanceType=…`, `-c searchNodes=…`, `-c searchZoneAwareness=true`. */
+function searchFromContext(): RegionalStackProps['search'] {
+  const context = (key: string) => app.node.tryGetContext(key) as string | number | boolean | undefined;
+  const engine = String(context('search') ?? 'dynamodb');
+  if (engine === 'dynamodb') return { engine };
+  if (engine !== 'opensearch') throw new Error(`-c search is dynamodb or opensearch, not ${engine}`);
+  const nodes = context('searchNodes');
+  const zoneAwareness = context('searchZoneAwareness');
+  return {
+    engine,
+    domainName: context('searchDomainName') as string | undefined,
+    instanceType: context('searchInstanceType') as string | undefined,
+    nodes: nodes === undefined ? undefined : Number(nodes),
+    zoneAwareness: zoneAwareness === undefined ? undefined : String(zoneAwareness) === 'true',
+  };
+}
+
 new RegionalStack(app, `Faultline-${region}`, {
   env: { region, account },
   description: `Faultline error tracker in ${region}`,
   alarmEmail,
+  search: searchFromContext(),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,6 +1,7 @@
 // The cdk-nag findings Faultline accepts, each acknowledged by id with the reason it is accepted.
 import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { CfnDomain } from 'aws-cdk-lib/aws-opensearchservice';
 import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
   type FunctionDeclaration,
@@ -9,6 +10,7 @@ import {
   type TableAction,
 } from '#shared/wiring/topology';
 import type { RegionalStack } from './regional-stack';
+import type { SearchDomain } from './search-domain';
 
 // cdk-nag 3 findings are acknowledged under the plugin's prefix, one id per finding.
 const nag = (rule: string): string => `AwsSolutions::AwsSolutions-${rule}`;
@@ -87,6 +89,8 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
     });
   }
 
+  if (stack.searchDomain) acknowledgeSearchDomainFindings(stack.searchDomain);
+
   Validations.of(stack.api).acknowledge({
     id: nag('APIG4'),
     reason:
@@ -94,4 +98,42 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
       'functions validate it (hashed, per project and scope) and /health is public by design for ' +
       'Route 53 health checks.',
   });
+}
+
+/** The OpenSearch domain of `-c search=opensearch`: hardening that would cost money while idle. */
+function acknowledgeSearchDomainFindings(search: SearchDomain): void {
+  const domain = search.domain;
+  Validations.of(domain).acknowledge({
+    id: nag('OS1'),
+    reason:
+      'No VPC: the indexer and the read API run outside a VPC, and inside one they would need a NAT ' +
+      'gateway (or VPC endpoints) that costs money while idle. The domain takes only HTTPS requests ' +
+      'signed by the two roles its access policy names.',
+  });
+  Validations.of(domain).acknowledge({
+    id: nag('OS3'),
+    reason:
+      'Access is allowed by IAM principal (the indexer and read API roles, SigV4-signed), not by IP: ' +
+      'Lambda functions outside a VPC have no fixed addresses to allow.',
+  });
+  Validations.of(domain).acknowledge({
+    id: nag('OS4'),
+    reason:
+      'No dedicated master nodes: three more instances for a one- or two-node domain holding one ' +
+      'small, rebuildable index would triple its cost (about $26/month by default).',
+  });
+  const zoneAware = Boolean(
+    (domain.node.defaultChild as CfnDomain).clusterConfig &&
+      ((domain.node.defaultChild as CfnDomain).clusterConfig as { zoneAwarenessEnabled?: boolean })
+        .zoneAwarenessEnabled,
+  );
+  if (!zoneAware) {
+    Validations.of(domain).acknowledge({
+      id: nag('OS7'),
+      reason:
+        'One Availability Zone by default, for cost: the index is derived from the items table and ' +
+        'rebuilt by `faultline search reindex`, and search falls back to nothing worse than an error ' +
+        'while the domain is down. -c searchZoneAwareness=true spreads two nodes over two zones.',
+    });
+  }
 }

@@ -24,6 +24,7 @@ import type { Construct } from 'constructs';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { SECRETS_KEY_ARN_VAR } from '#shared/notifications/secrets';
+import { OPENSEARCH_ENDPOINT_VAR, SEARCH_ENGINE_VAR } from '#shared/search/opensearch/domain';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -38,6 +39,7 @@ import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-funct
 import { acknowledgeAcceptedFindings } from './accepted-findings';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
 import { addAlarmsAndDashboard } from './monitoring';
+import { SearchDomain, type SearchDomainOptions } from './search-domain';
 
 export interface RegionalStackProps extends StackProps {
   /** Address subscribed to the alarm topic; without one, subscribe the topic after deploying. */
@@ -50,6 +52,13 @@ export interface RegionalStackProps extends StackProps {
    * Where notification links point (`{publicUrl}/items/{counter}`). @default the HTTP API's URL
    */
   readonly publicUrl?: string;
+  /**
+   * The search engine: `dynamodb` (the search table; nothing runs while nobody searches) or
+   * `opensearch` (an OpenSearch Service domain, `-c search=opensearch`). @default dynamodb
+   */
+  readonly search?:
+    | { readonly engine: 'dynamodb' }
+    | ({ readonly engine: 'opensearch' } & SearchDomainOptions);
 }
 
 /** A queue declared in the wiring, with the dead-letter queue its redrive ends in. */
@@ -101,6 +110,8 @@ export class RegionalStack extends Stack {
   readonly secretsKey: Secret;
   /** The SES identity notification emails are sent from (a stack parameter). */
   readonly emailFrom: CfnParameter;
+  /** The OpenSearch domain, with `-c search=opensearch` only. */
+  readonly searchDomain?: SearchDomain;
   private readonly publicUrl: string;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
@@ -131,6 +142,7 @@ export class RegionalStack extends Stack {
     for (const [name, declaration] of declared(functionDeclarations)) {
       this.functions[name] = this.createFunction(name, declaration);
     }
+    if (props.search?.engine === 'opensearch') this.searchDomain = this.createSearchDomain(props.search);
 
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -342,6 +354,18 @@ export class RegionalStack extends Stack {
     return fn;
   }
 
+  /** The domain, reachable by the indexer (writes) and the read API (reads), which are told to use it. */
+  private createSearchDomain(options: SearchDomainOptions): SearchDomain {
+    const writer = this.functions.indexSearch;
+    const reader = this.functions.readApi;
+    const search = new SearchDomain(this, 'Search', { ...options, writer: writer.role, reader: reader.role });
+    for (const fn of [writer, reader]) {
+      fn.addEnvironment(SEARCH_ENGINE_VAR, 'opensearch');
+      fn.addEnvironment(OPENSEARCH_ENDPOINT_VAR, search.endpoint);
+    }
+    return search;
+  }
+
   private createOutputs(): void {
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Rollbar endpoint: <url>api/1/' });
     // Same origin as the API: the page calls /api/1/ without CORS, and costs nothing while nobody looks.
@@ -357,5 +381,12 @@ export class RegionalStack extends Stack {
       new CfnOutput(this, `${queues[name].deadLetter.logicalId}Url`, { value: deadLetterQueue.queueUrl });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    if (this.searchDomain) {
+      new CfnOutput(this, 'SearchDomainName', {
+        value: this.searchDomain.domain.domainName,
+        description: 'faultline search status --domain <name>',
+      });
+      new CfnOutput(this, 'SearchDomainEndpoint', { value: this.searchDomain.endpoint });
+    }
   }
 }

@@ -9,6 +9,12 @@ import type { Project } from '#shared/store/projects';
 import { UsageError } from './errors';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
+import {
+  runSearchStatus,
+  SEARCH_STATUS_HELP,
+  SEARCH_STATUS_USAGE,
+  SearchDomainNotFoundError,
+} from './search-status';
 
 const USAGE = `faultline — manage Faultline projects, access tokens and notification rules
 
@@ -21,6 +27,7 @@ Usage:
   faultline token list <project>
   faultline token revoke <project> <token name | sha256 prefix>
 ${RULES_USAGE}
+${SEARCH_STATUS_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -32,6 +39,8 @@ Where the projects table is:
 
 ${RULES_HELP}
 
+${SEARCH_STATUS_HELP}
+
 Other options:
   -h, --help                this text
   -v, --version             the version
@@ -42,6 +51,9 @@ const OPTIONS = {
   scope: { type: 'string' },
   name: { type: 'string' },
   'projects-table': { type: 'string' },
+  'items-table': { type: 'string' },
+  'search-table': { type: 'string' },
+  domain: { type: 'string' },
   region: { type: 'string' },
   endpoint: { type: 'string' },
   url: { type: 'string' },
@@ -75,6 +87,7 @@ const COMMANDS: Record<string, string[]> = {
   'rules disable': ['<rule id>'],
   'rules test': ['<rule id>'],
   'rules log': ['<rule id>'],
+  'search status': [],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -214,6 +227,10 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
 
+  if (command === 'search status') {
+    return runSearchStatus(values, { print: (line) => console.log(line), local: await localStack() });
+  }
+
   const service = await connect(values);
   switch (command) {
     case 'project create': {
@@ -294,7 +311,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const refused =
-      error instanceof UsageError || error instanceof ProjectAdminError || error instanceof RulesApiRefusal;
+      error instanceof UsageError ||
+      error instanceof ProjectAdminError ||
+      error instanceof RulesApiRefusal ||
+      error instanceof SearchDomainNotFoundError;
     console.error(`faultline: ${describeFailure(error)}`);
     if (debug) console.error(error);
     process.exitCode = refused ? 2 : 1;
