@@ -4,12 +4,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import Rollbar from 'rollbar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '#infra/local/browser';
 import type { LocalStack } from '#infra/local/stack';
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { launchBrowser } from '#infra/local/browser';
 import { credentials, region } from '../support/emulators';
 import { startStackWithProject } from '../support/local-stack';
 
