@@ -190,6 +190,49 @@ describe('the dashboard in a browser', () => {
     await context.close();
   });
 
+  it('creates, disables, tests and deletes a notification rule with a write token', async () => {
+    const { context, page } = await newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    await signIn(page, triageToken);
+    await page.getByText('read & write').waitFor();
+    await page.goto(`${stack.url}/notifications`);
+    await page.getByRole('button', { name: 'New rule' }).click();
+    await page.getByLabel(/^Config/).fill('{ "url": "http://127.0.0.1:9/hook" }');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByText(/Rule \d+ created\. Its signing secret, shown this once: whsec_/).waitFor();
+    const row = page.locator('tr[data-rule]');
+    await expect(row.locator('.status').textContent()).resolves.toBe('enabled');
+    await expect(row.locator('td').nth(3).textContent()).resolves.toBe('environment eq production');
+
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('disabled').waitFor();
+    const ruleId = await row.getAttribute('data-rule');
+    const stored = await fetch(`${stack.url}/api/1/notifications/webhook/rule/${ruleId}`, {
+      headers: { 'X-Rollbar-Access-Token': tokens.read },
+    });
+    expect(((await stored.json()) as { result: { status: string } }).result.status).toBe('disabled');
+
+    await row.getByRole('button', { name: 'Send a test' }).click();
+    await page.getByText(`A test of rule ${ruleId} is queued`).waitFor();
+    await row.getByRole('button', { name: 'Log' }).click();
+    await page.getByRole('heading', { name: `Delivery log of rule ${ruleId} (webhook)` }).waitFor();
+
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText(`Rule ${ruleId} deleted.`).waitFor();
+    await page.getByText('No rules yet.').waitFor();
+    await context.close();
+  });
+
+  it('shows a read token the rules without a way to change them', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, tokens.read);
+    await page.getByText('read only').waitFor();
+    await page.goto(`${stack.url}/notifications`);
+    await page.getByText('No rules yet. A write token creates them.').waitFor();
+    await expect(page.getByRole('button', { name: 'New rule' }).count()).resolves.toBe(0);
+    await context.close();
+  });
+
   it('keeps the token out of URLs and cookies', async () => {
     const { context, page } = await newPage();
     const urls: string[] = [];
