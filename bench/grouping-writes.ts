@@ -1,16 +1,22 @@
-// What storing and counting occurrences costs: DynamoDB write units per occurrence, hot and distinct.
-// The storing worker writes each occurrence (in SQS batches), then the fold counts them from the
-// occurrence table's real stream (in stream batches), both through the meter.
+// What storing, counting and indexing occurrences costs: DynamoDB write units per occurrence, hot and
+// distinct. The storing worker writes each occurrence (in SQS batches), the fold counts them from the
+// occurrence table's real stream (in stream batches), then the search indexer reads the items table's
+// real stream, all through the meter.
 import { gzipSync } from 'node:zlib';
 import { createDocumentClient } from '#shared/aws/clients';
 import { FoldEngine } from '#shared/fold/engine';
+import { logger } from '#shared/observability';
+import { createSearchIndexer } from '#shared/search/indexer';
 import { DynamoDBFoldStorage } from '#shared/store/fold-storage';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
+import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { prepareOccurrence } from '#shared/storing/occurrence';
 import { functions } from '#shared/wiring/topology';
 import { startDynamoWithTables } from '../test/support/emulators';
+import { openItemsStream } from '../test/support/items-stream';
 import { openOccurrenceStream } from '../test/support/occurrence-stream';
 import { nodeErrorData, occurrenceMessage, seededRandom } from './payloads';
 import { type MeterTotals, WriteMeter } from './write-units';
@@ -46,13 +52,17 @@ export interface WriteScenarioResult {
   transactionsSeen: number;
   foldBatchSize: number;
   foldSteps: number;
+  /** Items table stream records the search indexer read. */
+  indexedRecords: number;
+  /** Of `seconds`, the search indexer's. */
+  indexSeconds: number;
   retries: number;
   seconds: number;
   meanPayloadGzipBytes: number;
   meanPayloadStoredBytes: number;
 }
 
-function declaredBatchSize(name: 'storeOccurrences' | 'foldOccurrences'): number {
+function declaredBatchSize(name: 'storeOccurrences' | 'foldOccurrences' | 'indexSearch'): number {
   return functions[name].trigger.batchSize;
 }
 
@@ -61,6 +71,8 @@ export async function measureGroupingWrites(): Promise<{
   foldBatchSize: number;
   results: WriteScenarioResult[];
 }> {
+  // The indexer's log lines (one shared logger in this process) would bury the figures.
+  logger.setLogLevel('ERROR');
   const batchSize = declaredBatchSize('storeOccurrences');
   const dynamo = await startDynamoWithTables('bench');
   try {
@@ -73,6 +85,28 @@ export async function measureGroupingWrites(): Promise<{
       dynamo.streamsClient,
       dynamo.tableNames.occurrences,
     );
+    const itemsStream = await openItemsStream(dynamo.client, dynamo.streamsClient, dynamo.tableNames.items);
+    const indexBatchSize = declaredBatchSize('indexSearch');
+    // The indexer as its handler builds it, writing through the meter (its reads are not billed here).
+    const indexer = createSearchIndexer({
+      engine: new DynamoDBSearchIndex(metered, dynamo.tableNames.search),
+      occurrences: new DynamoDBOccurrenceRepository(
+        raw,
+        dynamo.tableNames.occurrences,
+        new DynamoDBPayloadCodec(raw, dynamo.tableNames.occurrences),
+      ),
+    });
+    /** The items table's new records, indexed in the stream batches Lambda would hand over. */
+    const index = async (projectId: number): Promise<number> => {
+      const records = await itemsStream.readNew(projectId);
+      for (let start = 0; start < records.length; start += indexBatchSize) {
+        const response = await indexer(records.slice(start, start + indexBatchSize));
+        if (response.batchItemFailures.length > 0) {
+          throw new Error(`the search indexer failed the batch at ${start} of ${records.length}`);
+        }
+      }
+      return records.length;
+    };
 
     const results: WriteScenarioResult[] = [];
     for (const scenario of SCENARIOS) {
@@ -107,6 +141,7 @@ export async function measureGroupingWrites(): Promise<{
         );
         await writer.write(warmUp);
         await fold.fold(await stream.readNewOccurrences(projectId));
+        await index(projectId);
         transactionsSeen = 0;
       }
       meter.take();
@@ -133,6 +168,9 @@ export async function measureGroupingWrites(): Promise<{
         retries += report.retries;
         foldSteps += report.steps;
       }
+      const indexStarted = performance.now();
+      const indexedRecords = await index(projectId);
+      const indexSeconds = (performance.now() - indexStarted) / 1000;
       const seconds = (performance.now() - started) / 1000;
       const totals = meter.take();
       if (totals.transactions !== transactionsSeen) {
@@ -148,6 +186,8 @@ export async function measureGroupingWrites(): Promise<{
         transactionsSeen,
         foldBatchSize,
         foldSteps,
+        indexedRecords,
+        indexSeconds,
         retries,
         seconds,
         meanPayloadGzipBytes: mean(

@@ -5,12 +5,22 @@ import { type FingerprintingResult, measureFingerprinting } from './fingerprinti
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
 import { type GrowthResult, measureLinearTime } from './linear-time';
 import { measureNotifications, NOTIFIED_ERRORS, type NotificationResult, percentile } from './notifications';
+import {
+  measureSearchFreshness,
+  SEARCH_POLL_MS,
+  SEARCHED_ERRORS,
+  type SearchFreshnessResult,
+} from './search-freshness';
+import { measureSearchQueries, SEARCH_QUERIES, type SearchQueryResult } from './search-query';
 import { WRITE_CATEGORIES } from './write-units';
 
 /** The goals from the issue, shown beside the figures. */
 const GOALS = {
   wruPerOccurrenceHot: 1.5,
-  wruPerOccurrenceDistinct: 4,
+  /** With the search index's writes (issue "Search"): a new error's item is indexed too. */
+  wruPerOccurrenceDistinct: 6,
+  /** Storing and counting alone, the goal before search. */
+  wruPerOccurrenceDistinctWithoutSearch: 4,
   fingerprintToSha1Ratio: 1 / 3,
   /** Per doubling of hostile input: linear is 2, quadratic 4; above 3 is not linear. */
   normalizerGrowthPerDoubling: 3,
@@ -22,7 +32,15 @@ const GOALS = {
   dashboardBundleGzipKb: 150,
   /** The items page, signed in, from navigation to its list drawn, on the local stack. */
   dashboardFirstPageMsP50: 1000,
+  /** A search of a 20,000-item project through the search service, on DynamoDB Local. */
+  searchQueryMsP50: 300,
+  /** A new error, posted to the local stack, to a search finding it (Rollbar's published figure). */
+  ingestToSearchableMsP50: 2000,
 };
+
+/** The search table's write units of a scenario. */
+const searchUnits = (result: WriteScenarioResult) =>
+  result.totals.units['search documents'] + result.totals.units['search facets'];
 
 function printDashboard(result: DashboardResult): { bundleKb: number; firstPageP50: number } {
   console.log('\n## Dashboard (esbuild bundle; headless Chromium against the local stack)');
@@ -58,6 +76,15 @@ function printWrites(
   }
   for (const result of results)
     figure(`wru_per_occurrence_${result.scenario.name}`, fixed(perOccurrence.get(result.scenario.name)!));
+  for (const result of results) {
+    figure(
+      `wru_per_occurrence_${result.scenario.name}_without_search`,
+      fixed(perOccurrence.get(result.scenario.name)! - searchUnits(result) / result.occurrences),
+    );
+  }
+  // Every distinct occurrence is a new item: what the index costs per new item.
+  const distinct = results.find((result) => result.scenario.name === 'distinct');
+  if (distinct) figure('wru_per_indexed_item', fixed(searchUnits(distinct) / distinct.items));
 
   const header = [
     'write',
@@ -112,6 +139,8 @@ function printWrites(
     figure(`${name}.retries`, result.retries);
     figure(`${name}.fold_batch_size`, result.foldBatchSize);
     figure(`${name}.fold_steps`, result.foldSteps);
+    figure(`${name}.indexed_stream_records`, result.indexedRecords);
+    figure(`${name}.index_seconds`, fixed(result.indexSeconds));
     figure(`${name}.payload_gzip_bytes_mean`, Math.round(result.meanPayloadGzipBytes));
     figure(`${name}.occurrence_row_bytes_mean`, Math.round(result.meanPayloadStoredBytes));
     figure(`${name}.seconds`, fixed(result.seconds));
@@ -172,12 +201,43 @@ function printNotifications(result: NotificationResult): number {
   return p50;
 }
 
+function printSearchQueries(result: SearchQueryResult): number {
+  console.log(
+    `\n## Search (DynamoDB engine on DynamoDB Local, ${result.items} items, page 1 through the search service; queries: ${Object.values(SEARCH_QUERIES).join(' | ')})`,
+  );
+  const p50 = percentile(result.allMs, 50);
+  figure('search_query_ms_p50', Math.round(p50));
+  figure('search_query_ms_p95', Math.round(percentile(result.allMs, 95)));
+  for (const [name, { ms, found }] of Object.entries(result.byQuery)) {
+    figure(`search_query_ms_p50.${name}`, Math.round(percentile(ms, 50)));
+    figure(`search_query_found.${name}`, found);
+  }
+  figure('search_query_engine_ms_median', Math.round(result.breakdown.engineMs));
+  figure('search_query_recheck_ms_median', Math.round(result.breakdown.recheckMs));
+  figure('search_index_read_whole_ms_median', Math.round(result.breakdown.readWholeIndexMs));
+  figure('search_seed_seconds', fixed(result.seedSeconds, 1));
+  return p50;
+}
+
+function printSearchFreshness(result: SearchFreshnessResult): number {
+  console.log(
+    `\n## Search freshness (local stack, ${SEARCHED_ERRORS} new errors one after another, searched every ${SEARCH_POLL_MS} ms by a word of the title)`,
+  );
+  const p50 = percentile(result.latenciesMs, 50);
+  figure('ingest_to_searchable_ms_p50', Math.round(p50));
+  figure('ingest_to_searchable_ms_p90', Math.round(percentile(result.latenciesMs, 90)));
+  return p50;
+}
+
 function printGoals(
   hot: number,
   distinct: number,
+  distinctWithoutSearch: number,
   ratio: number,
   linear: GrowthResult[],
   notifiedP50: number,
+  searchP50: number,
+  searchableP50: number,
   dashboard: { bundleKb: number; firstPageP50: number },
 ): void {
   console.log('\n## Goals (from the issue; shown, not asserted)');
@@ -195,6 +255,12 @@ function printGoals(
     `<= ${fixed(GOALS.wruPerOccurrenceDistinct)}`,
     fixed(distinct),
     distinct <= GOALS.wruPerOccurrenceDistinct,
+  );
+  goal(
+    'wru_per_occurrence_distinct_without_search',
+    `<= ${fixed(GOALS.wruPerOccurrenceDistinctWithoutSearch)}`,
+    fixed(distinctWithoutSearch),
+    distinctWithoutSearch <= GOALS.wruPerOccurrenceDistinctWithoutSearch,
   );
   goal('fingerprint_to_sha1_ratio', '>= 0.33 (1/3)', fixed(ratio), ratio >= GOALS.fingerprintToSha1Ratio);
   const growth = Math.max(...linear.map((result) => result.growth));
@@ -216,6 +282,18 @@ function printGoals(
     `<= ${GOALS.ingestToNotifiedMsP50}`,
     String(Math.round(notifiedP50)),
     notifiedP50 <= GOALS.ingestToNotifiedMsP50,
+  );
+  goal(
+    'search_query_ms_p50',
+    `<= ${GOALS.searchQueryMsP50}`,
+    String(Math.round(searchP50)),
+    searchP50 <= GOALS.searchQueryMsP50,
+  );
+  goal(
+    'ingest_to_searchable_ms_p50',
+    `<= ${GOALS.ingestToSearchableMsP50}`,
+    String(Math.round(searchableP50)),
+    searchableP50 <= GOALS.ingestToSearchableMsP50,
   );
   goal(
     'dashboard_bundle_gzip_kb',
@@ -250,13 +328,19 @@ async function main(): Promise<void> {
   const linear = measureLinearTime();
   printLinearTime(linear);
   const notifiedP50 = printNotifications(await measureNotifications());
+  const searchP50 = printSearchQueries(await measureSearchQueries());
+  const searchableP50 = printSearchFreshness(await measureSearchFreshness());
   const dashboard = printDashboard(await measureDashboard());
+  const distinct = writes.results.find((result) => result.scenario.name === 'distinct')!;
   printGoals(
     perOccurrence.get('hot')!,
     perOccurrence.get('distinct')!,
+    perOccurrence.get('distinct')! - searchUnits(distinct) / distinct.occurrences,
     ratio,
     linear,
     notifiedP50,
+    searchP50,
+    searchableP50,
     dashboard,
   );
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));

@@ -3,13 +3,16 @@
 // DynamoDB Local reports consumed capacity, but not as AWS bills it (transactions are not doubled,
 // index writes are missing), so the meter computes the bill itself from before- and after-images of
 // every item written, fetched around each write with the unmetered client:
-// - a write bills 1 unit per started KB of the larger of the item's size before and after it;
+// - a write bills 1 unit per started KB of the larger of the item's size before and after it (each
+//   put or delete inside a BatchWriteItem too, as AWS bills them);
 // - inside TransactWriteItems, 2 units per started KB;
 // - each global index whose entry the write creates, removes or (keys changed) replaces bills a
 //   standard write per started KB of the index entry (KEYS_ONLY: the table's and the index's keys),
 //   two when an entry is replaced by one under other keys.
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -38,6 +41,8 @@ export const WRITE_CATEGORIES = [
   'fold ledger',
   'index writes',
   'project counter',
+  'search documents',
+  'search facets',
 ] as const;
 export type WriteCategory = (typeof WRITE_CATEGORIES)[number];
 
@@ -105,13 +110,19 @@ export class WriteMeter {
   client(): DynamoDBDocumentClient {
     const send = async (command: { input: Record<string, unknown> }) => {
       command.input.ReturnConsumedCapacity = 'INDEXES';
-      const planned = this.plan(command);
+      let planned = this.plan(command);
       const before = planned ? await this.images(planned) : undefined;
       const output = (await this.raw.send(command as never)) as {
         ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[];
+        UnprocessedItems?: BatchWriteCommandInput['RequestItems'];
       };
       this.addReported(command, output.ConsumedCapacity);
       if (planned && before) {
+        // What a BatchWriteItem left unprocessed was not written (its retry is billed then).
+        const unprocessed = new Set(
+          plannedBatch(output.UnprocessedItems ?? {}).map((write) => identity(write.table, write.key)),
+        );
+        planned = planned.filter((write) => !unprocessed.has(identity(write.table, write.key)));
         const after = await this.images(planned.filter((write) => write.kind === 'update'));
         this.charge(planned, before, after, command instanceof TransactWriteCommand);
       }
@@ -138,6 +149,9 @@ export class WriteMeter {
     }
     if (command instanceof DeleteCommand) {
       return [{ table: command.input.TableName!, key: keyOf(command.input.Key), kind: 'delete' }];
+    }
+    if (command instanceof BatchWriteCommand) {
+      return plannedBatch(command.input.RequestItems ?? {});
     }
     const name = command.constructor.name;
     if (/Write|Put|Update|Delete|Execute/.test(name)) {
@@ -215,6 +229,8 @@ export class WriteMeter {
     const declaration = this.declarations.get(write.table);
     if (declaration === tables.projects) return 'project counter';
     if (declaration === tables.items) return transactional ? 'item updates' : 'item creations';
+    if (declaration === tables.search)
+      return write.key.PK.includes('#FACETS#') ? 'search facets' : 'search documents';
     if (write.key.SK === 'OCC') return 'occurrence puts';
     if (write.key.SK === 'PERSON') return 'people';
     if (write.key.SK === 'DICT') return 'compression dictionaries';
@@ -248,6 +264,18 @@ function plannedAction(action: TransactItem): PlannedWrite {
     return { table: action.Delete.TableName!, key: keyOf(action.Delete.Key), kind: 'delete' };
   throw new Error(
     'the write meter does not count ConditionCheck actions; teach it before benchmarking with them',
+  );
+}
+
+/** Each put and delete of a BatchWriteItem is billed as a standalone one. */
+function plannedBatch(requests: NonNullable<BatchWriteCommandInput['RequestItems']>): PlannedWrite[] {
+  return Object.entries(requests).flatMap(([table, writes]) =>
+    writes.map((write): PlannedWrite => {
+      if (write.PutRequest) {
+        return { table, key: keyOf(write.PutRequest.Item), kind: 'put', item: write.PutRequest.Item };
+      }
+      return { table, key: keyOf(write.DeleteRequest?.Key), kind: 'delete' };
+    }),
   );
 }
 

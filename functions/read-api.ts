@@ -7,6 +7,8 @@ import { ok } from '#shared/http/response';
 import { type RouteHandler, routedHandler } from '#shared/http/router';
 import { createProjectService } from '#shared/projects/service';
 import { createReadService } from '#shared/read/service';
+import { searchEngineFromEnv } from '#shared/search/engines';
+import { createSearchService } from '#shared/search/service';
 import { DynamoDBCountRepository } from '#shared/store/counts';
 import { DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBItemRepository } from '#shared/store/items';
@@ -14,11 +16,13 @@ import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 
-const tables = tableNames(['projects', 'items', 'occurrences']);
+// The search table is the default engine's: named here so a missing variable fails the cold start.
+const tables = tableNames(['projects', 'items', 'occurrences', 'search']);
 const documents = createDocumentClient();
+const items = new DynamoDBItemRepository(documents, tables.items);
 const read = createReadService({
   projects: createProjectService({ projects: new DynamoDBProjectRepository(documents, tables.projects) }),
-  items: new DynamoDBItemRepository(documents, tables.items),
+  items,
   occurrences: new DynamoDBOccurrenceRepository(
     documents,
     tables.occurrences,
@@ -26,6 +30,7 @@ const read = createReadService({
   ),
   deploys: new DynamoDBDeployRepository(documents, tables.items),
   counts: new DynamoDBCountRepository(documents, { occurrences: tables.occurrences, items: tables.items }),
+  search: createSearchService({ engine: searchEngineFromEnv(documents), items }),
 });
 
 type Query = NonNullable<APIGatewayProxyEventV2['queryStringParameters']>;

@@ -7,7 +7,9 @@ import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
 import type { Project } from '#shared/store/projects';
 import { UsageError } from './errors';
+import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { REINDEX_HELP, REINDEX_USAGE, reindexCommand } from './reindex';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 import {
   runSearchStatus,
@@ -28,6 +30,8 @@ Usage:
   faultline token revoke <project> <token name | sha256 prefix>
 ${RULES_USAGE}
 ${SEARCH_STATUS_USAGE}
+${ITEMS_USAGE}
+${REINDEX_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -40,6 +44,8 @@ Where the projects table is:
 ${RULES_HELP}
 
 ${SEARCH_STATUS_HELP}
+${ITEMS_HELP}
+${REINDEX_HELP}
 
 Other options:
   -h, --help                this text
@@ -66,6 +72,9 @@ const OPTIONS = {
   config: { type: 'string', multiple: true },
   'config-json': { type: 'string' },
   disabled: { type: 'boolean' },
+  project: { type: 'string' },
+  restart: { type: 'boolean' },
+  'occurrences-table': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -88,6 +97,7 @@ const COMMANDS: Record<string, string[]> = {
   'rules test': ['<rule id>'],
   'rules log': ['<rule id>'],
   'search status': [],
+  'search reindex': [],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -201,6 +211,14 @@ function print(value: unknown): void {
 
 /** Runs one command; returns the exit code, or throws what went wrong. */
 export async function main(argv: string[]): Promise<number> {
+  // A search's words may start with `-` (negation): `items search` reads its own arguments.
+  if (argv[0] === 'items' && argv[1] === 'search' && !argv.includes('--help') && !argv.includes('-h')) {
+    return runItemsSearch(argv.slice(2), (options) => connectItems(options), {
+      print: (line) => console.log(line),
+      warn: (line) => console.error(`faultline: ${line}`),
+      width: process.stdout.columns,
+    });
+  }
   const { values, positionals } = parseCommandLine(argv);
   if (values.version) {
     console.log(`faultline ${await packageVersion()}`);
@@ -229,6 +247,11 @@ export async function main(argv: string[]): Promise<number> {
 
   if (command === 'search status') {
     return runSearchStatus(values, { print: (line) => console.log(line), local: await localStack() });
+  }
+
+  if (command === 'search reindex') {
+    print(await reindexCommand(values, process.stderr));
+    return 0;
   }
 
   const service = await connect(values);
@@ -314,7 +337,8 @@ main(process.argv.slice(2)).then(
       error instanceof UsageError ||
       error instanceof ProjectAdminError ||
       error instanceof RulesApiRefusal ||
-      error instanceof SearchDomainNotFoundError;
+      error instanceof SearchDomainNotFoundError ||
+      error instanceof ItemsApiRefusal;
     console.error(`faultline: ${describeFailure(error)}`);
     if (debug) console.error(error);
     process.exitCode = refused ? 2 : 1;

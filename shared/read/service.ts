@@ -7,6 +7,7 @@ import { UUID_PATTERN } from '#shared/domain/payload';
 import { NotFoundError, ValidationError } from '#shared/errors';
 import { ITEM_STATUSES, type ItemRecord } from '#shared/items/item';
 import type { ProjectService } from '#shared/projects/service';
+import type { SearchService } from '#shared/search/service';
 import type { CountRepository, CountSubject } from '#shared/store/counts';
 import type { DeployRepository } from '#shared/store/deploys';
 import type { ItemRepository } from '#shared/store/items';
@@ -20,6 +21,8 @@ export interface ReadServiceDeps {
   occurrences: OccurrenceRepository;
   deploys: DeployRepository;
   counts: CountRepository;
+  /** `GET /api/1/items?query=…`: the search service, on the configured engine. */
+  search: SearchService;
   now?: () => number;
 }
 
@@ -40,6 +43,9 @@ export const itemListQuerySchema = z.object({
   status: z.enum(ITEM_STATUSES).optional(),
   level: z.enum(LEVELS).optional(),
   environment: z.string().min(1).max(255).optional(),
+  framework: z.string().min(1).max(255).optional(),
+  /** Rollbar's item search (`#shared/search/query`); its syntax is checked by the parser. */
+  query: z.string().optional(),
 });
 
 /**
@@ -91,6 +97,12 @@ export function createReadService(deps: ReadServiceDeps) {
   async function listItems(token: string | undefined, query: Record<string, string | undefined>) {
     const projectId = await authorize(token);
     const filters = parseInput(itemListQuerySchema, query, 'query');
+    // A search (newest activity first) when there is something to search for; else the listing
+    // (newest item first), whose filters are read from the items table itself.
+    if (filters.query !== undefined && filters.query.trim() !== '') {
+      const found = await deps.search.search(projectId, { ...filters, query: filters.query ?? '' });
+      return { items: found.items.map(itemResource), page: found.page };
+    }
     const wanted = filters.page * ITEMS_PER_PAGE;
     const matching: ItemRecord[] = [];
     let startCounter: number | undefined;
@@ -106,6 +118,7 @@ export function createReadService(deps: ReadServiceDeps) {
         if (filters.status && item.status !== filters.status) continue;
         if (filters.level && item.level !== filters.level) continue;
         if (filters.environment && item.environment !== filters.environment) continue;
+        if (filters.framework && item.framework !== filters.framework) continue;
         matching.push(item);
       }
       startCounter = lastCounter;

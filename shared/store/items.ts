@@ -139,6 +139,41 @@ export class DynamoDBItemRepository implements ItemRepository {
   }
 }
 
+/**
+ * How many numbered items the project has (below `belowCounter` when given): read from the same
+ * index as `listIds`, keys only, for a progress bar over a walk of it.
+ */
+export async function countItemIds(
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  projectId: number,
+  options: { belowCounter?: number } = {},
+): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: byProject.indexName,
+        KeyConditionExpression:
+          options.belowCounter === undefined ? '#pk = :pk' : '#pk = :pk AND #counter < :below',
+        ExpressionAttributeNames:
+          options.belowCounter === undefined ? { '#pk': byProjectNames['#pk'] } : byProjectNames,
+        ExpressionAttributeValues: {
+          ':pk': itemKeys.byProjectPartition(projectId),
+          ...(options.belowCounter === undefined ? {} : { ':below': options.belowCounter }),
+        },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
 export function toItemRecord(row: Record<string, unknown>): ItemRecord {
   const numberOr = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
   const textOrNull = (value: unknown) => (typeof value === 'string' ? value : null);

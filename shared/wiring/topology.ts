@@ -171,8 +171,9 @@ export const functions = {
       projects: ['GetItem'],
       items: ['GetItem', 'BatchGetItem', 'Query'],
       occurrences: ['GetItem', 'BatchGetItem', 'Query'],
-      // A search reads the project's documents (and facets when the query asks) in parallel.
-      search: ['Query'],
+      // A search reads the project's documents (and facets when the query asks) in parallel, or
+      // the few documents a host:, context:, file: or person qualifier selects from the facets.
+      search: ['Query', 'BatchGetItem'],
     },
     queues: {},
     timeoutSeconds: 10,

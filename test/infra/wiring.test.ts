@@ -8,7 +8,9 @@ import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-ac
 import type { LocalStack } from '#infra/local/stack';
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Scope } from '#shared/projects/access-tokens';
+import { emptyFacets } from '#shared/search/document';
 import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
+import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import type { TableName } from '#shared/wiring/tables';
 import {
   type FunctionDeclaration,
@@ -144,8 +146,18 @@ describe('each function is granted exactly the actions it sends, as recorded on 
 
     const item = await call('GET', '/api/1/item_by_counter/1', tokens.read);
     await call('PATCH', `/api/1/item/${item.id}`, tokens.write, { status: 'resolved' });
+    // A host the item was seen on, so that a search by host reads the documents it selects.
+    const searchClient = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region, credentials });
+    await new DynamoDBSearchIndex(createDocumentClient(searchClient), stack.tableNames.search).putFacets(
+      Number(item.project_id),
+      [{ item_id: Number(item.id), facets: { ...emptyFacets(), hosts: ['web-1'] } }],
+    );
+    searchClient.destroy();
     for (const path of [
       '/api/1/items',
+      // Searches: the index's documents (by partition, and those a host selects), then the items re-checked.
+      '/api/1/items?query=wiring',
+      '/api/1/items?query=wiring%20host:web',
       `/api/1/item/${item.id}`,
       `/api/1/item/${item.id}/instances`,
       `/api/1/instance/${uuid}`,

@@ -1,9 +1,11 @@
 // The OpenSearch search engine (`-c search=opensearch`): documents and facets as one OpenSearch
 // document per item in `faultline-items`, routed by project id, written through the bulk API as
 // partial upserts and searched with the query DSL of `./query`.
+
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Client, errors } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
+import { ConfigurationError } from '#shared/config';
 import { emptyFacets, FACET_NAMES, type Facets, type SearchDocument } from '#shared/search/document';
 import type { SearchCandidate, SearchCandidates, SearchEngine } from '#shared/search/engine';
 import type { SearchQuery } from '#shared/search/query';
@@ -73,8 +75,10 @@ export function unsignedOpenSearchClient(url: string): Client {
 export function openSearchIndexFromEnv(env: NodeJS.ProcessEnv = process.env): OpenSearchIndex {
   const endpoint = env[OPENSEARCH_ENDPOINT_VAR];
   const region = env.AWS_REGION;
-  if (!endpoint) throw new Error(`${OPENSEARCH_ENDPOINT_VAR} is not set (the OpenSearch engine needs it)`);
-  if (!region) throw new Error('AWS_REGION is not set (the OpenSearch engine signs for a region)');
+  if (!endpoint)
+    throw new ConfigurationError(`${OPENSEARCH_ENDPOINT_VAR} is not set (the OpenSearch engine needs it)`);
+  if (!region)
+    throw new ConfigurationError('AWS_REGION is not set (the OpenSearch engine signs for a region)');
   return new OpenSearchIndex(openSearchClient(endpoint, region));
 }
 

@@ -1,0 +1,321 @@
+// `faultline search reindex`: rebuilds the search index from the items table, project by project,
+// through the indexer's own path (`indexItems`), with a progress bar and a cursor a rerun resumes from.
+// Every write is an idempotent upsert, so it is safe at any time, beside the running indexer.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createProjectService } from '#shared/projects/service';
+import type { SearchIndexWriter } from '#shared/search/engine';
+import { type IndexReport, indexItems } from '#shared/search/indexer';
+import { countItemIds, DynamoDBItemRepository } from '#shared/store/items';
+import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
+import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
+import { DynamoDBProjectRepository, type Project } from '#shared/store/projects';
+import { UsageError } from './errors';
+import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+
+export const REINDEX_USAGE = '  faultline search reindex [--project <name>] [--restart]';
+
+/** Where a run keeps its place, relative to the directory it runs in. */
+export const REINDEX_CURSOR_FILE = join('.faultline', 'reindex-cursor.json');
+
+export const REINDEX_HELP = `Search index (faultline search reindex; by default the running local stack's tables):
+  --project <name>          only this project (default: every project)
+  --restart                 start over, ignoring the cursor a stopped run left in ${REINDEX_CURSOR_FILE}
+  --items-table, --occurrences-table, --search-table <name>
+                            a deployed stack's tables (with --projects-table and --region)`;
+
+/** Items read and indexed at a time; the cursor is written after each page. */
+export const REINDEX_PAGE_SIZE = 100;
+
+export interface ReindexTables {
+  projects: string;
+  items: string;
+  occurrences: string;
+  search: string;
+}
+
+/** Where a stopped run was: the last page it finished. */
+export interface ReindexCursor {
+  /** The search table it wrote: a cursor of another stack's run is not this run's. */
+  search_table: string;
+  /** The project it was limited to (`--project`), or null for every project. */
+  only_project: string | null;
+  project_id: number;
+  /** The lowest counter indexed in that project: the walk goes on below it. */
+  last_counter: number;
+}
+
+export interface ReindexOptions {
+  project?: string;
+  restart?: boolean;
+  /** Default: `REINDEX_CURSOR_FILE` in the working directory. */
+  cursorFile?: string;
+  /** Default: `REINDEX_PAGE_SIZE`. */
+  pageSize?: number;
+}
+
+/** Where the progress goes: a TTY is redrawn in place, anything else gets a line every 10%. */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface ReindexSummary {
+  projects: Array<{ project_id: number; name: string; items: number }>;
+  items: number;
+  documents_written: number;
+  facets_written: number;
+  occurrences_skipped: number;
+  resumed: boolean;
+}
+
+/** `faultline search reindex` as the command line runs it: connects, runs, answers the summary. */
+export async function reindexCommand(
+  values: ReindexOptions & {
+    region?: string;
+    endpoint?: string;
+    'projects-table'?: string;
+    'items-table'?: string;
+    'occurrences-table'?: string;
+    'search-table'?: string;
+  },
+  progress: ProgressStream,
+): Promise<ReindexSummary> {
+  const { tables, local } = await reindexTables(values);
+  const endpoint = values.endpoint ?? local?.endpoints.dynamodb;
+  // The AWS SDK takes most of the start-up time: --help and usage errors do without it.
+  const [{ DynamoDBClient }, { createDocumentClient }, { searchEngineFromEnv }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('#shared/aws/clients'),
+    import('#shared/search/engines'),
+  ]);
+  const client = new DynamoDBClient({
+    region: values.region ?? process.env.AWS_REGION ?? local?.region ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  try {
+    const documents = createDocumentClient(client);
+    // The engine the functions use (SEARCH_ENGINE), on the table given here.
+    const engine = searchEngineFromEnv(documents, { ...process.env, SEARCH_TABLE: tables.search });
+    return await runReindex({ documents, tables, engine }, values, progress);
+  } finally {
+    client.destroy();
+  }
+}
+
+export interface ReindexDependencies {
+  documents: DynamoDBDocumentClient;
+  tables: ReindexTables;
+  engine: SearchIndexWriter;
+}
+
+/** The tables from the flags, else from the running local stack; each missing one named. */
+export async function reindexTables(values: {
+  'projects-table'?: string;
+  'items-table'?: string;
+  'occurrences-table'?: string;
+  'search-table'?: string;
+}): Promise<{ tables: ReindexTables; local: LocalStackDescription | undefined }> {
+  const flags = {
+    projects: values['projects-table'],
+    items: values['items-table'],
+    occurrences: values['occurrences-table'],
+    search: values['search-table'],
+  };
+  const given = Object.values(flags).filter(Boolean).length;
+  // A deployed stack's tables are all named, or none: half of them taken from a local stack would
+  // mix two stacks.
+  const local = given === 0 ? await readLocalStack() : undefined;
+  const tables = {} as ReindexTables;
+  for (const name of Object.keys(flags) as Array<keyof ReindexTables>) {
+    const table = flags[name] ?? local?.tables[name];
+    if (!table) {
+      throw new UsageError(
+        given === 0
+          ? 'no search table: start the local stack (npm start) or pass the tables (see faultline --help)'
+          : `--${name}-table is needed with the other tables`,
+      );
+    }
+    tables[name] = table;
+  }
+  return { tables, local };
+}
+
+async function readLocalStack(): Promise<LocalStackDescription | undefined> {
+  try {
+    return JSON.parse(await readFile(LOCAL_STACK_FILE, 'utf8')) as LocalStackDescription;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reindexes every project (or the named one); the cursor is deleted once the run ends. */
+export async function runReindex(
+  deps: ReindexDependencies,
+  options: ReindexOptions,
+  progress: ProgressStream,
+): Promise<ReindexSummary> {
+  const cursorFile = options.cursorFile ?? REINDEX_CURSOR_FILE;
+  const projectService = createProjectService({
+    projects: new DynamoDBProjectRepository(deps.documents, deps.tables.projects),
+  });
+  const projects: Project[] = options.project
+    ? [await projectService.projectNamed(options.project)]
+    : (await projectService.listProjects()).sort((a, b) => a.projectId - b.projectId);
+  const scope = { search_table: deps.tables.search, only_project: options.project ?? null };
+  const cursor = options.restart ? undefined : await readCursor(cursorFile, scope, progress);
+
+  const items = new DynamoDBItemRepository(deps.documents, deps.tables.items);
+  const indexer = {
+    engine: deps.engine,
+    occurrences: new DynamoDBOccurrenceRepository(
+      deps.documents,
+      deps.tables.occurrences,
+      new DynamoDBPayloadCodec(deps.documents, deps.tables.occurrences),
+    ),
+  };
+  const summary: ReindexSummary = {
+    projects: [],
+    items: 0,
+    documents_written: 0,
+    facets_written: 0,
+    occurrences_skipped: 0,
+    resumed: cursor !== undefined,
+  };
+  for (const project of projects) {
+    // Projects are walked in id order: the ones before the cursor's are done.
+    if (cursor && project.projectId < cursor.project_id) continue;
+    let below = cursor && project.projectId === cursor.project_id ? cursor.last_counter : undefined;
+    const total = await countItemIds(deps.documents, deps.tables.items, project.projectId);
+    let done =
+      below === undefined
+        ? 0
+        : total -
+          (await countItemIds(deps.documents, deps.tables.items, project.projectId, { belowCounter: below }));
+    const bar = progressBar(project.name, total, progress);
+    bar.show(done);
+    let indexed = 0;
+    for (;;) {
+      const page = await items.listIds(project.projectId, {
+        limit: options.pageSize ?? REINDEX_PAGE_SIZE,
+        exclusiveStartCounter: below,
+      });
+      if (page.ids.length === 0) break;
+      const found = [...(await items.getMany(page.ids)).values()].filter(
+        (item) => item.project_id === project.projectId && item.counter !== null,
+      );
+      const report: IndexReport = await indexItems(
+        indexer,
+        found.map((item) => ({
+          item,
+          writeDocument: true,
+          occurrenceIds: item.last_occurrence_id ? [item.last_occurrence_id] : [],
+        })),
+      );
+      summary.documents_written += report.documents;
+      summary.facets_written += report.facets;
+      summary.occurrences_skipped += report.occurrencesSkipped;
+      indexed += found.length;
+      done += page.ids.length;
+      below = Math.min(
+        ...found.map((item) => item.counter as number),
+        page.lastCounter ?? Number.POSITIVE_INFINITY,
+      );
+      if (!Number.isFinite(below)) break;
+      await writeCursor(cursorFile, { ...scope, project_id: project.projectId, last_counter: below });
+      bar.show(done);
+      if (page.lastCounter === undefined) break;
+    }
+    bar.end(done);
+    summary.projects.push({ project_id: project.projectId, name: project.name, items: indexed });
+    summary.items += indexed;
+  }
+  await rm(cursorFile, { force: true });
+  return summary;
+}
+
+/** The cursor a stopped run of the same scope left; another's is reported and ignored. */
+async function readCursor(
+  file: string,
+  scope: Pick<ReindexCursor, 'search_table' | 'only_project'>,
+  progress: ProgressStream,
+): Promise<ReindexCursor | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const cursor = parseCursor(text);
+  if (!cursor) {
+    progress.write(`faultline: ${file} is not a reindex cursor; starting over\n`);
+    return undefined;
+  }
+  if (cursor.search_table !== scope.search_table || cursor.only_project !== scope.only_project) {
+    progress.write(`faultline: ${file} is another run's (another table or --project); starting over\n`);
+    return undefined;
+  }
+  progress.write(
+    `faultline: resuming from ${file} (project ${cursor.project_id}, below #${cursor.last_counter})\n`,
+  );
+  return cursor;
+}
+
+function parseCursor(text: string): ReindexCursor | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<ReindexCursor> | null;
+    if (
+      typeof value?.search_table === 'string' &&
+      (value.only_project === null || typeof value.only_project === 'string') &&
+      Number.isSafeInteger(value.project_id) &&
+      Number.isSafeInteger(value.last_counter)
+    ) {
+      return value as ReindexCursor;
+    }
+  } catch {
+    // Not JSON: the caller starts over.
+  }
+  return undefined;
+}
+
+async function writeCursor(file: string, cursor: ReindexCursor): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  // Written aside, then renamed over: a run stopped mid-write never leaves half a cursor.
+  await writeFile(`${file}.tmp`, `${JSON.stringify(cursor)}\n`);
+  await rename(`${file}.tmp`, file);
+}
+
+const BAR_WIDTH = 20;
+const count = (value: number) => value.toLocaleString('en-US');
+
+/** `shop [#####---------------] 1,200/4,000 items`: redrawn in place on a TTY, else every 10%. */
+export function progressBar(name: string, total: number, out: ProgressStream) {
+  let lastTenth = -1;
+  const line = (done: number) => {
+    // Items reported while the run went are walked too: the bar never shows more done than there are.
+    const of = Math.max(total, done);
+    const filled = of === 0 ? BAR_WIDTH : Math.floor((done / of) * BAR_WIDTH);
+    return `${name} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${count(done)}/${count(of)} items`;
+  };
+  const tenth = (done: number) => (total === 0 ? 10 : Math.floor((Math.min(done, total) / total) * 10));
+  return {
+    show(done: number) {
+      if (out.isTTY) {
+        out.write(`\r${line(done)}\x1b[K`);
+        return;
+      }
+      if (tenth(done) === lastTenth) return;
+      lastTenth = tenth(done);
+      out.write(`${line(done)}\n`);
+    },
+    end(done: number) {
+      if (out.isTTY) {
+        out.write(`\r${line(done)}\x1b[K\n`);
+        return;
+      }
+      if (tenth(done) !== lastTenth) out.write(`${line(done)}\n`);
+    },
+  };
+}
