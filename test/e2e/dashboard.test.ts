@@ -171,6 +171,25 @@ describe('the dashboard in a browser', () => {
     await context.close();
   });
 
+  it("searches with Rollbar's syntax through the search box, and says what is wrong with a bad query", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, tokens.read);
+    await page.locator('.item-row[data-counter]').first().waitFor();
+    const search = page.getByRole('searchbox', { name: 'Search items' });
+    await search.fill('iterable level:error');
+    await search.press('Enter');
+    // The list polls: an item indexed a moment late still appears within its timeout.
+    await page.locator(`.item-row[data-counter="${item.counter}"]`).waitFor({ timeout: 15_000 });
+    expect(new URL(page.url()).searchParams.get('query')).toBe('iterable level:error');
+    await search.fill('iterable -level:error');
+    await search.press('Enter');
+    await page.getByText('No items match').waitFor();
+    await search.fill('first_seen:>someday');
+    await search.press('Enter');
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/first_seen/);
+    await context.close();
+  });
+
   it('resolves the item with a write token, in a version, as the API then shows it', async () => {
     const { context, page } = await newPage();
     await signIn(page, triageToken);
