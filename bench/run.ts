@@ -1,5 +1,6 @@
 // `npm run bench`: the figures docs/benchmarks.md explains, printed as `name: value` lines, never asserted.
 import { availableParallelism } from 'node:os';
+import { type DashboardResult, measureDashboard } from './dashboard';
 import { type FingerprintingResult, measureFingerprinting } from './fingerprinting';
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
 import { type GrowthResult, measureLinearTime } from './linear-time';
@@ -27,6 +28,10 @@ const GOALS = {
   normalizerWholePostMs: 50,
   /** A new error, posted to the local stack, to its webhook received. */
   ingestToNotifiedMsP50: 3000,
+  /** The whole dashboard as a browser downloads it, gzipped. */
+  dashboardBundleGzipKb: 150,
+  /** The items page, signed in, from navigation to its list drawn, on the local stack. */
+  dashboardFirstPageMsP50: 1000,
   /** A search of a 20,000-item project through the search service, on DynamoDB Local. */
   searchQueryMsP50: 300,
   /** A new error, posted to the local stack, to a search finding it (Rollbar's published figure). */
@@ -36,6 +41,21 @@ const GOALS = {
 /** The search table's write units of a scenario. */
 const searchUnits = (result: WriteScenarioResult) =>
   result.totals.units['search documents'] + result.totals.units['search facets'];
+
+function printDashboard(result: DashboardResult): { bundleKb: number; firstPageP50: number } {
+  console.log('\n## Dashboard (esbuild bundle; headless Chromium against the local stack)');
+  const bundleKb = result.bundleGzipBytes / 1024;
+  figure('dashboard_bundle_gzip_kb', `${fixed(bundleKb, 1)} (goal <= ${GOALS.dashboardBundleGzipKb})`);
+  for (const file of result.files) figure(`dashboard_file_gzip_bytes.${file.path}`, file.gzipBytes);
+  const firstPageP50 = percentile(result.firstPageMs, 50);
+  figure(
+    'dashboard_first_page_interactive_ms_p50',
+    `${Math.round(firstPageP50)} (goal <= ${GOALS.dashboardFirstPageMsP50})`,
+  );
+  figure('dashboard_first_page_interactive_ms_max', Math.round(Math.max(...result.firstPageMs)));
+  figure('dashboard_first_page_runs', result.firstPageMs.length);
+  return { bundleKb, firstPageP50 };
+}
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const figure = (name: string, value: string | number) => console.log(`${name}: ${value}`);
@@ -218,6 +238,7 @@ function printGoals(
   notifiedP50: number,
   searchP50: number,
   searchableP50: number,
+  dashboard: { bundleKb: number; firstPageP50: number },
 ): void {
   console.log('\n## Goals (from the issue; shown, not asserted)');
   const goal = (name: string, wanted: string, measured: string, met: boolean) => {
@@ -274,6 +295,18 @@ function printGoals(
     String(Math.round(searchableP50)),
     searchableP50 <= GOALS.ingestToSearchableMsP50,
   );
+  goal(
+    'dashboard_bundle_gzip_kb',
+    `<= ${GOALS.dashboardBundleGzipKb}`,
+    fixed(dashboard.bundleKb, 1),
+    dashboard.bundleKb <= GOALS.dashboardBundleGzipKb,
+  );
+  goal(
+    'dashboard_first_page_interactive_ms_p50',
+    `<= ${GOALS.dashboardFirstPageMsP50}`,
+    String(Math.round(dashboard.firstPageP50)),
+    dashboard.firstPageP50 <= GOALS.dashboardFirstPageMsP50,
+  );
 }
 
 function printTable(rows: string[][]): void {
@@ -297,6 +330,7 @@ async function main(): Promise<void> {
   const notifiedP50 = printNotifications(await measureNotifications());
   const searchP50 = printSearchQueries(await measureSearchQueries());
   const searchableP50 = printSearchFreshness(await measureSearchFreshness());
+  const dashboard = printDashboard(await measureDashboard());
   const distinct = writes.results.find((result) => result.scenario.name === 'distinct')!;
   printGoals(
     perOccurrence.get('hot')!,
@@ -307,6 +341,7 @@ async function main(): Promise<void> {
     notifiedP50,
     searchP50,
     searchableP50,
+    dashboard,
   );
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));
 }

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { buildDashboard } from '#shared/dashboard/build';
+import { DASHBOARD_DIR_VAR } from '#shared/dashboard/serving';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
@@ -129,6 +131,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const queueNames = Object.keys(queues) as QueueName[];
     const queueUrls = mapValues(queueNames, (name) => localQueues.queues[name].url);
+    // The dashboard's page and assets, built fresh each start (esbuild, well under a second) and served
+    // by its declared function as in AWS.
+    const dashboard = await buildDashboard();
+
     const environment: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -142,6 +148,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [EMAIL_FROM_VAR]: 'faultline@localhost',
       // Handlers log short human lines here (shared/observability.ts), JSON in AWS.
       FAULTLINE_LOCAL: '1',
+      [DASHBOARD_DIR_VAR]: dashboard.outDir,
       // Seals channel credentials; kept beside the data when there is a data directory.
       [SECRETS_KEY_VAR]: await localSecretsKey(options.dataDir),
       ...commonEnvironment,

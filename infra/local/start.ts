@@ -56,6 +56,9 @@ async function main(): Promise<void> {
       `Try: curl -X POST ${stack.url}/api/1/item/ -H 'X-Rollbar-Access-Token: ${tokens.post_server_item}' \\`,
       `       -H 'Content-Type: application/json' -d '{"data":{"environment":"local","body":{"message":{"body":"Hello"}}}}'`,
       '',
+      `Dashboard: ${stack.url}/ — sign in with the read token ${tokens.read}`,
+      `  (to resolve, mute and edit rules: npx faultline token create ${DEFAULT_PROJECT_NAME} --scope read,write --name dashboard)`,
+      '',
       `Faultline is ready at ${stack.url}`,
     ].join('\n'),
   );

@@ -1,5 +1,5 @@
 // One region of Faultline, built from the wiring declared in shared/wiring/tables.ts and shared/wiring/topology.ts.
-
+import path from 'node:path';
 import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
@@ -14,6 +14,7 @@ import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 
 import { Schedule, Rule as ScheduleRule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -34,7 +35,7 @@ import {
   type QueueName,
   queues,
 } from '#shared/wiring/topology';
-import { FaultlineFunction } from '../constructs/faultline-function';
+import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-function';
 import { acknowledgeAcceptedFindings } from './accepted-findings';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
 import { addAlarmsAndDashboard } from './monitoring';
@@ -81,6 +82,18 @@ const httpApiAccessLogFormat = AccessLogFormat.custom(
     integrationError: '$context.integrationErrorMessage',
   }),
 );
+
+/**
+ * The dashboard is built into the serving function's bundle (`dashboard/` beside the handler), by the
+ * same build `npm start` runs, so a deploy never ships a stale or missing page.
+ */
+export const dashboardBuild: ICommandHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (_inputDir, outputDir) => [
+    `"${path.join(repositoryRoot, 'node_modules', '.bin', 'tsx')}" "${path.join(repositoryRoot, 'shared', 'dashboard', 'build.ts')}" "${path.join(outputDir, 'dashboard')}"`,
+  ],
+};
 
 const attributeTypes = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
 
@@ -243,6 +256,9 @@ export class RegionalStack extends Stack {
       timeout: Duration.seconds(declaration.timeoutSeconds),
       memorySize: declaration.memoryMb,
       environment: { ...commonEnvironment },
+      ...((declaration.uses ?? []).includes('dashboard')
+        ? { bundling: { commandHooks: dashboardBuild } }
+        : {}),
     });
 
     for (const [tableName, actions] of declared(declaration.tables)) {
@@ -259,7 +275,7 @@ export class RegionalStack extends Stack {
         this.secretsKey.grantRead(fn);
         fn.addEnvironment(SECRETS_KEY_ARN_VAR, this.secretsKey.secretArn);
         fn.addEnvironment(PUBLIC_URL_VAR, this.publicUrl);
-      } else {
+      } else if (service === 'email') {
         fn.addEnvironment(EMAIL_FROM_VAR, this.emailFrom.valueAsString);
         // Only from the configured sender: any identity of the account, but this From address.
         fn.addToRolePolicy(
@@ -352,6 +368,11 @@ export class RegionalStack extends Stack {
 
   private createOutputs(): void {
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Rollbar endpoint: <url>api/1/' });
+    // Same origin as the API: the page calls /api/1/ without CORS, and costs nothing while nobody looks.
+    new CfnOutput(this, 'DashboardUrl', {
+      value: this.apiStage.url,
+      description: 'The web dashboard: sign in with a read access token (read and write to change items)',
+    });
     for (const [name, table] of declared<TableName, TableV2>(this.tables)) {
       new CfnOutput(this, `${tables[name].logicalId}Name`, { value: table.tableName });
     }

@@ -121,9 +121,10 @@ export interface FunctionDeclaration {
   memoryMb: number;
   /**
    * Outside services the code uses: `secretsKey` reads the key that seals channel credentials
-   * (notification rules), `email` sends through SES from the stack's sender identity.
+   * (notification rules), `email` sends through SES from the stack's sender identity, `dashboard`
+   * carries the built web dashboard in its bundle.
    */
-  uses?: readonly ('secretsKey' | 'email')[];
+  uses?: readonly ('secretsKey' | 'email' | 'dashboard')[];
 }
 
 export const functions = {
@@ -198,6 +199,28 @@ export const functions = {
     queues: { ingest: ['GetQueueAttributes'] },
     timeoutSeconds: 5,
     memoryMb: 256,
+  },
+  serveDashboard: {
+    entry: 'functions/serve-dashboard.ts',
+    description: 'Serves the web dashboard: its page at each of its paths, and its built assets',
+    trigger: {
+      kind: 'http',
+      // The page answers at every path the app routes (notification links point at /items/{counter}).
+      routes: [
+        'GET /',
+        'GET /items',
+        'GET /items/{counter}',
+        'GET /deploys',
+        'GET /notifications',
+        'GET /assets/{file}',
+      ],
+    },
+    // Static files bundled with the function: no table, no queue. The browser calls the API itself.
+    tables: {},
+    queues: {},
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    uses: ['dashboard'],
   },
   storeOccurrences: {
     entry: 'functions/store-occurrences.ts',

@@ -86,11 +86,22 @@ describe('HTTP functions route from the wiring', () => {
 
   // Reaching its service shows: the API's services refuse a request without a token (before any
   // read), and the health check reports what it could not reach.
+  // The dashboard's function has no build to serve here (test/shared/dashboard/serving.test.ts serves one).
   it.each(declaredRoutes)('$routeKey reaches what $name does for it', async ({ name, routeKey }) => {
     expect(await answer(name, routeKey)).toEqual(
       name === 'health'
         ? { status: 503, body: { ok: false, checks: { table: 'failing', queue: 'failing' } } }
-        : { status: 403, body: { err: 1, message: 'missing access token' } },
+        : name === 'serveDashboard'
+          ? routeKey === 'GET /assets/{file}'
+            ? { status: 404, body: { err: 1, message: 'no such dashboard asset' } }
+            : {
+                status: 503,
+                body: {
+                  err: 1,
+                  message: 'the dashboard is not built: run `npm run build:dashboard` or redeploy',
+                },
+              }
+          : { status: 403, body: { err: 1, message: 'missing access token' } },
     );
   });
 

@@ -200,7 +200,12 @@ describe.each(functionDeclarations)('the %s function', (name, declaration) => {
       ...Object.keys(declaration.queues).map((queue) => queues[queue as QueueName].envVar),
       ...Object.keys(commonEnvironment),
       ...(declaration.uses ?? []).flatMap((service) =>
-        service === 'secretsKey' ? [SECRETS_KEY_ARN_VAR, PUBLIC_URL_VAR] : [EMAIL_FROM_VAR],
+        service === 'secretsKey'
+          ? [SECRETS_KEY_ARN_VAR, PUBLIC_URL_VAR]
+          : service === 'email'
+            ? [EMAIL_FROM_VAR]
+            : // The dashboard's build travels in the bundle: no variable.
+              [],
       ),
       'NODE_OPTIONS',
     ];

@@ -44,7 +44,10 @@ describe('the wiring declares what each handler uses', () => {
     const source = await readFile(new URL(declaration.entry, repoRoot), 'utf8');
     const tables = namesIn(source, 'tableNames');
     const queues = namesIn(source, 'queueUrls');
-    expect(tables.length + queues.length).toBeGreaterThan(0);
+    // A function that declares tables or queues names some (the reading of its source works); one that
+    // declares none (the dashboard's static files) names none.
+    const declaresAny = Object.keys(declaration.tables).length + Object.keys(declaration.queues).length > 0;
+    expect(tables.length + queues.length > 0).toBe(declaresAny);
     for (const table of tables) expect(Object.keys(declaration.tables)).toContain(table);
     for (const queue of queues) expect(Object.keys(declaration.queues)).toContain(queue);
   });
