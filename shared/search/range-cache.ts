@@ -56,10 +56,10 @@ export class SearchRangeCache {
     projectId: number,
     kind: K,
     range: number,
-    version: number | undefined,
+    version: number,
   ): RangeRows[K] | undefined {
     const project = this.projects.get(projectId);
-    if (!project || version === undefined) return undefined;
+    if (!project) return undefined;
     this.touch(projectId, project);
     const cached = (project[kind] as Map<number, CachedRange<K>>).get(range);
     return cached?.version === version ? cached.rows : undefined;
@@ -77,6 +77,7 @@ export class SearchRangeCache {
     version: number,
     rows: RangeRows[K],
   ): void {
+    if (this.tooBig.has(projectId)) return;
     let project = this.projects.get(projectId);
     if (!project) {
       project = { documents: new Map(), facets: new Map(), size: 0 };
@@ -90,14 +91,16 @@ export class SearchRangeCache {
     const grown = size - (previous?.size ?? 0);
     project.size += grown;
     this.held += grown;
-    for (const [otherId, other] of this.projects) {
-      if (this.held <= this.maxRows) break;
-      if (otherId !== projectId) this.drop(otherId, other);
-    }
-    if (this.held > this.maxRows) {
+    if (project.size > this.maxRows) {
+      // Alone past the bound: dropped, and the others kept.
       this.drop(projectId, project);
       if (this.tooBig.size >= MAX_TOO_BIG_PROJECTS) this.tooBig.clear();
       this.tooBig.add(projectId);
+      return;
+    }
+    for (const [otherId, other] of this.projects) {
+      if (this.held <= this.maxRows) break;
+      if (otherId !== projectId) this.drop(otherId, other);
     }
   }
 

@@ -10,8 +10,8 @@
 // - Each container keeps the ranges it read, parsed, with the version they were read at
 //   (`SearchRangeCache`, bounded by rows held, least recently searched project out first). A search
 //   reads the version row first (consistently: one read unit), then reads again, consistently, only
-//   the ranges whose version differs from the one cached (never read, or with no version yet: read
-//   every time), a partition whole when most of its ranges changed, and matches in memory. Reading
+//   the ranges whose version differs from the one cached (or never read), a partition whole when
+//   most of its ranges changed, and matches in memory. A range never written has version 0. Reading
 //   the version before the rows means a write racing the read at worst makes the next search read
 //   the range again: never a stale range kept as fresh. Containers share nothing but the table, so
 //   none serves another's stale rows.
@@ -217,8 +217,11 @@ function documentFilter(
 /** The prefix of a range's version attribute in the project's version row. */
 const VERSION_PREFIX: Record<RangeKind, string> = { documents: 'd', facets: 'f' };
 
-/** The project's version of each range, as last bumped; undefined for a range never written since. */
-type ShardVersions = Record<RangeKind, Array<number | undefined>>;
+/**
+ * The project's version of each range, as last bumped; 0 for a range never written (every write of
+ * this engine bumps: only an index written before the versions existed needs `search reindex`).
+ */
+type RangeVersions = Record<RangeKind, number[]>;
 
 /** What an item with no facets row is matched with (never changed: the matcher only reads it). */
 const NO_FACETS: Facets = emptyFacets();
@@ -316,13 +319,12 @@ export class DynamoDBSearchIndex implements SearchEngine {
   /**
    * Each range's rows, from the cache when it holds them at the version the index has now, else read
    * consistently (a range read at version v holds every write that bumped it to v) and kept at that
-   * version: a partition with most of its ranges to read is read whole, else range by range. A range
-   * with no version yet is read and not kept.
+   * version: a partition with most of its ranges to read is read whole, else range by range.
    */
   private readRanges<K extends RangeKind>(
     projectId: number,
     kind: K,
-    versions: Array<number | undefined>,
+    versions: number[],
   ): Promise<Array<RangeRows[K]>> {
     const found = new Array<RangeRows[K]>(SEARCH_RANGES);
     const partition = kind === 'documents' ? searchKeys.documentPartition : searchKeys.facetsPartition;
@@ -344,15 +346,14 @@ export class DynamoDBSearchIndex implements SearchEngine {
           : new Map(rows.map((row) => [Number(row.SK), facetsOfRow(row)]))
       ) as RangeRows[K];
       found[range] = parsed;
-      const version = versions[range];
-      if (version !== undefined) this.cache.set(projectId, kind, range, version, parsed);
+      this.cache.set(projectId, kind, range, versions[range]!, parsed);
     };
     return Promise.all(
       Array.from({ length: SEARCH_SHARDS }, async (_, shard) => {
         const stale: number[] = [];
         for (let part = 0; part < SEARCH_RANGES_PER_SHARD; part++) {
           const range = shard * SEARCH_RANGES_PER_SHARD + part;
-          const cached = this.cache.get(projectId, kind, range, versions[range]);
+          const cached = this.cache.get(projectId, kind, range, versions[range]!);
           if (cached) found[range] = cached;
           else stale.push(range);
         }
@@ -370,14 +371,14 @@ export class DynamoDBSearchIndex implements SearchEngine {
   }
 
   /** The project's range versions, read consistently: a version older than the rows would do no harm, a newer one would. */
-  private async readVersions(projectId: number): Promise<ShardVersions> {
+  private async readVersions(projectId: number): Promise<RangeVersions> {
     const [row] = await batchGetAll(this.documents, this.tableName, [searchKeys.versions(projectId)], {
       consistent: true,
     });
     const of = (kind: RangeKind) =>
       Array.from({ length: SEARCH_RANGES }, (_, range) => {
         const version = row?.[`${VERSION_PREFIX[kind]}${range}`];
-        return typeof version === 'number' ? version : undefined;
+        return typeof version === 'number' ? version : 0;
       });
     return { documents: of('documents'), facets: of('facets') };
   }
