@@ -25,7 +25,7 @@ interface CachedProject {
 
 /**
  * Rows held per container by default: about 200,000 documents and facets, roughly 100 MB of parsed
- * rows (measured ≈ 0.4 KB a document), well inside the read API's 1,024 MB. Ten 20,000-item projects
+ * rows (estimated at ≈ 0.5 KB a parsed document; not measured), well inside the read API's 1,024 MB. Ten 20,000-item projects
  * searched in turn stay warm.
  */
 export const DEFAULT_SEARCH_CACHE_ROWS = 200_000;
