@@ -1,11 +1,13 @@
-// The search's answer time at 20,000 items on DynamoDB Local: the search service (parse, the DynamoDB
-// engine's candidates, the re-check against the items table, the page) for a few typical queries, and
-// where the time goes (reading the index, parsing and matching its documents, the re-check).
+// The search's answer time at 20,000 items on DynamoDB Local, as a user's session sees it: the search
+// service (parse, the DynamoDB engine's candidates, the re-check against the items table, the page)
+// for a few typical queries asked in turn, with new items and a status change indexed between searches
+// (so the engine reads again the shards they touched); the first search of the project in a fresh
+// engine (a new container: its cache cold); and where the time goes.
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Level } from '#shared/domain/levels';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
 import { emptyFacets, type Facets } from '#shared/search/document';
-import { parseSearchQuery } from '#shared/search/query';
+import type { SearchIndexReader } from '#shared/search/engine';
 import { createSearchService } from '#shared/search/service';
 import { DynamoDBItemRepository } from '#shared/store/items';
 import { SEARCH_SHARDS, searchKeys } from '#shared/store/keys';
@@ -16,8 +18,12 @@ import { anItem, indexItems, putItemRows } from '../test/support/search-items';
 import { seededRandom } from './payloads';
 
 export const SEARCHED_ITEMS = 20_000;
-/** Timed runs of each query, after one untimed run. */
-const RUNS = 4;
+/** Rounds of the session: every query once a round, after one untimed round (the cold first search). */
+const ROUNDS = 6;
+/** Before each search of the session: new items indexed, and an item resolved, as a busy project's. */
+const NEW_ITEMS_BETWEEN_SEARCHES = 3;
+/** Cold searches of each query, each in a fresh engine. */
+const COLD_RUNS = 2;
 const PROJECT = 1;
 const NOW = 1_764_000_000;
 
@@ -28,19 +34,28 @@ export const SEARCH_QUERIES = {
   negation: 'error -status:resolved',
   facet: 'host:web-17',
 } as const;
+type QueryName = keyof typeof SEARCH_QUERIES;
 
 export interface SearchQueryResult {
   items: number;
-  /** Every timed run of every query, in milliseconds. */
+  /** Every timed search of the session (the container's cache warm), in milliseconds. */
   allMs: number[];
-  byQuery: Record<keyof typeof SEARCH_QUERIES, { ms: number[]; found: number }>;
+  byQuery: Record<QueryName, { ms: number[]; coldMs: number[]; found: number }>;
+  /** Every first search of the project in a fresh engine (a new container), in milliseconds. */
+  coldMs: number[];
   /**
-   * Medians of the parts of one search: the engine's candidates (reading the index, parsing and
-   * matching), the rest (parsing the query, the re-check against the items table, the page); and
-   * what reading the project's whole index costs, nothing parsed (the floor of a search that no
-   * value of the query narrows).
+   * Medians over the session's searches: the engine's candidates (the version row, the shards read
+   * again, matching in memory), the rest (parsing the query, the re-check against the items table,
+   * the page), the partitions read per search; the same for a cold search; and what reading the
+   * project's whole index costs, nothing parsed (what a cold search cannot avoid).
    */
-  breakdown: { engineMs: number; recheckMs: number; readWholeIndexMs: number };
+  breakdown: {
+    engineMs: number;
+    recheckMs: number;
+    partitionsReadPerSearch: number;
+    coldEngineMs: number;
+    readWholeIndexMs: number;
+  };
   seedSeconds: number;
 }
 
@@ -86,29 +101,51 @@ const WORDS = [
 ];
 const LEVELS: Level[] = ['error', 'error', 'error', 'warning', 'warning', 'info', 'critical', 'debug'];
 
+/** 40 hexadecimal characters, as a real item's fingerprint (a SHA-1). */
+const fingerprintOf = (random: () => number) =>
+  Array.from({ length: 40 }, () => Math.floor(random() * 16).toString(16)).join('');
+
+/** The item at `at` of the project, as the fold leaves it. */
+function itemAt(at: number, random: () => number, lastSeen: number): ItemRecord {
+  const pick = <T>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
+  const words = Array.from({ length: 3 + Math.floor(random() * 6) }, () => pick(WORDS));
+  // About 1% of titles hold the searched word.
+  if (at % 100 === 7) words.splice(1, 0, 'checkout');
+  const status: ItemStatus = random() < 0.8 ? 'active' : random() < 0.75 ? 'resolved' : 'muted';
+  return anItem({
+    // 52 bits of a hash, as the fold makes them (two draws: one has 32 bits).
+    id: Math.floor(random() * 2 ** 26) * 2 ** 26 + Math.floor(random() * 2 ** 26),
+    project_id: PROJECT,
+    counter: at + 1,
+    title: `${pick(CLASSES)}: ${words.join(' ')} #${at}`,
+    hash: fingerprintOf(random),
+    level: pick(LEVELS),
+    status,
+    environment: random() < 0.7 ? 'production' : 'staging',
+    total_occurrences: 1 + Math.floor(random() * 1000),
+    first_occurrence_timestamp: lastSeen - Math.floor(random() * 60 * 86_400),
+    last_occurrence_timestamp: lastSeen,
+    last_code_version: random() < 0.5 ? fingerprintOf(random).slice(0, 12) : null,
+  });
+}
+
+/** The fold's bookkeeping in an item row: its first hour's count and the first people it saw. */
+function bookkeepingOf(item: ItemRecord): Record<string, unknown> {
+  const hour = new Date(item.first_occurrence_timestamp * 1000).toISOString().slice(0, 13);
+  const people = Array.from(
+    { length: item.id % 17 },
+    (_, at) => `p${((item.id * 31 + at) % 1e9).toString(36)}`,
+  );
+  return { seed_hours: { [hour]: 1 }, ...(people.length > 0 ? { people: new Set(people) } : {}) };
+}
+
 function corpus(): { items: ItemRecord[]; facets: Array<{ item_id: number; facets: Facets }> } {
   const random = seededRandom(20_000);
   const pick = <T>(values: readonly T[]) => values[Math.floor(random() * values.length)]!;
   const items: ItemRecord[] = [];
   const facets: Array<{ item_id: number; facets: Facets }> = [];
   for (let at = 0; at < SEARCHED_ITEMS; at++) {
-    const words = Array.from({ length: 3 + Math.floor(random() * 6) }, () => pick(WORDS));
-    // About 1% of titles hold the searched word.
-    if (at % 100 === 7) words.splice(1, 0, 'checkout');
-    const lastSeen = NOW - Math.floor(random() * 30 * 86_400);
-    const status: ItemStatus = random() < 0.8 ? 'active' : random() < 0.75 ? 'resolved' : 'muted';
-    const item = anItem({
-      id: 1_000_000 + at,
-      project_id: PROJECT,
-      counter: at + 1,
-      title: `${pick(CLASSES)}: ${words.join(' ')} #${at}`,
-      level: pick(LEVELS),
-      status,
-      environment: random() < 0.7 ? 'production' : 'staging',
-      total_occurrences: 1 + Math.floor(random() * 1000),
-      first_occurrence_timestamp: lastSeen - Math.floor(random() * 60 * 86_400),
-      last_occurrence_timestamp: lastSeen,
-    });
+    const item = itemAt(at, random, NOW - Math.floor(random() * 30 * 86_400));
     items.push(item);
     // A third of the items have facets, as items whose occurrences carried a host, a person, frames.
     if (at % 3 === 0) {
@@ -130,13 +167,36 @@ function corpus(): { items: ItemRecord[]; facets: Array<{ item_id: number; facet
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
+/** The engine as the service sees it, timing its answers. */
+function timed(engine: SearchIndexReader, spent: number[]): SearchIndexReader {
+  return {
+    candidates: async (projectId, query, options) => {
+      const started = performance.now();
+      try {
+        return await engine.candidates(projectId, query, options);
+      } finally {
+        spent.push(performance.now() - started);
+      }
+    },
+    countDocuments: (projectId) => engine.countDocuments(projectId),
+  };
+}
+
 export async function measureSearchQueries(): Promise<SearchQueryResult> {
   const dynamo = await startDynamoWithTables('bench-search');
   try {
     const documents = createDocumentClient(dynamo.client);
-    const index = new DynamoDBSearchIndex(documents, dynamo.tableNames.search);
+    // Partitions read, counted as DynamoDB Local answers each Query page.
+    let queries = 0;
+    documents.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand') queries++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countQueries' },
+    );
     const items = new DynamoDBItemRepository(documents, dynamo.tableNames.items);
-    const service = createSearchService({ engine: index, items });
+    const writer = new DynamoDBSearchIndex(documents, dynamo.tableNames.search);
 
     const seedStarted = performance.now();
     const { items: seeded, facets } = corpus();
@@ -144,52 +204,85 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
     const slices = 8;
     const slice = Math.ceil(seeded.length / slices);
     await Promise.all([
-      putItemRows(documents, dynamo.tableNames.items, seeded),
+      putItemRows(documents, dynamo.tableNames.items, seeded, bookkeepingOf),
       ...Array.from({ length: slices }, (_, at) =>
-        indexItems(index, seeded.slice(at * slice, (at + 1) * slice)),
+        indexItems(writer, seeded.slice(at * slice, (at + 1) * slice)),
       ),
-      index.putFacets(PROJECT, facets),
+      writer.putFacets(PROJECT, facets),
     ]);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
 
-    const allMs: number[] = [];
-    const byQuery = {} as SearchQueryResult['byQuery'];
+    const names = Object.keys(SEARCH_QUERIES) as QueryName[];
+    const byQuery = Object.fromEntries(
+      names.map((name) => [name, { ms: [] as number[], coldMs: [] as number[], found: 0 }]),
+    ) as SearchQueryResult['byQuery'];
+
+    // Cold: the first search of the project in a new container, each query in a fresh engine.
+    const coldEngineMs: number[] = [];
+    for (let run = 0; run < COLD_RUNS; run++) {
+      for (const name of names) {
+        const spent: number[] = [];
+        const engine = timed(new DynamoDBSearchIndex(documents, dynamo.tableNames.search), spent);
+        const service = createSearchService({ engine, items });
+        const started = performance.now();
+        await service.search(PROJECT, { query: SEARCH_QUERIES[name], page: 1 });
+        byQuery[name].coldMs.push(performance.now() - started);
+        coldEngineMs.push(spent.reduce((sum, ms) => sum + ms, 0));
+      }
+    }
+
+    // A session: one container's engine, the queries asked in turn while the project changes.
+    const spent: number[] = [];
+    const session = new DynamoDBSearchIndex(documents, dynamo.tableNames.search);
+    const service = createSearchService({ engine: timed(session, spent), items });
+    const random = seededRandom(7);
+    let next = SEARCHED_ITEMS;
     const engineMs: number[] = [];
     const searchMs: number[] = [];
-    const readWholeIndexMs: number[] = [];
-    for (const [name, query] of Object.entries(SEARCH_QUERIES) as Array<
-      [keyof typeof SEARCH_QUERIES, string]
-    >) {
-      const ms: number[] = [];
-      let found = 0;
-      for (let run = 0; run <= RUNS; run++) {
+    const partitionsRead: number[] = [];
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const name of names) {
+        if (round > 0) await changeProject();
+        spent.length = 0;
+        queries = 0;
         const started = performance.now();
-        const result = await service.search(PROJECT, { query, page: 1 });
+        const result = await service.search(PROJECT, { query: SEARCH_QUERIES[name], page: 1 });
         const elapsed = performance.now() - started;
-        found = result.items.length;
-        if (run === 0) continue;
-        ms.push(elapsed);
+        byQuery[name].found = result.items.length;
+        // The first round fills the cache: its first search is cold, the others read the facets.
+        if (round === 0) continue;
+        byQuery[name].ms.push(elapsed);
+        searchMs.push(elapsed);
+        engineMs.push(spent.reduce((sum, ms) => sum + ms, 0));
+        partitionsRead.push(queries);
       }
-      byQuery[name] = { ms, found };
-      allMs.push(...ms);
-      searchMs.push(median(ms));
-      // The engine alone, asked as the service asks it first.
-      const engineStarted = performance.now();
-      await index.candidates(PROJECT, parseSearchQuery(query), { limit: 150 });
-      engineMs.push(performance.now() - engineStarted);
     }
+
+    /** New items indexed and an item resolved, as the indexer writes them between two searches. */
+    async function changeProject(): Promise<void> {
+      const fresh = Array.from({ length: NEW_ITEMS_BETWEEN_SEARCHES }, () => itemAt(next++, random, NOW));
+      const resolved = { ...seeded[Math.floor(random() * seeded.length)]!, status: 'resolved' as const };
+      await putItemRows(documents, dynamo.tableNames.items, [...fresh, resolved], bookkeepingOf);
+      await indexItems(writer, [...fresh, resolved]);
+    }
+
+    const readWholeIndexMs: number[] = [];
     for (let run = 0; run < 2; run++) {
       const started = performance.now();
       await readWholeIndex(documents, dynamo.tableNames.search);
       readWholeIndexMs.push(performance.now() - started);
     }
+    const allMs = names.flatMap((name) => byQuery[name].ms);
     return {
       items: SEARCHED_ITEMS,
       allMs,
       byQuery,
+      coldMs: names.flatMap((name) => byQuery[name].coldMs),
       breakdown: {
         engineMs: median(engineMs),
         recheckMs: Math.max(0, median(searchMs) - median(engineMs)),
+        partitionsReadPerSearch: median(partitionsRead),
+        coldEngineMs: median(coldEngineMs),
         readWholeIndexMs: median(readWholeIndexMs),
       },
       seedSeconds,

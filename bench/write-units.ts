@@ -43,6 +43,7 @@ export const WRITE_CATEGORIES = [
   'project counter',
   'search documents',
   'search facets',
+  'search versions',
 ] as const;
 export type WriteCategory = (typeof WRITE_CATEGORIES)[number];
 
@@ -230,7 +231,11 @@ export class WriteMeter {
     if (declaration === tables.projects) return 'project counter';
     if (declaration === tables.items) return transactional ? 'item updates' : 'item creations';
     if (declaration === tables.search)
-      return write.key.PK.includes('#FACETS#') ? 'search facets' : 'search documents';
+      return write.key.PK.includes('#FACETS#')
+        ? 'search facets'
+        : write.key.PK.endsWith('#VERSIONS')
+          ? 'search versions'
+          : 'search documents';
     if (write.key.SK === 'OCC') return 'occurrence puts';
     if (write.key.SK === 'PERSON') return 'people';
     if (write.key.SK === 'DICT') return 'compression dictionaries';

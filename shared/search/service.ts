@@ -17,7 +17,7 @@ export const SEARCH_PAGE_SIZE = 100;
  * or changed since it was indexed) and for the items seen within the last step of the page's
  * boundary, whose exact order only the items table knows.
  */
-const CANDIDATE_MARGIN = 50;
+const CANDIDATE_MARGIN = 20;
 /**
  * Candidates re-checked beyond a page's end at most. A project whose items all changed since they were
  * indexed, or whose hundreds of items were all seen within the same 10 minutes, stops here: its page

@@ -160,6 +160,32 @@ export const SEARCH_SHARDS = 8;
 
 const searchShard = (itemId: number) => itemId % SEARCH_SHARDS;
 
+/**
+ * Each search partition is cut into this many ranges of item ids (ids are 52 bits of a hash, so the
+ * ranges hold alike), each with its own version: a search reads again only the ranges written since
+ * it last read them, a 64th of a project's index each (`searchRanges`).
+ */
+export const SEARCH_RANGES_PER_SHARD = 8;
+export const SEARCH_RANGES = SEARCH_SHARDS * SEARCH_RANGES_PER_SHARD;
+/** Item ids a range spans: 2^52 / 8. Ids past 2^52 (never made) fall in a shard's last range. */
+const SEARCH_RANGE_SPAN = 2 ** 49;
+
+export const searchRanges = {
+  /** The range (0 to `SEARCH_RANGES` - 1) an item's document and facets are in. */
+  of: (itemId: number): number =>
+    searchShard(itemId) * SEARCH_RANGES_PER_SHARD +
+    Math.min(SEARCH_RANGES_PER_SHARD - 1, Math.floor(itemId / SEARCH_RANGE_SPAN)),
+  /** The range's partition (shard) and the first and last sort keys it spans there. */
+  bounds: (range: number): { shard: number; from: string; to: string } => {
+    const part = range % SEARCH_RANGES_PER_SHARD;
+    return {
+      shard: Math.floor(range / SEARCH_RANGES_PER_SHARD),
+      from: pad(part * SEARCH_RANGE_SPAN, 16),
+      to: part === SEARCH_RANGES_PER_SHARD - 1 ? '9'.repeat(16) : pad((part + 1) * SEARCH_RANGE_SPAN - 1, 16),
+    };
+  },
+};
+
 export const searchKeys = {
   document: (projectId: number, itemId: number): Key => ({
     PK: searchKeys.documentPartition(projectId, searchShard(itemId)),
@@ -171,4 +197,10 @@ export const searchKeys = {
     SK: pad(itemId, 16),
   }),
   facetsPartition: (projectId: number, shard: number) => `SEARCH#${projectId}#FACETS#${shard}`,
+  /**
+   * The project's index versions: one counter per range of documents (`d0`…`d63`) and of facets
+   * (`f0`…`f63`), bumped after each write to the range, so a search reads again only what changed.
+   * One row under 1 KB: a bump is one write unit, reading them all one read unit.
+   */
+  versions: (projectId: number): Key => ({ PK: `SEARCH#${projectId}#VERSIONS`, SK: 'VERSIONS' }),
 };

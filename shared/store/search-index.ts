@@ -1,7 +1,31 @@
 // The default search engine, on DynamoDB: each item's document and facets in the search table, a
-// search reading the project's partitions in parallel and matching them in memory. Nothing runs
-// while nobody searches; a search of a 20,000-item project reads about 4 MB (≈ 500 read units).
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+// search matching a project's documents in memory. Nothing runs while nobody searches.
+//
+// How a search reads (design):
+// - A project's index is spread over `SEARCH_SHARDS` partitions of documents and as many of facets,
+//   each cut into ranges of item ids (`searchRanges`: 64 ranges of each kind). One row per project
+//   (`searchKeys.versions`) holds a version per range (`d0`…`d63`, `f0`…`f63`); every write of the
+//   engine (`putDocuments`, `putFacets`) bumps the versions of the ranges it touched, one
+//   `UpdateItem ADD` per project per call (one write unit), AFTER the rows are written.
+// - Each container keeps the ranges it read, parsed, with the version they were read at
+//   (`SearchRangeCache`, bounded by rows held, least recently searched project out first). A search
+//   reads the version row first (consistently: one read unit), then reads again, consistently, only
+//   the ranges whose version differs from the one cached (or never read), a partition whole when
+//   most of its ranges changed, and matches in memory. A range never written has version 0. Reading
+//   the version before the rows means a write racing the read at worst makes the next search read
+//   the range again: never a stale range kept as fresh. Containers share nothing but the table, so
+//   none serves another's stale rows.
+// - A warm search of a 20,000-item project reads the version row and the few ranges written since
+//   (≈ 60 KB each); the first search of a project in a container (cold) reads its index whole (about
+//   4 MB, ≈ 1,000 consistent read units). A project bigger than the whole cache is searched without
+//   it, as before the cache: partitions filtered by DynamoDB to the rows holding the query's values,
+//   or the few documents a facet qualifier selects.
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Level } from '#shared/domain/levels';
 import type { ItemStatus } from '#shared/items/item';
 import {
@@ -14,8 +38,14 @@ import {
 import type { SearchCandidate, SearchCandidates, SearchEngine } from '#shared/search/engine';
 import { matchesQuery } from '#shared/search/match';
 import type { SearchQuery, SearchTerm } from '#shared/search/query';
+import {
+  DEFAULT_SEARCH_CACHE_ROWS,
+  type RangeKind,
+  type RangeRows,
+  SearchRangeCache,
+} from '#shared/search/range-cache';
 import { backOff, batchGetAll } from './batch-get';
-import { SEARCH_SHARDS, searchKeys } from './keys';
+import { SEARCH_RANGES, SEARCH_RANGES_PER_SHARD, SEARCH_SHARDS, searchKeys, searchRanges } from './keys';
 import { queryAll } from './query-all';
 
 /** BatchWriteItem's limit. */
@@ -184,11 +214,33 @@ function documentFilter(
   return { FilterExpression: conditions.join(' AND '), ExpressionAttributeValues: values };
 }
 
+/** The prefix of a range's version attribute in the project's version row. */
+const VERSION_PREFIX: Record<RangeKind, string> = { documents: 'd', facets: 'f' };
+
+/**
+ * The project's version of each range, as last bumped; 0 for a range never written (every write of
+ * this engine bumps: only an index written before the versions existed needs `search reindex`).
+ */
+type RangeVersions = Record<RangeKind, number[]>;
+
+/** What an item with no facets row is matched with (never changed: the matcher only reads it). */
+const NO_FACETS: Facets = emptyFacets();
+
+export interface DynamoDBSearchIndexOptions {
+  /** Rows (documents and facets) the container's cache holds at most; 0 turns the cache off. */
+  cacheRows?: number;
+}
+
 export class DynamoDBSearchIndex implements SearchEngine {
+  private readonly cache: SearchRangeCache;
+
   constructor(
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: DynamoDBSearchIndexOptions = {},
+  ) {
+    this.cache = new SearchRangeCache(options.cacheRows ?? DEFAULT_SEARCH_CACHE_ROWS);
+  }
 
   async putDocuments(documents: SearchDocument[]): Promise<void> {
     await this.writeAll(
@@ -196,6 +248,10 @@ export class DynamoDBSearchIndex implements SearchEngine {
         ...searchKeys.document(document.project_id, document.item_id),
         d: JSON.stringify(storedDocument(document)),
       })),
+    );
+    await this.bumpVersions(
+      'documents',
+      documents.map((document) => [document.project_id, document.item_id]),
     );
   }
 
@@ -216,9 +272,156 @@ export class DynamoDBSearchIndex implements SearchEngine {
         f: JSON.stringify(FACET_NAMES.map((name) => facets[name])),
       })),
     );
+    await this.bumpVersions(
+      'facets',
+      entries.map((entry) => [projectId, entry.item_id]),
+    );
   }
 
   async candidates(
+    projectId: number,
+    query: SearchQuery,
+    options: { limit: number },
+  ): Promise<SearchCandidates> {
+    if (this.cache.maxRows === 0 || this.cache.isTooBig(projectId)) {
+      return this.uncachedCandidates(projectId, query, options);
+    }
+    const versions = await this.readVersions(projectId);
+    const [documentRanges, facetRanges] = await Promise.all([
+      this.readRanges(projectId, 'documents', versions.documents),
+      needsFacets(query.terms) ? this.readRanges(projectId, 'facets', versions.facets) : undefined,
+    ]);
+    const matching: Array<{ document: SearchDocument; facets: Facets }> = [];
+    // An item's facets are in the same range as its document.
+    documentRanges.forEach((range, at) => {
+      const facetsById = facetRanges?.[at];
+      for (const document of range) {
+        const facets = facetsById?.get(document.item_id) ?? NO_FACETS;
+        if (matchesQuery(query, { document, facets }, { lastSeenStep: LAST_SEEN_STEP_SECONDS })) {
+          matching.push({ document, facets });
+        }
+      }
+    });
+    matching.sort(
+      (a, b) => b.document.last_seen - a.document.last_seen || b.document.item_id - a.document.item_id,
+    );
+    return {
+      candidates: matching.slice(0, options.limit).map(({ document, facets }) => ({
+        item_id: document.item_id,
+        last_seen: document.last_seen,
+        // A copy: the cached facets are shared by every search of the container.
+        facets: facets === NO_FACETS ? emptyFacets() : facets,
+      })),
+      more: matching.length > options.limit,
+    };
+  }
+
+  /**
+   * Each range's rows, from the cache when it holds them at the version the index has now, else read
+   * consistently (a range read at version v holds every write that bumped it to v) and kept at that
+   * version: a partition with most of its ranges to read is read whole, else range by range.
+   */
+  private readRanges<K extends RangeKind>(
+    projectId: number,
+    kind: K,
+    versions: number[],
+  ): Promise<Array<RangeRows[K]>> {
+    const found = new Array<RangeRows[K]>(SEARCH_RANGES);
+    const partition = kind === 'documents' ? searchKeys.documentPartition : searchKeys.facetsPartition;
+    const read = (shard: number, range?: { from: string; to: string }) =>
+      queryAll(this.documents, {
+        TableName: this.tableName,
+        KeyConditionExpression: range ? 'PK = :pk AND SK BETWEEN :from AND :to' : 'PK = :pk',
+        ExpressionAttributeValues: {
+          ':pk': partition(projectId, shard),
+          ...(range ? { ':from': range.from, ':to': range.to } : {}),
+        },
+        ProjectionExpression: kind === 'documents' ? 'SK, d' : 'SK, f',
+        ConsistentRead: true,
+      });
+    const keep = (range: number, rows: Record<string, unknown>[]) => {
+      const parsed = (
+        kind === 'documents'
+          ? rows.map((row) => documentOfRow(projectId, row))
+          : new Map(rows.map((row) => [Number(row.SK), facetsOfRow(row)]))
+      ) as RangeRows[K];
+      found[range] = parsed;
+      this.cache.set(projectId, kind, range, versions[range]!, parsed);
+    };
+    return Promise.all(
+      Array.from({ length: SEARCH_SHARDS }, async (_, shard) => {
+        const stale: number[] = [];
+        for (let part = 0; part < SEARCH_RANGES_PER_SHARD; part++) {
+          const range = shard * SEARCH_RANGES_PER_SHARD + part;
+          const cached = this.cache.get(projectId, kind, range, versions[range]!);
+          if (cached) found[range] = cached;
+          else stale.push(range);
+        }
+        if (stale.length > SEARCH_RANGES_PER_SHARD / 2) {
+          const byRange = new Map<number, Record<string, unknown>[]>(stale.map((range) => [range, []]));
+          for (const row of await read(shard)) byRange.get(searchRanges.of(Number(row.SK)))?.push(row);
+          for (const [range, rows] of byRange) keep(range, rows);
+        } else {
+          await Promise.all(
+            stale.map(async (range) => keep(range, await read(shard, searchRanges.bounds(range)))),
+          );
+        }
+      }),
+    ).then(() => found);
+  }
+
+  /** The project's range versions, read consistently: a version older than the rows would do no harm, a newer one would. */
+  private async readVersions(projectId: number): Promise<RangeVersions> {
+    const [row] = await batchGetAll(this.documents, this.tableName, [searchKeys.versions(projectId)], {
+      consistent: true,
+    });
+    const of = (kind: RangeKind) =>
+      Array.from({ length: SEARCH_RANGES }, (_, range) => {
+        const version = row?.[`${VERSION_PREFIX[kind]}${range}`];
+        return typeof version === 'number' ? version : 0;
+      });
+    return { documents: of('documents'), facets: of('facets') };
+  }
+
+  /**
+   * Bumps the version of each range these items' rows were written to: one update per project (one
+   * write unit), after the rows, so a search that sees the new version reads the new rows.
+   */
+  private async bumpVersions(
+    kind: RangeKind,
+    written: Array<[projectId: number, itemId: number]>,
+  ): Promise<void> {
+    const rangesByProject = new Map<number, Set<number>>();
+    for (const [projectId, itemId] of written) {
+      const ranges = rangesByProject.get(projectId) ?? new Set<number>();
+      ranges.add(searchRanges.of(itemId));
+      rangesByProject.set(projectId, ranges);
+    }
+    await Promise.all(
+      [...rangesByProject].map(([projectId, ranges]) => {
+        const names = Object.fromEntries(
+          [...ranges].map((range, at) => [`#v${at}`, `${VERSION_PREFIX[kind]}${range}`]),
+        );
+        return this.documents.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: searchKeys.versions(projectId),
+            UpdateExpression: `ADD ${Object.keys(names)
+              .map((name) => `${name} :one`)
+              .join(', ')}`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':one': 1 },
+          }),
+        );
+      }),
+    );
+  }
+
+  /**
+   * A search of a project too big for the cache: the partitions read filtered by DynamoDB (or the few
+   * documents a facet qualifier selects), parsed and matched, nothing kept.
+   */
+  private async uncachedCandidates(
     projectId: number,
     query: SearchQuery,
     options: { limit: number },

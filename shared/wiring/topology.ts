@@ -171,8 +171,9 @@ export const functions = {
       projects: ['GetItem'],
       items: ['GetItem', 'BatchGetItem', 'Query'],
       occurrences: ['GetItem', 'BatchGetItem', 'Query'],
-      // A search reads the project's documents (and facets when the query asks) in parallel, or
-      // the few documents a host:, context:, file: or person qualifier selects from the facets.
+      // A search reads the project's index versions (BatchGetItem) and the ranges of documents (and
+      // facets when the query asks) changed since this container read them; a project too big for
+      // the cache, its partitions or the few documents a facet qualifier selects.
       search: ['Query', 'BatchGetItem'],
     },
     queues: {},
@@ -299,10 +300,11 @@ export const functions = {
       filter: { eventNames: ['INSERT', 'MODIFY'], entities: ['item'] },
       retryAttempts: 10,
     },
-    // Documents and facets written whole in batches, the facets read first to merge; an item's new
-    // occurrences read for the values they carry.
+    // Documents and facets written whole in batches, the facets read first to merge, then the
+    // project's index versions bumped (UpdateItem) so searches read again what changed; an item's
+    // new occurrences read for the values they carry.
     tables: {
-      search: ['BatchGetItem', 'BatchWriteItem'],
+      search: ['BatchGetItem', 'BatchWriteItem', 'UpdateItem'],
       occurrences: ['GetItem'],
     },
     queues: {},

@@ -54,9 +54,13 @@ export async function putItemRows(
   documents: DynamoDBDocumentClient,
   itemsTable: string,
   items: ItemRecord[],
+  /** Fields the fold keeps beside the item's (`seed_hours`, `people`), for rows as big as real ones. */
+  bookkeeping: (item: ItemRecord) => Record<string, unknown> = () => ({}),
 ): Promise<void> {
   const batches: Record<string, unknown>[][] = [];
-  for (let at = 0; at < items.length; at += 25) batches.push(items.slice(at, at + 25).map(itemRowOf));
+  for (let at = 0; at < items.length; at += 25) {
+    batches.push(items.slice(at, at + 25).map((item) => ({ ...itemRowOf(item), ...bookkeeping(item) })));
+  }
   const inFlight = 4;
   for (let at = 0; at < batches.length; at += inFlight) {
     await Promise.all(

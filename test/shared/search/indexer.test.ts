@@ -112,9 +112,10 @@ async function searchRows(projectId: number) {
   const { Items = [] } = await tables.documents.send(
     new ScanCommand({ TableName: searchTable, ConsistentRead: true }),
   );
-  return Items.filter((row) => String(row.PK).startsWith(`SEARCH#${projectId}#`)).sort((a, b) =>
-    `${a.PK}|${a.SK}`.localeCompare(`${b.PK}|${b.SK}`),
-  );
+  // Documents and facets: the project's version row is bumped by every write, the same rows or not.
+  return Items.filter(
+    (row) => String(row.PK).startsWith(`SEARCH#${projectId}#`) && !String(row.PK).endsWith('#VERSIONS'),
+  ).sort((a, b) => `${a.PK}|${a.SK}`.localeCompare(`${b.PK}|${b.SK}`));
 }
 
 /** The start of the step before the current one, in milliseconds: times within it round to it. */

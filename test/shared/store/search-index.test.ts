@@ -1,12 +1,13 @@
 // The DynamoDB search engine on DynamoDB Local: the shared search cases every engine answers alike,
 // then what is its own (limits, upserts, facets, counts, a project spread over its partitions).
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { emptyFacets, type SearchDocument } from '#shared/search/document';
 import { parseSearchQuery } from '#shared/search/query';
 import { SEARCH_SHARDS } from '#shared/store/keys';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
-import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
+import { credentials, type Dynamo, region, startDynamoWithTables } from '../../support/emulators';
 import {
   OTHER_SEARCH_CASE_PROJECT,
   otherProjectCorpus,
@@ -27,7 +28,11 @@ beforeAll(async () => {
   await index.putFacets(OTHER_SEARCH_CASE_PROJECT, otherProjectCorpus.facets);
 });
 
+/** The containers' own clients. */
+const clients: DynamoDBClient[] = [];
+
 afterAll(async () => {
+  for (const client of clients) client.destroy();
   await dynamo?.stop();
 });
 
@@ -146,5 +151,124 @@ describe('the DynamoDB engine', () => {
       candidates: [],
       more: false,
     });
+  });
+});
+
+/** An engine (a container) on its own client, counting the partitions and ranges its searches read. */
+function container(options: { cacheRows?: number } = {}) {
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
+  clients.push(client);
+  const documents = createDocumentClient(client);
+  const reads = { queries: 0 };
+  documents.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'QueryCommand') reads.queries++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countQueries' },
+  );
+  return { engine: new DynamoDBSearchIndex(documents, dynamo.tableNames.search, options), reads };
+}
+
+describe('the DynamoDB engine, searched again by the same container', () => {
+  it('reads nothing but the version row when nothing was written since the last search', async () => {
+    const project = 40;
+    await index.putDocuments(Array.from({ length: 50 }, (_, at) => plain(project, at + 1, 1_700_000_000)));
+    const { engine, reads } = container();
+    expect(ids(await engine.candidates(project, parseSearchQuery('plain'), { limit: 100 }))).toHaveLength(50);
+    reads.queries = 0;
+    expect(ids(await engine.candidates(project, parseSearchQuery('plain'), { limit: 100 }))).toHaveLength(50);
+    expect(reads.queries).toBe(0);
+  });
+
+  it('finds a document written after its last search, reading again only the range it is in', async () => {
+    const project = 41;
+    await index.putDocuments(Array.from({ length: 50 }, (_, at) => plain(project, at + 1, 1_700_000_000)));
+    const { engine, reads } = container();
+    expect(ids(await engine.candidates(project, parseSearchQuery('checkout'), { limit: 100 }))).toEqual([]);
+    // The indexer, in another container, writes a new item.
+    await index.putDocuments([plain(project, 2 ** 51 + 3, 1_700_000_600, 'Checkout failed')]);
+    reads.queries = 0;
+    expect(ids(await engine.candidates(project, parseSearchQuery('checkout'), { limit: 100 }))).toEqual([
+      2 ** 51 + 3,
+    ]);
+    expect(reads.queries).toBe(1);
+  });
+
+  it('sees a status change of a document it holds', async () => {
+    const project = 42;
+    await index.putDocuments([plain(project, 1, 1_700_000_000), plain(project, 2, 1_700_000_000)]);
+    const { engine } = container();
+    expect(ids(await engine.candidates(project, parseSearchQuery('status:active'), { limit: 10 }))).toEqual([
+      2, 1,
+    ]);
+    await index.putDocuments([{ ...plain(project, 2, 1_700_000_000), status: 'resolved' }]);
+    expect(ids(await engine.candidates(project, parseSearchQuery('status:active'), { limit: 10 }))).toEqual([
+      1,
+    ]);
+    expect(ids(await engine.candidates(project, parseSearchQuery('status:resolved'), { limit: 10 }))).toEqual(
+      [2],
+    );
+  });
+
+  it('sees facets written after its last search', async () => {
+    const project = 43;
+    await index.putDocuments([plain(project, 1, 1_700_000_000), plain(project, 2, 1_700_000_000)]);
+    await index.putFacets(project, [{ item_id: 1, facets: { ...emptyFacets(), hosts: ['web-1'] } }]);
+    const { engine } = container();
+    expect(ids(await engine.candidates(project, parseSearchQuery('host:web'), { limit: 10 }))).toEqual([1]);
+    await index.putFacets(project, [{ item_id: 2, facets: { ...emptyFacets(), hosts: ['web-2'] } }]);
+    const found = await engine.candidates(project, parseSearchQuery('host:web'), { limit: 10 });
+    expect(ids(found)).toEqual([2, 1]);
+    expect(found.candidates[0]!.facets.hosts).toEqual(['web-2']);
+  });
+
+  it('never serves one container the stale rows of another', async () => {
+    const project = 44;
+    await index.putDocuments([plain(project, 1, 1_700_000_000, 'Timeout one')]);
+    const first = container();
+    const second = container();
+    const search = (engine: DynamoDBSearchIndex) =>
+      engine.candidates(project, parseSearchQuery('timeout -status:resolved'), { limit: 10 });
+    expect(ids(await search(first.engine))).toEqual([1]);
+    expect(ids(await search(second.engine))).toEqual([1]);
+    // Each container writes (a reindex from one, the indexer from the other): both see both.
+    await first.engine.putDocuments([
+      { ...plain(project, 1, 1_700_000_000, 'Timeout one'), status: 'resolved' },
+    ]);
+    expect(ids(await search(second.engine))).toEqual([]);
+    await second.engine.putDocuments([plain(project, 2, 1_700_000_600, 'Timeout two')]);
+    expect(ids(await search(first.engine))).toEqual([2]);
+    expect(ids(await search(second.engine))).toEqual([2]);
+  });
+
+  it('lets go of the least recently searched project when its cache is full, and still answers', async () => {
+    const [a, b] = [45, 46];
+    await index.putDocuments(Array.from({ length: 30 }, (_, at) => plain(a, at + 1, 1_700_000_000)));
+    await index.putDocuments(Array.from({ length: 30 }, (_, at) => plain(b, at + 1, 1_700_000_000)));
+    const { engine, reads } = container({ cacheRows: 40 });
+    const search = (project: number) => engine.candidates(project, parseSearchQuery('plain'), { limit: 100 });
+    await search(a);
+    reads.queries = 0;
+    await search(a);
+    expect(reads.queries).toBe(0);
+    // B pushes A out: A is read again.
+    expect(ids(await search(b))).toHaveLength(30);
+    reads.queries = 0;
+    expect(ids(await search(a))).toHaveLength(30);
+    expect(reads.queries).toBeGreaterThan(0);
+  });
+
+  it('searches a project bigger than its whole cache without it, and finds what is written', async () => {
+    const project = 47;
+    await index.putDocuments(Array.from({ length: 30 }, (_, at) => plain(project, at + 1, 1_700_000_000)));
+    const { engine, reads } = container({ cacheRows: 10 });
+    expect(ids(await engine.candidates(project, parseSearchQuery('plain'), { limit: 100 }))).toHaveLength(30);
+    await index.putDocuments([{ ...plain(project, 5, 1_700_000_000), status: 'muted' }]);
+    reads.queries = 0;
+    expect(ids(await engine.candidates(project, parseSearchQuery('status:muted'), { limit: 100 }))).toEqual([
+      5,
+    ]);
+    expect(reads.queries).toBe(SEARCH_SHARDS);
   });
 });

@@ -1,0 +1,116 @@
+// The DynamoDB engine's per-container cache of projects' index: each range's parsed documents (or
+// facets) kept with the version the index had when they were read, so a search reads again only the
+// ranges written since. Bounded by the rows it holds, least recently searched project out first.
+// Plain logic, no AWS: the engine (`#shared/store/search-index`) reads the versions and the ranges.
+import type { Facets, SearchDocument } from './document';
+
+/** What a range holds: documents, or facets by item id. */
+export interface RangeRows {
+  documents: SearchDocument[];
+  facets: Map<number, Facets>;
+}
+export type RangeKind = keyof RangeRows;
+
+interface CachedRange<K extends RangeKind> {
+  version: number;
+  rows: RangeRows[K];
+  size: number;
+}
+
+interface CachedProject {
+  documents: Map<number, CachedRange<'documents'>>;
+  facets: Map<number, CachedRange<'facets'>>;
+  size: number;
+}
+
+/**
+ * Rows held per container by default: about 200,000 documents and facets, roughly 100 MB of parsed
+ * rows (estimated at ≈ 0.5 KB a parsed document; not measured), well inside the read API's 1,024 MB. Ten 20,000-item projects
+ * searched in turn stay warm.
+ */
+export const DEFAULT_SEARCH_CACHE_ROWS = 200_000;
+
+/** Projects remembered as too big to hold, at most (they are searched without the cache). */
+const MAX_TOO_BIG_PROJECTS = 1_000;
+
+export class SearchRangeCache {
+  /** Insertion order is recency: a project used is moved to the end, the first one goes first. */
+  private readonly projects = new Map<number, CachedProject>();
+  private readonly tooBig = new Set<number>();
+  private held = 0;
+
+  constructor(readonly maxRows: number = DEFAULT_SEARCH_CACHE_ROWS) {}
+
+  /** Rows held now, across projects. */
+  get size(): number {
+    return this.held;
+  }
+
+  /** Whether the project's index was once more than the whole cache holds: search it without. */
+  isTooBig(projectId: number): boolean {
+    return this.tooBig.has(projectId);
+  }
+
+  /** The range's rows if they were read at exactly this version of the index, else undefined. */
+  get<K extends RangeKind>(
+    projectId: number,
+    kind: K,
+    range: number,
+    version: number,
+  ): RangeRows[K] | undefined {
+    const project = this.projects.get(projectId);
+    if (!project) return undefined;
+    this.touch(projectId, project);
+    const cached = (project[kind] as Map<number, CachedRange<K>>).get(range);
+    return cached?.version === version ? cached.rows : undefined;
+  }
+
+  /**
+   * Keeps a range's rows read at `version` (read the version BEFORE the rows: a write racing the read
+   * then only makes the next search read the range again). Evicts the least recently searched
+   * projects past the bound; a project that alone exceeds it is dropped and remembered as too big.
+   */
+  set<K extends RangeKind>(
+    projectId: number,
+    kind: K,
+    range: number,
+    version: number,
+    rows: RangeRows[K],
+  ): void {
+    if (this.tooBig.has(projectId)) return;
+    let project = this.projects.get(projectId);
+    if (!project) {
+      project = { documents: new Map(), facets: new Map(), size: 0 };
+      this.projects.set(projectId, project);
+    }
+    this.touch(projectId, project);
+    const ranges = project[kind] as Map<number, CachedRange<K>>;
+    const size = rows instanceof Map ? rows.size : rows.length;
+    const previous = ranges.get(range);
+    ranges.set(range, { version, rows, size });
+    const grown = size - (previous?.size ?? 0);
+    project.size += grown;
+    this.held += grown;
+    if (project.size > this.maxRows) {
+      // Alone past the bound: dropped, and the others kept.
+      this.drop(projectId, project);
+      if (this.tooBig.size >= MAX_TOO_BIG_PROJECTS) this.tooBig.clear();
+      this.tooBig.add(projectId);
+      return;
+    }
+    for (const [otherId, other] of this.projects) {
+      if (this.held <= this.maxRows) break;
+      if (otherId !== projectId) this.drop(otherId, other);
+    }
+  }
+
+  private touch(projectId: number, project: CachedProject): void {
+    this.projects.delete(projectId);
+    this.projects.set(projectId, project);
+  }
+
+  private drop(projectId: number, project: CachedProject): void {
+    this.projects.delete(projectId);
+    this.held -= project.size;
+  }
+}
