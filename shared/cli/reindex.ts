@@ -203,7 +203,7 @@ export async function runReindex(
         exclusiveStartCounter: below,
       });
       if (page.ids.length === 0) break;
-      const found = [...(await items.getMany(page.ids)).values()].filter(
+      const found = [...(await items.getMany(page.ids, { consistent: true })).values()].filter(
         (item) => item.project_id === project.projectId && item.counter !== null,
       );
       const report: IndexReport = await indexItems(

@@ -15,6 +15,8 @@ interface CachedRange<K extends RangeKind> {
   version: number;
   rows: RangeRows[K];
   size: number;
+  /** When the rows were read (ms). */
+  readAt: number;
 }
 
 interface CachedProject {
@@ -30,6 +32,14 @@ interface CachedProject {
  */
 export const DEFAULT_SEARCH_CACHE_ROWS = 200_000;
 
+/**
+ * A range is read again after this long even when its version has not moved. The version row is
+ * bumped after the rows are written; a bump that fails (a timeout between the two writes) is not
+ * made again by the retried batch when its rows are already as it would write them, so without an
+ * age a container could keep that range's old rows until the next write to it. This bounds it.
+ */
+export const MAX_RANGE_AGE_MS = 5 * 60_000;
+
 /** Projects remembered as too big to hold, at most (they are searched without the cache). */
 const MAX_TOO_BIG_PROJECTS = 1_000;
 
@@ -39,7 +49,10 @@ export class SearchRangeCache {
   private readonly tooBig = new Set<number>();
   private held = 0;
 
-  constructor(readonly maxRows: number = DEFAULT_SEARCH_CACHE_ROWS) {}
+  constructor(
+    readonly maxRows: number = DEFAULT_SEARCH_CACHE_ROWS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Rows held now, across projects. */
   get size(): number {
@@ -51,7 +64,10 @@ export class SearchRangeCache {
     return this.tooBig.has(projectId);
   }
 
-  /** The range's rows if they were read at exactly this version of the index, else undefined. */
+  /**
+   * The range's rows if they were read at exactly this version of the index, less than
+   * `MAX_RANGE_AGE_MS` ago, else undefined.
+   */
   get<K extends RangeKind>(
     projectId: number,
     kind: K,
@@ -62,7 +78,9 @@ export class SearchRangeCache {
     if (!project) return undefined;
     this.touch(projectId, project);
     const cached = (project[kind] as Map<number, CachedRange<K>>).get(range);
-    return cached?.version === version ? cached.rows : undefined;
+    if (!cached || cached.version !== version || this.now() - cached.readAt >= MAX_RANGE_AGE_MS)
+      return undefined;
+    return cached.rows;
   }
 
   /**
@@ -87,7 +105,7 @@ export class SearchRangeCache {
     const ranges = project[kind] as Map<number, CachedRange<K>>;
     const size = rows instanceof Map ? rows.size : rows.length;
     const previous = ranges.get(range);
-    ranges.set(range, { version, rows, size });
+    ranges.set(range, { version, rows, size, readAt: this.now() });
     const grown = size - (previous?.size ?? 0);
     project.size += grown;
     this.held += grown;

@@ -44,6 +44,7 @@ import {
   type RangeRows,
   SearchRangeCache,
 } from '#shared/search/range-cache';
+import { titleTokens } from '#shared/search/title-tokens';
 import { backOff, batchGetAll } from './batch-get';
 import { SEARCH_RANGES, SEARCH_RANGES_PER_SHARD, SEARCH_SHARDS, searchKeys, searchRanges } from './keys';
 import { queryAll } from './query-all';
@@ -104,8 +105,9 @@ function documentOfRow(projectId: number, row: Record<string, unknown>): SearchD
     item_id: Number(row.SK),
     counter,
     title,
-    // The whole title as one token: a word is matched anywhere in it (see `StoredDocument`).
-    tokens: [title],
+    // The whole title as one token, final sigmas folded: a word is matched anywhere in it (see
+    // `StoredDocument` and `engineQuery`).
+    tokens: [foldFinalSigma(title)],
     level,
     status,
     environment,
@@ -184,7 +186,9 @@ function documentFilter(
     switch (term.kind) {
       case 'word':
       case 'phrase':
-        if (JSON.stringify(term.value) === `"${term.value}"`) needle = term.value;
+        // A σ may be stored as ς (`foldFinalSigma`): such a word is left to the matcher.
+        if (JSON.stringify(term.value) === `"${term.value}"` && !term.value.includes('σ'))
+          needle = term.value;
         break;
       case 'level':
       case 'status':
@@ -231,6 +235,43 @@ export interface DynamoDBSearchIndexOptions {
   cacheRows?: number;
 }
 
+/**
+ * Lower-casing a whole title and lower-casing one of its pieces differ only in Greek's final sigma
+ * (`ΑΣ.Β` → `ασ.β`, the piece `ΑΣ` → `ας`): both sides fold it, so a candidate is never missed.
+ */
+const foldFinalSigma = (text: string) => (text.includes('ς') ? text.replaceAll('ς', 'σ') : text);
+
+/**
+ * The query as the engine evaluates it on its documents, whose one token is the whole title: every
+ * item the tokens would find must stay a candidate, the re-check deciding. A word inside a token is
+ * inside the title, so a word stays (sigma folded). A negated word is checked apart
+ * (`clearOfNegatedWords`): it may be in the title and in no token (a token keeps 64 characters of a
+ * long word, such as a URL, and `items/lookup` spans two of its pieces).
+ */
+function engineQuery(query: SearchQuery): { lenient: SearchQuery; negatedWords: string[] } {
+  const negatedWords: string[] = [];
+  const terms = query.terms.flatMap((term): SearchTerm[] => {
+    if (term.kind !== 'word') return [term];
+    if (term.negated) {
+      negatedWords.push(term.value);
+      return [];
+    }
+    return [{ ...term, value: foldFinalSigma(term.value) }];
+  });
+  return { lenient: { terms }, negatedWords };
+}
+
+/**
+ * No negated word is inside a token of the document's title, as far as its lower-cased title tells:
+ * tokenized again only when the title holds the word, and an item it cannot rule out stays.
+ */
+function clearOfNegatedWords(document: SearchDocument, negatedWords: string[]): boolean {
+  const title = document.title;
+  return negatedWords.every(
+    (word) => !title.includes(word) || !titleTokens(title).some((token) => token.includes(word)),
+  );
+}
+
 export class DynamoDBSearchIndex implements SearchEngine {
   private readonly cache: SearchRangeCache;
 
@@ -256,10 +297,12 @@ export class DynamoDBSearchIndex implements SearchEngine {
   }
 
   async readFacets(projectId: number, itemIds: number[]): Promise<Map<number, Facets>> {
+    // Consistent: the indexer merges into what it reads, and the previous batch wrote a moment ago.
     const rows = await batchGetAll(
       this.documents,
       this.tableName,
       itemIds.map((itemId) => searchKeys.facets(projectId, itemId)),
+      { consistent: true },
     );
     const byId = new Map(rows.map((row) => [Number(row.SK), row]));
     return new Map(itemIds.map((itemId) => [itemId, facetsOfRow(byId.get(itemId))]));
@@ -283,9 +326,11 @@ export class DynamoDBSearchIndex implements SearchEngine {
     query: SearchQuery,
     options: { limit: number },
   ): Promise<SearchCandidates> {
+    const { lenient, negatedWords } = engineQuery(query);
     if (this.cache.maxRows === 0 || this.cache.isTooBig(projectId)) {
-      return this.uncachedCandidates(projectId, query, options);
+      return this.uncachedCandidates(projectId, lenient, negatedWords, options);
     }
+    query = lenient;
     const versions = await this.readVersions(projectId);
     const [documentRanges, facetRanges] = await Promise.all([
       this.readRanges(projectId, 'documents', versions.documents),
@@ -297,7 +342,10 @@ export class DynamoDBSearchIndex implements SearchEngine {
       const facetsById = facetRanges?.[at];
       for (const document of range) {
         const facets = facetsById?.get(document.item_id) ?? NO_FACETS;
-        if (matchesQuery(query, { document, facets }, { lastSeenStep: LAST_SEEN_STEP_SECONDS })) {
+        if (
+          matchesQuery(query, { document, facets }, { lastSeenStep: LAST_SEEN_STEP_SECONDS }) &&
+          clearOfNegatedWords(document, negatedWords)
+        ) {
           matching.push({ document, facets });
         }
       }
@@ -424,6 +472,7 @@ export class DynamoDBSearchIndex implements SearchEngine {
   private async uncachedCandidates(
     projectId: number,
     query: SearchQuery,
+    negatedWords: string[],
     options: { limit: number },
   ): Promise<SearchCandidates> {
     const facetRows = needsFacets(query.terms)
@@ -436,6 +485,7 @@ export class DynamoDBSearchIndex implements SearchEngine {
       const document = documentOfRow(projectId, row);
       const facets = facetsOfRow(facetsById.get(document.item_id));
       if (!matchesQuery(query, { document, facets }, { lastSeenStep: LAST_SEEN_STEP_SECONDS })) continue;
+      if (!clearOfNegatedWords(document, negatedWords)) continue;
       matching.push({ item_id: document.item_id, last_seen: document.last_seen, facets });
     }
     matching.sort((a, b) => b.last_seen - a.last_seen || b.item_id - a.item_id);

@@ -234,12 +234,13 @@ export class OpenSearchIndex implements SearchEngine {
 
   /** Every document of the index, all projects (`search status --domain`); 0 before the first write. */
   async countAllDocuments(): Promise<number> {
-    const response = await this.send(() => this.client.count({ index: this.index })).catch(
-      (error: unknown) => {
-        if (isMissingIndex(error)) return undefined;
-        throw new SearchIndexReadError(`counting: ${describe(error)}`, { cause: error });
-      },
-    );
+    // With a body, so it is a POST: the domain's policy admits `es:ESHttpPost` only.
+    const response = await this.send(() =>
+      this.client.count({ index: this.index, body: { query: { match_all: {} } } as never }),
+    ).catch((error: unknown) => {
+      if (isMissingIndex(error)) return undefined;
+      throw new SearchIndexReadError(`counting: ${describe(error)}`, { cause: error });
+    });
     return Number(response?.body.count ?? 0);
   }
 

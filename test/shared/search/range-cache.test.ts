@@ -2,7 +2,7 @@
 // version, and what it lets go when full.
 import { describe, expect, it } from 'vitest';
 import { emptyFacets, type SearchDocument } from '#shared/search/document';
-import { SearchRangeCache } from '#shared/search/range-cache';
+import { MAX_RANGE_AGE_MS, SearchRangeCache } from '#shared/search/range-cache';
 
 function documents(project: number, count: number): SearchDocument[] {
   return Array.from({ length: count }, (_, at) => ({
@@ -33,6 +33,17 @@ describe('the search cache', () => {
     expect(cache.get(2, 'documents', 5, 7)).toBeUndefined();
     // Facets are kept apart from documents.
     expect(cache.get(1, 'facets', 5, 7)).toBeUndefined();
+  });
+
+  it('reads a range again once it is five minutes old, even at the same version', () => {
+    let now = 1_000_000;
+    const cache = new SearchRangeCache(100, () => now);
+    const rows = documents(1, 3);
+    cache.set(1, 'documents', 5, 7, rows);
+    now += MAX_RANGE_AGE_MS - 1;
+    expect(cache.get(1, 'documents', 5, 7)).toBe(rows);
+    now += 1;
+    expect(cache.get(1, 'documents', 5, 7)).toBeUndefined();
   });
 
   it('counts a range read again once, at its new size', () => {

@@ -4,7 +4,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { emptyFacets, type SearchDocument } from '#shared/search/document';
+import { matchesQuery } from '#shared/search/match';
 import { parseSearchQuery } from '#shared/search/query';
+import { titleTokens } from '#shared/search/title-tokens';
 import { SEARCH_SHARDS } from '#shared/store/keys';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { credentials, type Dynamo, region, startDynamoWithTables } from '../../support/emulators';
@@ -91,6 +93,29 @@ describe('the DynamoDB engine', () => {
     expect(ids(await index.candidates(project, parseSearchQuery('old'), { limit: 10 }))).toEqual([]);
     expect(ids(await index.candidates(project, parseSearchQuery('new'), { limit: 10 }))).toEqual([1]);
     expect(await index.countDocuments(project)).toBe(1);
+  });
+
+  it('keeps as candidates the items a negated word or a Greek final sigma could still let through', async () => {
+    const project = 32;
+    // Past 64 characters a long word is in the title but in no token: `-items/lookup` does not
+    // exclude it (the tokens decide, in the re-check).
+    const url =
+      'Request failed: https://api.example.com/v1/customers/subscriptions/invoices/line_items/lookup';
+    await index.putDocuments([
+      { ...plain(project, 1, 1_700_000_000), title: url.toLowerCase(), tokens: titleTokens(url) },
+      { ...plain(project, 2, 1_700_000_000), title: 'ασ.β failure', tokens: titleTokens('ΑΣ.Β failure') },
+    ]);
+    const negated = await index.candidates(project, parseSearchQuery('-items/lookup'), { limit: 10 });
+    expect(ids(negated)).toContain(1);
+    const query = parseSearchQuery('-items/lookup');
+    const document = {
+      ...plain(project, 1, 1_700_000_000),
+      title: url.toLowerCase(),
+      tokens: titleTokens(url),
+    };
+    expect(matchesQuery(query, { document, facets: emptyFacets() })).toBe(true);
+    // The piece `ΑΣ` lower-cases to `ας`; the whole title to `ασ.β`: found either way.
+    expect(ids(await index.candidates(project, parseSearchQuery('ΑΣ'), { limit: 10 }))).toEqual([2]);
   });
 
   it('reads back the facets it wrote, and empty ones for an item it has none for', async () => {
