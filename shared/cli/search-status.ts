@@ -2,7 +2,6 @@
 // DynamoDB engine, default), or with --domain the OpenSearch domain's state and its index's size.
 
 import type { OpenSearchClient } from '@aws-sdk/client-opensearch';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SearchIndexReader } from '#shared/search/engine';
 import { UsageError } from './errors';
 import type { LocalStackDescription } from './local-stack-file';
@@ -50,37 +49,6 @@ export function describeProjectStatuses(statuses: ProjectIndexStatus[]): string[
     }
     return `${counts}: ${documents - items} more in the index than items`;
   });
-}
-
-/** A project's items, counted on the items table's ByProject index (keys only, paged). */
-export async function countProjectItems(
-  documents: DynamoDBDocumentClient,
-  itemsTable: string,
-  projectId: number,
-): Promise<number> {
-  const [{ QueryCommand }, { itemKeys }, { itemsByProjectIndex }] = await Promise.all([
-    import('@aws-sdk/lib-dynamodb'),
-    import('#shared/store/keys'),
-    import('#shared/wiring/tables'),
-  ]);
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents.send(
-      new QueryCommand({
-        TableName: itemsTable,
-        IndexName: itemsByProjectIndex.indexName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': itemsByProjectIndex.partitionKey.name },
-        ExpressionAttributeValues: { ':pk': itemKeys.byProjectPartition(projectId) },
-        Select: 'COUNT',
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return count;
 }
 
 /** What DescribeDomain says of a domain, as the status shows it. */
@@ -226,11 +194,13 @@ export async function runSearchStatus(
     { createDocumentClient },
     { DynamoDBProjectRepository },
     { DynamoDBSearchIndex },
+    { countItemIds },
   ] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('#shared/aws/clients'),
     import('#shared/store/projects'),
     import('#shared/store/search-index'),
+    import('#shared/store/items'),
   ]);
   const endpoint = values.endpoint ?? local?.endpoints.dynamodb;
   const documents = createDocumentClient(
@@ -243,7 +213,7 @@ export async function runSearchStatus(
   const projects = await new DynamoDBProjectRepository(documents, projectsTable).listProjects();
   const statuses = await projectIndexStatuses(
     projects,
-    (projectId) => countProjectItems(documents, itemsTable, projectId),
+    (projectId) => countItemIds(documents, itemsTable, projectId),
     new DynamoDBSearchIndex(documents, searchTable),
   );
   context.print(`search engine: dynamodb (table ${searchTable})`);

@@ -2,6 +2,7 @@
 // parsed at the edge with zod, and the plain values the fan-out, the senders and the API pass along.
 import { z } from 'zod';
 import { LEVELS } from '#shared/domain/levels';
+import { CHANNELS, type ChannelName } from './channel-names';
 
 /** Rollbar's trigger names. `daily_summary` is email only. */
 export const TRIGGERS = [
@@ -17,21 +18,7 @@ export const TRIGGERS = [
 ] as const;
 export type TriggerName = (typeof TRIGGERS)[number];
 
-/** The channels built. HipChat (closed 2019) and Pivotal Tracker (closed 2025) are not. */
-export const CHANNELS = [
-  'webhook',
-  'email',
-  'slack',
-  'teams',
-  'discord',
-  'pagerduty',
-  'github',
-  'jira',
-  'trello',
-  'asana',
-  'campfire',
-] as const;
-export type ChannelName = (typeof CHANNELS)[number];
+export { CHANNELS, type ChannelName };
 
 /** Channels Rollbar has (or had) that Faultline does not build, with the reason told to a caller. */
 export const CLOSED_CHANNELS: Readonly<Record<string, string>> = {

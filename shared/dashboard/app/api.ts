@@ -90,19 +90,7 @@ export interface DeliveryLogEntry {
 }
 
 /** The channels the rules API serves, one listing each. */
-export const CHANNELS = [
-  'webhook',
-  'email',
-  'slack',
-  'teams',
-  'discord',
-  'pagerduty',
-  'github',
-  'jira',
-  'trello',
-  'asana',
-  'campfire',
-] as const;
+export { CHANNELS } from '../../notifications/channel-names';
 
 export const TRIGGERS = [
   'new_item',
