@@ -11,6 +11,7 @@ import { DASHBOARD_DIR_VAR } from '#shared/dashboard/serving';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
+import { functionsFor } from '#shared/wiring/regions';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -286,7 +287,8 @@ interface DeclaredFunction extends LambdaFunction {
 function declaredFunctions(): DeclaredFunction[] {
   // Widened to the declaration type: the wiring may not use every trigger kind yet.
   const declarations: Record<FunctionName, FunctionDeclaration> = functions;
-  return (Object.keys(declarations) as FunctionName[]).map((name) => ({
+  // The one-region stack: every function but an edge region's forwarder (shared/wiring/regions.ts).
+  return functionsFor('single', Object.keys(declarations) as FunctionName[]).map((name) => ({
     name,
     declaration: declarations[name],
     entry: join(repoRoot, declarations[name].entry),

@@ -25,6 +25,7 @@ import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { SECRETS_KEY_ARN_VAR } from '#shared/notifications/secrets';
 import { OPENSEARCH_ENDPOINT_VAR, SEARCH_ENGINE_VAR } from '#shared/search/opensearch/domain';
+import { functionsFor } from '#shared/wiring/regions';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -139,8 +140,9 @@ export class RegionalStack extends Stack {
     });
 
     this.functions = {} as Record<FunctionName, FaultlineFunction>;
-    for (const [name, declaration] of declared(functionDeclarations)) {
-      this.functions[name] = this.createFunction(name, declaration);
+    // The one-region stack: every function but an edge region's forwarder (shared/wiring/regions.ts).
+    for (const name of functionsFor('single', Object.keys(functionDeclarations) as FunctionName[])) {
+      this.functions[name] = this.createFunction(name, functionDeclarations[name]);
     }
     if (props.search?.engine === 'opensearch') this.searchDomain = this.createSearchDomain(props.search);
 

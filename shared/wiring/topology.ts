@@ -353,6 +353,21 @@ export const functions = {
     memoryMb: 256,
     uses: ['secretsKey', 'email'],
   },
+  forwardOccurrences: {
+    entry: 'functions/forward-occurrences.ts',
+    description:
+      "An edge region's forwarder: moves accepted items from its ingest queue to the home region's",
+    // Edge regions only (shared/wiring/regions.ts). Batches of ten: one SendMessageBatch each, split
+    // further when their bodies pass the batch's size limit.
+    trigger: { kind: 'queue', queue: 'ingest', batchSize: 10, maxBatchingWindowSeconds: 1 },
+    // The home row, read from this region's replica of the projects table (cached briefly).
+    tables: { projects: ['GetItem'] },
+    // Its own queue consumed; the home's ingest queue, in another region, is granted by the stack
+    // (sqs:SendMessage on the pipeline regions' ingest queues, nothing else).
+    queues: { ingest: 'consume' },
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
   sendDailySummaries: {
     entry: 'functions/send-daily-summaries.ts',
     description: 'Every quarter hour, queues the daily summaries due then',

@@ -24,7 +24,10 @@ import {
   queues,
 } from '#shared/wiring/topology';
 
-const functionDeclarations = Object.entries(functions) as Array<[FunctionName, FunctionDeclaration]>;
+// The one-region stack's functions: the forwarder runs in edge regions only (test/infra/regions.test.ts).
+const functionDeclarations = (Object.entries(functions) as Array<[FunctionName, FunctionDeclaration]>).filter(
+  ([name]) => name !== 'forwardOccurrences',
+);
 const tableDeclarations = Object.entries(tables) as Array<[TableName, TableDeclaration]>;
 const tableByName: Record<TableName, TableDeclaration> = tables;
 const queueDeclarations = Object.entries(queues) as Array<[QueueName, QueueDeclaration]>;
