@@ -1,23 +1,20 @@
 // The command-line tool, run as users run it, against the local stack's DynamoDB.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { AccessDeniedError } from '#shared/errors';
 import type { SCOPES } from '#shared/projects/access-tokens';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { runFaultline } from '../support/cli';
 import { type Dynamo, startDynamoWithTables } from '../support/emulators';
 
-const run = promisify(execFile);
 let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
 
+/** Runs the CLI against the emulator's tables (from the CLI's bundle; `bin` runs bin/faultline.mjs itself). */
 async function faultline(...args: string[]) {
-  return run(
-    process.execPath,
+  return runFaultline(
     [
-      'bin/faultline.mjs',
       ...args,
       '--endpoint',
       dynamo.endpoint,
@@ -196,8 +193,8 @@ describe('faultline CLI', () => {
 describe('faultline CLI, its options and its errors', () => {
   const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 
-  it('prints its version', async () => {
-    expect((await faultline('--version')).stdout).toBe(`faultline ${version}\n`);
+  it('prints its version, run as users run it (bin/faultline.mjs)', async () => {
+    expect((await runFaultline(['--version'], { entry: 'bin' })).stdout).toBe(`faultline ${version}\n`);
   });
 
   it('prints its usage with --help', async () => {
@@ -227,13 +224,9 @@ describe('faultline CLI, its options and its errors', () => {
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_MAX_ATTEMPTS: '1',
     };
-    const plain = await run(process.execPath, ['bin/faultline.mjs', ...unreachable], { env }).catch(
-      (error) => error,
-    );
+    const plain = await runFaultline(unreachable, { env, entry: 'bin' }).catch((error) => error);
     expect(plain).toMatchObject({ code: 1, stderr: 'faultline: connect ECONNREFUSED 127.0.0.1:9\n' });
-    const debug = await run(process.execPath, ['bin/faultline.mjs', ...unreachable, '--debug'], {
-      env,
-    }).catch((error) => error);
+    const debug = await runFaultline([...unreachable, '--debug'], { env }).catch((error) => error);
     expect(debug).toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/^faultline: connect ECONNREFUSED.*\n[\s\S]*\n\s+at /),
