@@ -50,6 +50,11 @@ export interface LocalStackOptions {
   prefix?: string;
   /** Visibility timeouts in seconds that replace the declared ones (tests need quick retries). */
   visibilityTimeoutOverrides?: Partial<Record<QueueName, number>>;
+  /**
+   * Caps every trigger's batching window (seconds). End-to-end tests that send one occurrence at a time
+   * set 0: Lambda's window only trades latency for fuller batches, and nothing they assert depends on it.
+   */
+  maxBatchingWindowSeconds?: number;
   /** No progress lines on stdout. */
   quiet?: boolean;
   /** Where notification links point; the stack's own URL unless told (the dashboard will be served there). */
@@ -180,6 +185,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const routes: HttpRoute[] = [];
     const pollers: Array<SqsPoller | StreamPoller> = [];
+    const batchingWindow = (declared: number) =>
+      Math.min(declared, options.maxBatchingWindowSeconds ?? declared);
     const schedules = new Map<FunctionName, LocalSchedule>();
     for (const fn of declared) {
       const trigger = fn.declaration.trigger;
@@ -195,7 +202,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             queueArn: queue.arn,
             function: loadedFunction,
             batchSize: trigger.batchSize,
-            maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds,
+            maxBatchingWindowSeconds: batchingWindow(trigger.maxBatchingWindowSeconds),
             region: LOCAL_REGION,
             logError: options.logError,
           }),
@@ -213,7 +220,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             function: loadedFunction,
             batchSize: trigger.batchSize,
             startingPosition: trigger.startingPosition,
-            maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds,
+            maxBatchingWindowSeconds:
+              trigger.maxBatchingWindowSeconds === undefined
+                ? undefined
+                : batchingWindow(trigger.maxBatchingWindowSeconds),
             filter: trigger.filter,
             region: LOCAL_REGION,
             logError: options.logError,

@@ -13,13 +13,18 @@ export interface StackWithProject {
   tokens: Record<Scope, string>;
 }
 
-/** Retried messages come back after 2 s instead of the declared 180 s, so failure paths test quickly. */
+/**
+ * Retried messages come back after 2 s instead of the declared 180 s, so failure paths test quickly;
+ * no trigger waits to fill a batch.
+ */
 export async function startStackWithProject(name: string): Promise<StackWithProject> {
   const stack = await startLocalStack({
     port: 0,
     quiet: true,
     prefix: name,
     visibilityTimeoutOverrides: { ingest: 2 },
+    // One occurrence at a time: waiting for fuller batches would only slow every test down.
+    maxBatchingWindowSeconds: 0,
   });
   try {
     const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region, credentials });
