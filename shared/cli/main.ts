@@ -5,10 +5,12 @@ import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { SCOPES, type Scope } from '#shared/projects/access-tokens';
 import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
+import { RecountWindowError } from '#shared/recount/recount';
 import type { Project } from '#shared/store/projects';
 import { UsageError } from './errors';
 import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { RECOUNT_HELP, RECOUNT_USAGE, recountCommand } from './recount';
 import { REINDEX_HELP, REINDEX_USAGE, reindexCommand } from './reindex';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 import {
@@ -32,6 +34,7 @@ ${RULES_USAGE}
 ${SEARCH_STATUS_USAGE}
 ${ITEMS_USAGE}
 ${REINDEX_USAGE}
+${RECOUNT_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -46,6 +49,8 @@ ${RULES_HELP}
 ${SEARCH_STATUS_HELP}
 ${ITEMS_HELP}
 ${REINDEX_HELP}
+
+${RECOUNT_HELP}
 
 Other options:
   -h, --help                this text
@@ -75,6 +80,9 @@ const OPTIONS = {
   project: { type: 'string' },
   restart: { type: 'boolean' },
   'occurrences-table': { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  yes: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -98,6 +106,7 @@ const COMMANDS: Record<string, string[]> = {
   'rules log': ['<rule id>'],
   'search status': [],
   'search reindex': [],
+  recount: [],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -249,6 +258,11 @@ export async function main(argv: string[]): Promise<number> {
     return runSearchStatus(values, { print: (line) => console.log(line), local: await localStack() });
   }
 
+  if (command === 'recount') {
+    print(await recountCommand(values, process.stderr));
+    return 0;
+  }
+
   if (command === 'search reindex') {
     print(await reindexCommand(values, process.stderr));
     return 0;
@@ -338,7 +352,8 @@ main(process.argv.slice(2)).then(
       error instanceof ProjectAdminError ||
       error instanceof RulesApiRefusal ||
       error instanceof SearchDomainNotFoundError ||
-      error instanceof ItemsApiRefusal;
+      error instanceof ItemsApiRefusal ||
+      error instanceof RecountWindowError;
     console.error(`faultline: ${describeFailure(error)}`);
     if (debug) console.error(error);
     process.exitCode = refused ? 2 : 1;
