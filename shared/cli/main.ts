@@ -7,6 +7,14 @@ import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
 import { RecountWindowError } from '#shared/recount/recount';
 import type { Project } from '#shared/store/projects';
+import {
+  type DeadLetterList,
+  DeadLetterNotFoundError,
+  DLQ_HELP,
+  DLQ_USAGE,
+  deadLetterLines,
+  dlqCommand,
+} from './dlq';
 import { UsageError } from './errors';
 import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
@@ -35,6 +43,7 @@ ${SEARCH_STATUS_USAGE}
 ${ITEMS_USAGE}
 ${REINDEX_USAGE}
 ${RECOUNT_USAGE}
+${DLQ_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -51,6 +60,8 @@ ${ITEMS_HELP}
 ${REINDEX_HELP}
 
 ${RECOUNT_HELP}
+
+${DLQ_HELP}
 
 Other options:
   -h, --help                this text
@@ -83,6 +94,9 @@ const OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
   yes: { type: 'boolean' },
+  queue: { type: 'string' },
+  'queue-url': { type: 'string' },
+  'dead-letter-queue-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -107,6 +121,9 @@ const COMMANDS: Record<string, string[]> = {
   'search status': [],
   'search reindex': [],
   recount: [],
+  'dlq list': [],
+  'dlq show': ['<message id>'],
+  'dlq redrive': [],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -263,6 +280,13 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (noun === 'dlq') {
+    const answer = await dlqCommand(verb as 'list' | 'show' | 'redrive', subject, values, process.stderr);
+    if (verb === 'list') for (const line of deadLetterLines(answer as DeadLetterList)) console.log(line);
+    else print(answer);
+    return 0;
+  }
+
   if (command === 'search reindex') {
     print(await reindexCommand(values, process.stderr));
     return 0;
@@ -353,7 +377,8 @@ main(process.argv.slice(2)).then(
       error instanceof RulesApiRefusal ||
       error instanceof SearchDomainNotFoundError ||
       error instanceof ItemsApiRefusal ||
-      error instanceof RecountWindowError;
+      error instanceof RecountWindowError ||
+      error instanceof DeadLetterNotFoundError;
     console.error(`faultline: ${describeFailure(error)}`);
     if (debug) console.error(error);
     process.exitCode = refused ? 2 : 1;
