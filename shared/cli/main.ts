@@ -5,10 +5,20 @@ import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { SCOPES, type Scope } from '#shared/projects/access-tokens';
 import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
+import { RecountWindowError } from '#shared/recount/recount';
 import type { Project } from '#shared/store/projects';
+import {
+  type DeadLetterList,
+  DeadLetterNotFoundError,
+  DLQ_HELP,
+  DLQ_USAGE,
+  deadLetterLines,
+  dlqCommand,
+} from './dlq';
 import { UsageError } from './errors';
 import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { RECOUNT_HELP, RECOUNT_USAGE, recountCommand } from './recount';
 import { REINDEX_HELP, REINDEX_USAGE, reindexCommand } from './reindex';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 import {
@@ -32,6 +42,8 @@ ${RULES_USAGE}
 ${SEARCH_STATUS_USAGE}
 ${ITEMS_USAGE}
 ${REINDEX_USAGE}
+${RECOUNT_USAGE}
+${DLQ_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -46,6 +58,10 @@ ${RULES_HELP}
 ${SEARCH_STATUS_HELP}
 ${ITEMS_HELP}
 ${REINDEX_HELP}
+
+${RECOUNT_HELP}
+
+${DLQ_HELP}
 
 Other options:
   -h, --help                this text
@@ -75,6 +91,12 @@ const OPTIONS = {
   project: { type: 'string' },
   restart: { type: 'boolean' },
   'occurrences-table': { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  yes: { type: 'boolean' },
+  queue: { type: 'string' },
+  'queue-url': { type: 'string' },
+  'dead-letter-queue-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -98,6 +120,10 @@ const COMMANDS: Record<string, string[]> = {
   'rules log': ['<rule id>'],
   'search status': [],
   'search reindex': [],
+  recount: [],
+  'dlq list': [],
+  'dlq show': ['<message id>'],
+  'dlq redrive': [],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -249,6 +275,18 @@ export async function main(argv: string[]): Promise<number> {
     return runSearchStatus(values, { print: (line) => console.log(line), local: await localStack() });
   }
 
+  if (command === 'recount') {
+    print(await recountCommand(values, process.stderr));
+    return 0;
+  }
+
+  if (noun === 'dlq') {
+    const answer = await dlqCommand(verb as 'list' | 'show' | 'redrive', subject, values, process.stderr);
+    if (verb === 'list') for (const line of deadLetterLines(answer as DeadLetterList)) console.log(line);
+    else print(answer);
+    return 0;
+  }
+
   if (command === 'search reindex') {
     print(await reindexCommand(values, process.stderr));
     return 0;
@@ -338,7 +376,9 @@ main(process.argv.slice(2)).then(
       error instanceof ProjectAdminError ||
       error instanceof RulesApiRefusal ||
       error instanceof SearchDomainNotFoundError ||
-      error instanceof ItemsApiRefusal;
+      error instanceof ItemsApiRefusal ||
+      error instanceof RecountWindowError ||
+      error instanceof DeadLetterNotFoundError;
     console.error(`faultline: ${describeFailure(error)}`);
     if (debug) console.error(error);
     process.exitCode = refused ? 2 : 1;
