@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
     // Each test file in its own process: handlers are imported once per process, and DynamoDB Local
     // (a child JVM) is killed with the process that started it.
     pool: 'forks',
