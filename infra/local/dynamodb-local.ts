@@ -29,7 +29,7 @@ export interface DynamoDbLocalOptions {
   port?: number;
   /** Keep tables in this directory (`-dbPath`) instead of in memory. */
   dataDir?: string;
-  /** How long to wait for the emulator to answer; 30 s by default (it starts in ~2.5 s). */
+  /** How long to wait for the emulator to answer; 60 s by default (it starts in ~2.5 s, far slower on a loaded machine). */
   startTimeoutMs?: number;
 }
 
