@@ -130,7 +130,8 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         failed.push(message.messageId);
       }
     }
-    if (prepared.length === 0) return { failedMessageIds: failed, stored: 0, duplicates: 0, ...deployFigure() };
+    if (prepared.length === 0)
+      return { failedMessageIds: failed, stored: 0, duplicates: 0, ...deployFigure() };
     try {
       const report = await deps.writer.write(prepared.map((entry) => entry.occurrence));
       // Each occurrence is its own write: one that cannot be stored fails alone, and only its
