@@ -19,6 +19,7 @@ import { UsageError } from './errors';
 import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
 import { RECOUNT_HELP, RECOUNT_USAGE, recountCommand } from './recount';
+import { REGION_HELP, REGION_USAGE, type RegionTables, runRegion } from './region';
 import { REINDEX_HELP, REINDEX_USAGE, reindexCommand } from './reindex';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 import {
@@ -44,6 +45,7 @@ ${ITEMS_USAGE}
 ${REINDEX_USAGE}
 ${RECOUNT_USAGE}
 ${DLQ_USAGE}
+${REGION_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -62,6 +64,7 @@ ${REINDEX_HELP}
 ${RECOUNT_HELP}
 
 ${DLQ_HELP}
+${REGION_HELP}
 
 Other options:
   -h, --help                this text
@@ -97,6 +100,9 @@ const OPTIONS = {
   queue: { type: 'string' },
   'queue-url': { type: 'string' },
   'dead-letter-queue-url': { type: 'string' },
+  regions: { type: 'string' },
+  home: { type: 'string' },
+  standby: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -124,6 +130,8 @@ const COMMANDS: Record<string, string[]> = {
   'dlq list': [],
   'dlq show': ['<message id>'],
   'dlq redrive': [],
+  'region status': [],
+  'region promote': ['<region>'],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -195,6 +203,66 @@ async function connect(values: { 'projects-table'?: string; region?: string; end
   return createProjectService({
     projects: new DynamoDBProjectRepository(createDocumentClient(client), tableName),
   });
+}
+
+/** The tables a promotion reads and writes, in the region promoted (or --region). */
+async function connectRegionTables(
+  values: {
+    'projects-table'?: string;
+    'items-table'?: string;
+    'occurrences-table'?: string;
+    region?: string;
+    endpoint?: string;
+  },
+  region: string | undefined,
+) {
+  const local = values['projects-table'] ? undefined : await localStack();
+  const tables: Partial<RegionTables> = {
+    projects: values['projects-table'] ?? local?.tables.projects,
+    items: values['items-table'] ?? local?.tables.items,
+    occurrences: values['occurrences-table'] ?? local?.tables.occurrences,
+  };
+  if (!tables.projects || !tables.items || !tables.occurrences) {
+    throw new UsageError(
+      'no tables: start the local stack (npm start) or pass --projects-table, --items-table and --occurrences-table',
+    );
+  }
+  const endpoint = values.endpoint ?? local?.endpoints.dynamodb;
+  const [{ DynamoDBClient }, { createDocumentClient }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('#shared/aws/clients'),
+  ]);
+  const client = new DynamoDBClient({
+    region: values.region ?? region ?? process.env.AWS_REGION ?? local?.region ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  return { documents: createDocumentClient(client), tables: tables as RegionTables };
+}
+
+/** The plan's -c context in ./cdk.json, where a team keeps it so every deploy says the same. */
+async function readCdkContext(): Promise<{ regions?: string; home?: string; standby?: string }> {
+  try {
+    const { context } = JSON.parse(await readFile('cdk.json', 'utf8')) as {
+      context?: Record<string, unknown>;
+    };
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    return { regions: text(context?.regions), home: text(context?.home), standby: text(context?.standby) };
+  } catch {
+    return {};
+  }
+}
+
+/** Asks on a terminal for `answer` to be typed; anything else, or no terminal, is no. */
+async function askToType(question: string, answer: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await prompt.question(question)).trim() === answer;
+  } finally {
+    prompt.close();
+  }
 }
 
 function parseGroupingVersion(value: string | undefined): GroupingVersion {
@@ -290,6 +358,22 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'search reindex') {
     print(await reindexCommand(values, process.stderr));
     return 0;
+  }
+
+  if (noun === 'region') {
+    return runRegion(
+      verb!,
+      [subject].filter((argument) => argument !== undefined),
+      values,
+      {
+        connect: (region) => connectRegionTables(values, region),
+        recount: async (...args) => (await import('#shared/recount/recount')).recount(...args),
+        print: (line) => console.log(line),
+        progress: process.stderr,
+        confirm: askToType,
+        cdkContext: readCdkContext,
+      },
+    );
   }
 
   const service = await connect(values);
