@@ -64,6 +64,7 @@ ${REINDEX_HELP}
 ${RECOUNT_HELP}
 
 ${DLQ_HELP}
+
 ${REGION_HELP}
 
 Other options:
