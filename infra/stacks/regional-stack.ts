@@ -313,7 +313,7 @@ export class RegionalStack extends Stack {
 
     switch (trigger.kind) {
       case 'http': {
-        const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+        const integration = new HttpLambdaIntegration(`${id}Integration`, fn.live);
         for (const routeKey of trigger.routes) {
           const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
           this.api.addRoutes({ path, methods: [HttpMethod[method]], integration });
@@ -349,7 +349,7 @@ export class RegionalStack extends Stack {
         new ScheduleRule(this, `${id}Schedule`, {
           description: `Runs ${name} every ${trigger.everyMinutes} minutes`,
           schedule: Schedule.rate(Duration.minutes(trigger.everyMinutes)),
-          targets: [new LambdaTarget(fn, { retryAttempts: 2 })],
+          targets: [new LambdaTarget(fn.live, { retryAttempts: 2 })],
         });
         break;
     }
