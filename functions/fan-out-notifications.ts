@@ -10,6 +10,7 @@ import { createFanOut, lastOccurrencesOf } from '#shared/notifications/fan-out/s
 import { loadSecretBox } from '#shared/notifications/secrets';
 import { logger } from '#shared/observability';
 import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { selfReports } from '#shared/self-report/middleware';
 import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
 import { DynamoDBNoiseStore } from '#shared/store/notification-noise';
 import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
@@ -44,5 +45,6 @@ const fanOut = loadSecretBox().then((box) => {
 fanOut.catch(() => {});
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(selfReports())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => (await fanOut)(event.Records));
