@@ -137,12 +137,23 @@ export class SelfReporter {
     await Promise.allSettled([...this.pending]);
   }
 
+  /** Logs a failure to report; whatever that line is, it is not reported in turn. */
+  private quietly(message: string, fields: Record<string, unknown>): void {
+    const wasReporting = this.reporting;
+    this.reporting = true;
+    try {
+      this.options.warn(message, fields);
+    } finally {
+      this.reporting = wasReporting;
+    }
+  }
+
   /** At most `itemsPerMinute` a minute: a failure that repeats in a loop reports a trickle, not a storm. */
   private admit(): boolean {
     const now = (this.options.now ?? Date.now)();
     if (now - this.windowStart >= 60_000) {
       if (this.droppedInWindow > 0) {
-        this.options.warn('self-report: errors left unreported (rate limit)', {
+        this.quietly('self-report: errors left unreported (rate limit)', {
           dropped: this.droppedInWindow,
         });
       }
@@ -173,13 +184,13 @@ export class SelfReporter {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
       });
       if (!response.ok) {
-        this.options.warn('self-report refused', {
+        this.quietly('self-report refused', {
           status: response.status,
           answer: (await response.text()).slice(0, 200),
         });
       }
     } catch (error) {
-      this.options.warn('self-report failed', {
+      this.quietly('self-report failed', {
         reason: error instanceof Error ? error.message : String(error),
       });
     }
