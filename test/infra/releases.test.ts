@@ -219,9 +219,14 @@ describe('self-reporting', () => {
     }
   });
 
-  it('with -c selfReport records each release after every alias moved, and reports errors off the report’s path', () => {
+  it('with -c selfReport records each release after every alias moved, and reports errors off the report’s path (here all at once, without alarms)', () => {
     const optedIn = synthesize(
-      { selfReport: 'faultline/self-report', revision: 'abc123', canary: 'AllAtOnce' },
+      {
+        selfReport: 'faultline/self-report',
+        revision: 'abc123',
+        canary: 'AllAtOnce',
+        rollbackAlarms: 'false',
+      },
       true,
     );
     const id = logicalIdIn(optedIn.stack);
@@ -251,8 +256,12 @@ describe('self-reporting', () => {
     const groups = Object.values(optedIn.resources).filter(
       (resource) => resource.Type === 'AWS::CodeDeploy::DeploymentGroup',
     );
-    for (const group of groups)
+    expect(groups.length).toBeGreaterThan(0);
+    for (const group of groups) {
       expect(group.Properties.DeploymentConfigName).toBe('CodeDeployDefault.LambdaAllAtOnce');
+      // -c rollbackAlarms=false: the way to ship a fix while an alarm fires.
+      expect(JSON.stringify(group.Properties.AlarmConfiguration ?? {})).not.toContain('Alarm');
+    }
     // cdk-nag: a finding that is not acknowledged makes the synth throw.
     expect(() => optedIn.app.synth()).not.toThrow();
   });
