@@ -12,6 +12,7 @@ import { logger } from '#shared/observability';
 import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
 import { createHomeReader, DynamoDBHomeStore, whileHome } from '#shared/regions/home';
 import { regionSettings } from '#shared/regions/settings';
+import { selfReports } from '#shared/self-report/middleware';
 import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
 import { DynamoDBNoiseStore } from '#shared/store/notification-noise';
 import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
@@ -62,5 +63,6 @@ const processBatch = regions
   : fanOutRecords;
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(selfReports())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler((event) => processBatch(event.Records));

@@ -8,6 +8,7 @@ import { tableNames } from '#shared/config';
 import { logger } from '#shared/observability';
 import { searchEngineFromEnv } from '#shared/search/engines';
 import { createSearchIndexer } from '#shared/search/indexer';
+import { selfReports } from '#shared/self-report/middleware';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 
@@ -25,5 +26,6 @@ const indexer = createSearchIndexer({
 });
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(selfReports())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler((event) => indexer(event.Records));

@@ -9,6 +9,7 @@ import { createDailySummaries, type DailySummaryReport } from '#shared/notificat
 import { loadSecretBox } from '#shared/notifications/secrets';
 import { logger } from '#shared/observability';
 import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { selfReports } from '#shared/self-report/middleware';
 import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
 import { DynamoDBItemRepository } from '#shared/store/items';
 import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
@@ -30,5 +31,6 @@ const queueDueSummaries = loadSecretBox().then((box) =>
 queueDueSummaries.catch(() => {});
 
 export const handler = middy<ScheduledEvent, DailySummaryReport>()
+  .use(selfReports())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async () => (await queueDueSummaries)());

@@ -15,6 +15,7 @@ import { createOutboundHttp, outboundPolicyFromEnv } from '#shared/notifications
 import { loadSecretBox } from '#shared/notifications/secrets';
 import { logger } from '#shared/observability';
 import { SqsDeliveryReturns } from '#shared/queue/notification-queue';
+import { selfReports } from '#shared/self-report/middleware';
 import { DynamoDBChannelLinks } from '#shared/store/channel-links';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
 import { DynamoDBDeliveryRecords } from '#shared/store/delivery-records';
@@ -46,6 +47,7 @@ const deliverBatch = createDeliveryService({
 });
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(selfReports())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event, context) => {
     const kept = await deliverBatch(

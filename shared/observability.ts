@@ -39,6 +39,17 @@ const contextKeys = new Set([
   'tenant_id',
 ]);
 
+// Powertools' threshold of the ERROR level; CRITICAL is above it.
+const ERROR_LEVEL = 20;
+
+/** Where logged errors also go: Faultline's own API when self-reporting is on (shared/self-report/). */
+let loggedErrorSink: ((entry: Record<string, unknown>) => void) | undefined;
+
+/** Sends every entry logged at ERROR or above to `sink` too (undefined: stop). */
+export function sendLoggedErrorsTo(sink: ((entry: Record<string, unknown>) => void) | undefined): void {
+  loggedErrorSink = sink;
+}
+
 /**
  * The logger. Where the local stack runs it (`FAULTLINE_LOCAL=1`, set before handlers load), each
  * entry is one short line: time, level, function, message, its fields as `key=value`, and an error's
@@ -47,6 +58,7 @@ const contextKeys = new Set([
  */
 class FaultlineLogger extends Logger {
   protected override printLog(logLevel: number, log: LogItem): void {
+    if (loggedErrorSink && logLevel >= ERROR_LEVEL) loggedErrorSink({ ...log.getAttributes() });
     if (process.env.FAULTLINE_LOCAL !== '1') {
       super.printLog(logLevel, log);
       return;

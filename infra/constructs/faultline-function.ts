@@ -6,9 +6,14 @@ import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
+  Alias,
+  type AliasProps,
   Architecture,
+  EventSourceMapping,
+  type EventSourceMappingOptions,
   FilterCriteria,
   FilterRule,
+  type IEventSource,
   Runtime,
   StartingPosition,
   Tracing,
@@ -66,9 +71,39 @@ export interface StreamConsumption {
   onFailure: IQueue;
 }
 
+/** The alias every trigger invokes: releases move it from one published version to the next. */
+export const LIVE_ALIAS = 'live';
+
+/**
+ * An alias whose event source mappings are created in the function's scope, with the ids they had
+ * when they pointed at the function itself: their logical ids never change, so moving a trigger onto
+ * the alias updates its mapping in place (`FunctionName` is updated without interruption) instead
+ * of replacing it. A replaced stream mapping starts again from its starting position: the fold would
+ * count a day of occurrences twice (docs/operations.md).
+ */
+class LiveAlias extends Alias {
+  constructor(
+    private readonly owner: FaultlineFunction,
+    id: string,
+    props: AliasProps,
+  ) {
+    super(owner, id, props);
+  }
+
+  override addEventSourceMapping(id: string, options: EventSourceMappingOptions): EventSourceMapping {
+    return new EventSourceMapping(this.owner, id, { ...options, target: this });
+  }
+}
+
 export class FaultlineFunction extends NodejsFunction {
   /** The execution role; every grant of the function lands on it. */
   override readonly role: Role;
+  /**
+   * The `live` alias on the function's current version: API routes, queue and stream triggers and
+   * schedules invoke it, never the function's unqualified ARN, so a release (infra/stacks/releases.ts)
+   * decides which version answers.
+   */
+  readonly live: Alias;
 
   constructor(scope: Construct, id: string, props: FaultlineFunctionProps) {
     const { entry, logRetention, bundling, environment, ...rest } = props;
@@ -115,6 +150,12 @@ export class FaultlineFunction extends NodejsFunction {
       },
     });
     this.role = role;
+    this.live = new LiveAlias(this, 'LiveAlias', { aliasName: LIVE_ALIAS, version: this.currentVersion });
+  }
+
+  /** Triggers the `live` alias (not the function) from an event source: see LiveAlias. */
+  private addTrigger(source: IEventSource): void {
+    this.live.addEventSource(source);
   }
 
   /**
@@ -159,7 +200,7 @@ export class FaultlineFunction extends NodejsFunction {
       );
       return;
     }
-    this.addEventSource(
+    this.addTrigger(
       new SqsEventSource(queue, {
         batchSize: access.batchSize,
         maxBatchingWindow: access.maxBatchingWindow,
@@ -175,7 +216,7 @@ export class FaultlineFunction extends NodejsFunction {
    */
   consumeStream(table: ITableV2, consumption: StreamConsumption): void {
     const { filter } = consumption;
-    this.addEventSource(
+    this.addTrigger(
       new DynamoEventSource(table, {
         startingPosition: StartingPosition[consumption.startingPosition],
         batchSize: consumption.batchSize,

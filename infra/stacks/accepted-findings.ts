@@ -10,6 +10,7 @@ import {
   type TableAction,
 } from '#shared/wiring/topology';
 import type { RegionalStack } from './regional-stack';
+import type { Releases } from './releases';
 import type { SearchDomain } from './search-domain';
 
 // cdk-nag 3 findings are acknowledged under the plugin's prefix, one id per finding.
@@ -90,6 +91,7 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
   }
 
   if (stack.searchDomain) acknowledgeSearchDomainFindings(stack.searchDomain);
+  acknowledgeReleaseFindings(stack.releases);
 
   Validations.of(stack.api).acknowledge({
     id: nag('APIG4'),
@@ -136,4 +138,27 @@ function acknowledgeSearchDomainFindings(search: SearchDomain): void {
         'while the domain is down. -c searchZoneAwareness=true spreads two nodes over two zones.',
     });
   }
+}
+
+/** CodeDeploy's role, and the opt-in function that records each release (infra/stacks/releases.ts). */
+function acknowledgeReleaseFindings(releases: Releases): void {
+  Validations.of(releases.role).acknowledge({
+    id: nag(
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+    ),
+    reason:
+      "CodeDeploy's own least-privilege policy for Lambda deployments (read and move aliases, read the " +
+      'rollback alarms, invoke only CodeDeployHook_* functions); LambdaDeploymentGroup attaches it, and a ' +
+      'hand-written copy could lag behind what CodeDeploy calls.',
+  });
+  if (!releases.recorder) return;
+  Validations.of(releases.recorder).acknowledge({
+    id: nag('L1'),
+    reason: 'The same nodejs22.x runtime as every Faultline function, for the same reason.',
+  });
+  Validations.of(releases.recorder.role).acknowledge({
+    id: nag('IAM5[Resource::*]'),
+    reason:
+      'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions.',
+  });
 }

@@ -40,6 +40,7 @@ import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-funct
 import { acknowledgeAcceptedFindings } from './accepted-findings';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
 import { addAlarmsAndDashboard } from './monitoring';
+import { addReleases, type Releases, releaseOptionsFromContext } from './releases';
 import { SearchDomain, type SearchDomainOptions } from './search-domain';
 
 export interface RegionalStackProps extends StackProps {
@@ -113,6 +114,8 @@ export class RegionalStack extends Stack {
   readonly emailFrom: CfnParameter;
   /** The OpenSearch domain, with `-c search=opensearch` only. */
   readonly searchDomain?: SearchDomain;
+  /** CodeDeploy's canary of every function but the fold, and the opt-in self-reporting (releases.ts). */
+  readonly releases: Releases;
   private readonly publicUrl: string;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
@@ -149,6 +152,8 @@ export class RegionalStack extends Stack {
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     addAlarmsAndDashboard(this, this);
+    // After monitoring: a release rolls back on the alarms it made.
+    this.releases = addReleases(this, this, releaseOptionsFromContext(this));
 
     this.createOutputs();
     acknowledgeAcceptedFindings(this);
@@ -313,7 +318,7 @@ export class RegionalStack extends Stack {
 
     switch (trigger.kind) {
       case 'http': {
-        const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+        const integration = new HttpLambdaIntegration(`${id}Integration`, fn.live);
         for (const routeKey of trigger.routes) {
           const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
           this.api.addRoutes({ path, methods: [HttpMethod[method]], integration });
@@ -349,7 +354,7 @@ export class RegionalStack extends Stack {
         new ScheduleRule(this, `${id}Schedule`, {
           description: `Runs ${name} every ${trigger.everyMinutes} minutes`,
           schedule: Schedule.rate(Duration.minutes(trigger.everyMinutes)),
-          targets: [new LambdaTarget(fn, { retryAttempts: 2 })],
+          targets: [new LambdaTarget(fn.live, { retryAttempts: 2 })],
         });
         break;
     }

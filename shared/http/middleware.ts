@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ClientError } from '#shared/errors';
 import { logger } from '#shared/observability';
+import { selfReports } from '#shared/self-report/middleware';
 import { rollbarError } from './response';
 
 type HttpHandler = (
@@ -33,6 +34,7 @@ export function rollbarErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
 
 export function httpHandler(handler: HttpHandler) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(selfReports())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(rollbarErrors())
     .handler(handler);

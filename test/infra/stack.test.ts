@@ -54,6 +54,12 @@ beforeAll(() => {
 const logicalId = (construct: IConstruct): string =>
   stack.getLogicalId(construct.node.defaultChild as CfnElement);
 const functionId = (name: FunctionName): string => logicalId(stack.functions[name]);
+/** Triggers invoke a function's `live` alias (test/infra/releases.test.ts holds that for every one). */
+const aliasId = (name: FunctionName): string => logicalId(stack.functions[name].live);
+/** An event source mapping's `FunctionName` when it targets the alias: `<function name>:live`. */
+const aliasTarget = (name: FunctionName) => ({
+  'Fn::Join': ['', [{ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: aliasId(name) }] }] }, ':live']],
+});
 const tableId = (name: TableName): string => logicalId(stack.tables[name]);
 const queueId = (name: QueueName): string => logicalId(stack.queues[name].queue);
 const deadLetterId = (name: QueueName): string => logicalId(stack.queues[name].deadLetterQueue);
@@ -114,7 +120,7 @@ interface EventSourceMappingProperties {
 function mappingOf(name: FunctionName): EventSourceMappingProperties {
   const mappings = Object.values(
     template.findResources('AWS::Lambda::EventSourceMapping', {
-      Properties: { FunctionName: { Ref: functionId(name) } },
+      Properties: { FunctionName: aliasTarget(name) },
     }),
   );
   expect(mappings).toHaveLength(1);
@@ -166,7 +172,7 @@ describe('the HTTP API', () => {
     const integration = template.toJSON().Resources[integrationId] as {
       Properties: { IntegrationUri: unknown };
     };
-    expect(integration.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionId(name), 'Arn'] });
+    expect(integration.Properties.IntegrationUri).toEqual({ Ref: aliasId(name) });
   });
 
   it('has no route the wiring does not declare', () => {
@@ -339,8 +345,7 @@ describe('least privilege, as the product needs it', () => {
       const minutes = declaration.trigger.everyMinutes;
       const matching = Object.values(rules).filter((rule) =>
         (rule.Properties.Targets as Array<{ Arn: unknown }>).some(
-          (target) =>
-            JSON.stringify(target.Arn) === JSON.stringify({ 'Fn::GetAtt': [functionId(name), 'Arn'] }),
+          (target) => JSON.stringify(target.Arn) === JSON.stringify({ Ref: aliasId(name) }),
         ),
       );
       expect(matching, name).toHaveLength(1);
@@ -443,7 +448,7 @@ describe('event sources', () => {
     expect(timeout).toBe(declaration.timeoutSeconds);
     expect(visibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: functionId(name) },
+      FunctionName: aliasTarget(name),
       EventSourceArn: { 'Fn::GetAtt': [queueId(trigger.queue), 'Arn'] },
       BatchSize: trigger.batchSize,
       MaximumBatchingWindowInSeconds: trigger.maxBatchingWindowSeconds,
