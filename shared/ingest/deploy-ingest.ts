@@ -4,6 +4,7 @@ import { deployResource } from '#shared/api/resources';
 import { storableJson } from '#shared/domain/storable-json';
 import { NotFoundError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
+import type { RateLimitDecision, RateLimiter } from '#shared/rate-limits/limiter';
 import { DEPLOY_STATUSES, type Deploy, type DeployRepository } from '#shared/store/deploys';
 import type { ProjectRepository } from '#shared/store/projects';
 import { parseInput } from '#shared/validation';
@@ -31,6 +32,8 @@ const statusInputSchema = z.object({ status: z.enum(DEPLOY_STATUSES) });
 
 export interface DeployIngestDeps {
   projects: ProjectService;
+  /** Deploy calls count against their token's calls per minute, as items do. */
+  rateLimiter: RateLimiter;
   projectRepository: ProjectRepository;
   deploys: DeployRepository;
   now?: () => number;
@@ -39,11 +42,20 @@ export interface DeployIngestDeps {
 export function createDeployIngest(deps: DeployIngestDeps) {
   const now = deps.now ?? Date.now;
 
+  /** The token's project, once the call is counted against the token's rate limit. */
+  async function admit(token: string | undefined) {
+    const { project, tokenHash, rateLimitPerMinute } = await deps.projects.authorize(token, [
+      'post_server_item',
+      'write',
+    ]);
+    return { project, rateLimit: await deps.rateLimiter.admit(tokenHash, rateLimitPerMinute) };
+  }
+
   async function recordDeploy(input: {
     token: string | undefined;
     fields: Record<string, unknown>;
-  }): Promise<Deploy> {
-    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+  }): Promise<{ deploy: Deploy; rateLimit: RateLimitDecision }> {
+    const { project, rateLimit } = await admit(input.token);
     // Storable as an occurrence is: unpaired surrogates would not survive DynamoDB's UTF-8.
     const fields = parseInput(deployInputSchema, storableJson(input.fields).value, 'body');
     const status = fields.status ?? 'succeeded';
@@ -61,7 +73,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
       finish_time: status === 'started' ? null : startedAt,
     };
     await deps.deploys.put(deploy);
-    return deploy;
+    return { deploy, rateLimit };
   }
 
   async function updateDeployStatus(input: {
@@ -69,7 +81,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
     deployId: number;
     fields: Record<string, unknown>;
   }) {
-    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+    const { project, rateLimit } = await admit(input.token);
     const { status } = parseInput(statusInputSchema, input.fields, 'body');
     const updated = await deps.deploys.updateStatus(
       project.projectId,
@@ -78,7 +90,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
       Math.floor(now() / 1000),
     );
     if (!updated) throw new NotFoundError(`deploy ${input.deployId} not found`);
-    return deployResource(updated);
+    return { deploy: deployResource(updated), rateLimit };
   }
 
   return { recordDeploy, updateDeployStatus };

@@ -2,18 +2,23 @@
 // in DynamoDB Local: who may record one, what is stored, and that what is refused stores nothing.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { deployResource } from '#shared/api/resources';
 import { createDocumentClient } from '#shared/aws/clients';
 import { AccessDeniedError, MissingTokenError, NotFoundError, ValidationError } from '#shared/errors';
 import { createDeployIngest } from '#shared/ingest/deploy-ingest';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService, type ProjectService } from '#shared/projects/service';
-import { DynamoDBDeployRepository } from '#shared/store/deploys';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
+import { type Deploy, DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
 const STARTED_AT = Date.UTC(2026, 10, 30, 9, 0, 0);
 
-let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
+type DeployIngest = ReturnType<typeof createDeployIngest>;
+
+let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences' | 'rateLimits', string> };
 let documents: DynamoDBDocumentClient;
 let projects: ProjectService;
 let deploys: DynamoDBDeployRepository;
@@ -38,17 +43,35 @@ async function project(): Promise<{
   projectId: number;
   tokens: Record<Scope, string>;
   time: { now: number };
-  ingest: ReturnType<typeof createDeployIngest>;
+  ingest: {
+    recordDeploy: (...input: Parameters<DeployIngest['recordDeploy']>) => Promise<Deploy>;
+    updateDeployStatus: (
+      ...input: Parameters<DeployIngest['updateDeployStatus']>
+    ) => Promise<ReturnType<typeof deployResource>>;
+  };
 }> {
   const { project, tokens } = await projects.createProject({ name: `deploying-${nextProject++}` });
   const time = { now: STARTED_AT };
   const ingest = createDeployIngest({
     projects,
+    rateLimiter: createRateLimiter({
+      counter: new DynamoDBRateLimitCounter(documents, dynamo.tableNames.rateLimits),
+      now: () => time.now,
+    }),
     projectRepository: new DynamoDBProjectRepository(documents, dynamo.tableNames.projects),
     deploys,
     now: () => time.now,
   });
-  return { projectId: project.projectId, tokens, time, ingest };
+  // The deploy (or its resource) alone: the rate-limit decision each answer carries is tested below.
+  return {
+    projectId: project.projectId,
+    tokens,
+    time,
+    ingest: {
+      recordDeploy: async (input) => (await ingest.recordDeploy(input)).deploy,
+      updateDeployStatus: async (input) => (await ingest.updateDeployStatus(input)).deploy,
+    },
+  };
 }
 
 describe('recording a deploy', () => {

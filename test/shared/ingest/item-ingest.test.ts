@@ -14,7 +14,9 @@ import {
   occurrenceMessageBody,
   occurrenceMessageSchema,
 } from '#shared/queue/ingest-queue';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
 /**
@@ -32,7 +34,7 @@ class ReadBackQueue implements OccurrenceQueue {
 
 const RECEIVED_AT = Date.UTC(2026, 10, 30, 9, 0, 0);
 
-let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
+let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences' | 'rateLimits', string> };
 let projects: ProjectService;
 let tokens: Record<Scope, string>;
 let projectId: number;
@@ -51,9 +53,19 @@ afterAll(async () => {
   await dynamo?.stop();
 });
 
+/** A container's limiter on the shared counter, at the test's clock. */
+const rateLimiter = () =>
+  createRateLimiter({
+    counter: new DynamoDBRateLimitCounter(createDocumentClient(dynamo.client), dynamo.tableNames.rateLimits),
+    now: () => RECEIVED_AT,
+  });
+
 function ingest() {
   const queue = new ReadBackQueue();
-  return { queue, acceptItem: createItemIngest({ projects, queue, now: () => RECEIVED_AT }) };
+  return {
+    queue,
+    acceptItem: createItemIngest({ projects, rateLimiter: rateLimiter(), queue, now: () => RECEIVED_AT }),
+  };
 }
 
 const item = (data: Record<string, unknown> = {}) => ({
@@ -64,7 +76,11 @@ describe('an item posted with a post token', () => {
   it('is queued once with its project, grouping version, time received and a new uuid', async () => {
     const { queue, acceptItem } = ingest();
     const accepted = await acceptItem({ token: tokens.post_server_item, body: item() });
-    expect(accepted).toEqual({ projectId, uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(accepted).toEqual({
+      projectId,
+      uuid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      rateLimit: expect.objectContaining({ admitted: true, limit: 5000 }),
+    });
     expect(queue.messages).toEqual([
       {
         version: 1,
@@ -88,7 +104,9 @@ describe('an item posted with a post token', () => {
     const uuid = '0b5cfa1c-6e4d-4d3a-9b8e-2f1a3c4d5e6f';
     const spellings = [uuid, uuid.toUpperCase(), uuid.replaceAll('-', '')];
     for (const spelling of spellings) {
-      expect(await acceptItem({ token: tokens.post_server_item, body: item({ uuid: spelling }) })).toEqual({
+      expect(
+        await acceptItem({ token: tokens.post_server_item, body: item({ uuid: spelling }) }),
+      ).toMatchObject({
         projectId,
         uuid,
       });
@@ -170,6 +188,7 @@ describe('an item that is refused', () => {
   it('by the queue fails the post, so the client is not told it was kept', async () => {
     const failing = createItemIngest({
       projects,
+      rateLimiter: rateLimiter(),
       queue: { send: () => Promise.reject(new Error('AWS.SimpleQueueService.NonExistentQueue')) },
     });
     await expect(failing({ token: tokens.post_server_item, body: item() })).rejects.toThrow(

@@ -12,10 +12,12 @@ import {
 } from '#shared/projects/errors';
 import { createProjectService, type ProjectServiceDeps } from '#shared/projects/service';
 import { SqsOccurrenceQueue } from '#shared/queue/ingest-queue';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 import { type Dynamo, type Queues, startDynamoWithTables, startQueues } from '../../support/emulators';
 
-let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
+let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences' | 'rateLimits', string> };
 let documents: DynamoDBDocumentClient;
 let queues: Queues;
 
@@ -84,6 +86,9 @@ describe('revoking access tokens', () => {
     const { tokens } = await container().createProject({ name: 'leaky' });
     const acceptItem = createItemIngest({
       projects: ingestContainer,
+      rateLimiter: createRateLimiter({
+        counter: new DynamoDBRateLimitCounter(documents, dynamo.tableNames.rateLimits),
+      }),
       queue: new SqsOccurrenceQueue(queues.client, queues.queues.ingest.url),
     });
     const post = () =>
