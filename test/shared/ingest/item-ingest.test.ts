@@ -3,7 +3,12 @@
 // reads each message back as the worker would; test/shared/queue holds the SQS one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
-import { AccessDeniedError, MissingTokenError, ValidationError } from '#shared/errors';
+import {
+  AccessDeniedError,
+  MissingTokenError,
+  RateLimitExceededError,
+  ValidationError,
+} from '#shared/errors';
 import { createItemIngest } from '#shared/ingest/item-ingest';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService, type ProjectService } from '#shared/projects/service';
@@ -183,6 +188,17 @@ describe('an item that is refused', () => {
     await expect(accepting).rejects.toBeInstanceOf(ValidationError);
     await expect(accepting).rejects.toThrow(/^Invalid format\. /);
     expect(queue.messages).toEqual([]);
+  });
+
+  it('past its token’s rate limit is refused with a 429, and queues nothing', async () => {
+    const limited = await projects.createProject({ name: 'limited-too' });
+    await projects.setAccessTokenRateLimit('limited-too', 'post_server_item', 2);
+    const { queue, acceptItem } = ingest();
+    const post = () => acceptItem({ token: limited.tokens.post_server_item, body: item() });
+    expect((await post()).rateLimit).toMatchObject({ limit: 2, remaining: 1 });
+    expect((await post()).rateLimit).toMatchObject({ limit: 2, remaining: 0 });
+    await expect(post()).rejects.toBeInstanceOf(RateLimitExceededError);
+    expect(queue.messages).toHaveLength(2);
   });
 
   it('by the queue fails the post, so the client is not told it was kept', async () => {
