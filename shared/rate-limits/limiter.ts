@@ -9,10 +9,9 @@
 //   returns the fleet's total for the window. Within the limit, that call is admitted and the credit is
 //   renewed from what the total leaves; over it, that call is refused and the container refuses every
 //   call until the window ends, with no further write.
-// - The credit starts at 1 each window (or at an eighth of what the container took in the previous
-//   one), doubles with each record, and never exceeds `MAX_CREDIT` or an eighth of what the total
-//   leaves: a quiet container writes rarely or never, a busy one once per 50 calls, and near the limit
-//   every container records each call.
+// - The credit is an eighth of what the window has left as far as the container knows (at least 1,
+//   at most `MAX_CREDIT`): a quiet container never writes (its calls stay within the first credit), a
+//   busy one writes once per 50 calls, and near the limit every container records each call.
 // Tolerance: the last record under the limit counted everything recorded before it; after it, each
 // container can have admitted at most its credit unrecorded. So the fleet admits at most
 // limit + containers × `creditCap(limit)` calls a window, and never refuses below the limit.
@@ -54,19 +53,14 @@ export function creditCap(limit: number): number {
   return Math.max(1, Math.min(MAX_CREDIT, Math.floor(limit / CREDIT_SHARE)));
 }
 
-/** The credit a container starts a window with: 1, or an eighth of what it took in the previous window. */
-export function firstCredit(limit: number, callsLastWindow: number): number {
-  return Math.max(1, Math.min(creditCap(limit), Math.floor(callsLastWindow / CREDIT_SHARE)));
-}
-
 /**
- * The credit after a record that left the window's total at `total`: double the last one, but at most
- * an eighth of what is left (at least 1); none when nothing is left.
+ * The credit when the window's total is `total` (0 at its start): an eighth of what is left, at least
+ * 1 and at most `MAX_CREDIT`; none when nothing is left. A credit never exceeds `creditCap(limit)`.
  */
-export function nextCredit(limit: number, total: number, previous: number): number {
+export function creditFor(limit: number, total: number): number {
   const left = limit - total;
   if (left <= 0) return 0;
-  return Math.max(1, Math.min(creditCap(limit), previous * 2, Math.floor(left / CREDIT_SHARE)));
+  return Math.max(1, Math.min(MAX_CREDIT, Math.floor(left / CREDIT_SHARE)));
 }
 
 /** The window holding `nowMs`: its start in epoch seconds. */
@@ -82,8 +76,6 @@ interface TokenWindow {
   recordedTotal: number;
   /** Calls admitted here since the last record. */
   unrecorded: number;
-  /** Calls this container admitted in the window (to size the next window's first credit). */
-  admitted: number;
   credit: number;
   /** The total reached the limit: refuse until the window ends. */
   exhausted: boolean;
@@ -102,7 +94,6 @@ export type RateLimiter = ReturnType<typeof createRateLimiter>;
 
 export function createRateLimiter(options: RateLimiterOptions) {
   const now = options.now ?? Date.now;
-  // A window is kept one window past its end, so the next window's first credit can be sized from it.
   const windows = new ExpiringLru<TokenWindow>(options.capacity ?? 10_000);
 
   function decision(window: TokenWindow, admitted: boolean, nowMs: number): RateLimitDecision {
@@ -124,17 +115,15 @@ export function createRateLimiter(options: RateLimiterOptions) {
       known.limit = limit;
       return known;
     }
-    const lastWindow = known?.windowStart === windowStart - WINDOW_SECONDS ? known.admitted : 0;
     const window: TokenWindow = {
       windowStart,
       limit,
       recordedTotal: 0,
       unrecorded: 0,
-      admitted: 0,
-      credit: firstCredit(limit, lastWindow),
+      credit: creditFor(limit, 0),
       exhausted: false,
     };
-    windows.set(tokenKey, window, (windowStart + 2 * WINDOW_SECONDS) * 1000);
+    windows.set(tokenKey, window, (windowStart + WINDOW_SECONDS) * 1000);
     return window;
   }
 
@@ -149,7 +138,7 @@ export function createRateLimiter(options: RateLimiterOptions) {
         window.exhausted = true;
         return false;
       }
-      window.credit = nextCredit(window.limit, window.recordedTotal, window.credit);
+      window.credit = creditFor(window.limit, window.recordedTotal);
       if (window.credit === 0) window.exhausted = true;
       return true;
     } catch (error) {
@@ -175,7 +164,6 @@ export function createRateLimiter(options: RateLimiterOptions) {
       if (window.exhausted) return decision(window, false, nowMs);
       if (window.unrecorded < window.credit) {
         window.unrecorded += 1;
-        window.admitted += 1;
         return decision(window, true, nowMs);
       }
       if (window.recording) {
@@ -188,7 +176,6 @@ export function createRateLimiter(options: RateLimiterOptions) {
       });
       await window.recording;
       window.recording = undefined;
-      if (admitted) window.admitted += 1;
       return decision(window, admitted, now());
     }
   }
