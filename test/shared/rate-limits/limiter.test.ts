@@ -58,7 +58,12 @@ describe('credits', () => {
     expect(creditFor(5000, 4995)).toBe(1);
     expect(creditFor(5000, 5000)).toBe(0);
     expect(creditFor(5000, 5100)).toBe(0);
-    for (const [limit, total] of [[5000, 0], [20, 3], [7, 0], [1_000_000, 10]] as const) {
+    for (const [limit, total] of [
+      [5000, 0],
+      [20, 3],
+      [7, 0],
+      [1_000_000, 10],
+    ] as const) {
       expect(creditFor(limit, total)).toBeLessThanOrEqual(creditCap(limit));
     }
   });
