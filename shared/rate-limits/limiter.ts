@@ -10,8 +10,8 @@
 //   renewed from what the total leaves; over it, that call is refused and the container refuses every
 //   call until the window ends, with no further write.
 // - The credit is an eighth of what the window has left as far as the container knows (at least 1,
-//   at most `MAX_CREDIT`): a quiet container never writes (its calls stay within the first credit), a
-//   busy one writes once per 50 calls, and near the limit every container records each call.
+//   at most `MAX_CREDIT`): a container taking fewer calls of a token in a minute than its first credit
+//   never writes, a busy one writes once per 50 calls, and near the limit each call is recorded.
 // Tolerance: the last record under the limit counted everything recorded before it; after it, each
 // container can have admitted at most its credit unrecorded. So the fleet admits at most
 // limit + containers × `creditCap(limit)` calls a window, and never refuses below the limit.
