@@ -6,6 +6,13 @@ import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writ
 import { type GrowthResult, measureLinearTime } from './linear-time';
 import { measureNotifications, NOTIFIED_ERRORS, type NotificationResult, percentile } from './notifications';
 import {
+  BUSY_CALLS_PER_WINDOW,
+  LIGHT_CALLS_PER_CONTAINER,
+  measureRateLimits,
+  RATE_LIMIT_CONTAINERS,
+  type RateLimitResult,
+} from './rate-limits';
+import {
   measureSearchFreshness,
   SEARCH_POLL_MS,
   SEARCHED_ERRORS,
@@ -36,6 +43,8 @@ const GOALS = {
   searchQueryMsP50: 300,
   /** A new error, posted to the local stack, to a search finding it (Rollbar's published figure). */
   ingestToSearchableMsP50: 2000,
+  /** Enforcing a token's rate limit across containers (issue "Operating Faultline"). */
+  wruPerAcceptedRequestRateLimit: 0.1,
 };
 
 /** The search table's write units of a scenario. */
@@ -235,6 +244,24 @@ function printSearchFreshness(result: SearchFreshnessResult): number {
   return p50;
 }
 
+function printRateLimits(result: RateLimitResult): number {
+  console.log(
+    `\n## Rate limits (one token over ${RATE_LIMIT_CONTAINERS} containers sharing its counter on DynamoDB Local: 3 minutes of ${BUSY_CALLS_PER_WINDOW} calls, one of ${result.overLimit.calls}; and light traffic, ${LIGHT_CALLS_PER_CONTAINER} calls a minute per container)`,
+  );
+  figure(
+    'wru_per_accepted_request_rate_limit',
+    `${fixed(result.busyWruPerAdmitted, 3)} (goal <= ${GOALS.wruPerAcceptedRequestRateLimit})`,
+  );
+  figure('wru_per_accepted_request_rate_limit_light', fixed(result.lightWruPerAdmitted, 3));
+  figure('rate_limit_wru_per_write', result.wruPerWrite);
+  figure('rate_limit_over_limit_window_admitted', result.overLimit.admitted);
+  figure(
+    'rate_limit_over_limit_window_bound',
+    `${result.overLimit.limit} to ${result.overLimit.limit + result.overLimit.tolerance} (limit + ${RATE_LIMIT_CONTAINERS} containers x credit)`,
+  );
+  return result.busyWruPerAdmitted;
+}
+
 function printGoals(
   hot: number,
   distinct: number,
@@ -245,6 +272,7 @@ function printGoals(
   searchP50: number,
   searchableP50: number,
   dashboard: { bundleKb: number; firstPageP50: number },
+  rateLimitWru: number,
 ): void {
   console.log('\n## Goals (from the issue; shown, not asserted)');
   const goal = (name: string, wanted: string, measured: string, met: boolean) => {
@@ -308,6 +336,12 @@ function printGoals(
     dashboard.bundleKb <= GOALS.dashboardBundleGzipKb,
   );
   goal(
+    'wru_per_accepted_request_rate_limit',
+    `<= ${GOALS.wruPerAcceptedRequestRateLimit}`,
+    fixed(rateLimitWru, 3),
+    rateLimitWru <= GOALS.wruPerAcceptedRequestRateLimit,
+  );
+  goal(
     'dashboard_first_page_interactive_ms_p50',
     `<= ${GOALS.dashboardFirstPageMsP50}`,
     String(Math.round(dashboard.firstPageP50)),
@@ -337,6 +371,7 @@ async function main(): Promise<void> {
   const searchP50 = printSearchQueries(await measureSearchQueries());
   const searchableP50 = printSearchFreshness(await measureSearchFreshness());
   const dashboard = printDashboard(await measureDashboard());
+  const rateLimitWru = printRateLimits(await measureRateLimits());
   const distinct = writes.results.find((result) => result.scenario.name === 'distinct')!;
   printGoals(
     perOccurrence.get('hot')!,
@@ -348,6 +383,7 @@ async function main(): Promise<void> {
     searchP50,
     searchableP50,
     dashboard,
+    rateLimitWru,
   );
   figure('\nbench_seconds', fixed((performance.now() - started) / 1000, 1));
 }

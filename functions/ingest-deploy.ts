@@ -4,32 +4,40 @@ import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
 import { ValidationError } from '#shared/errors';
 import { accessTokenOf, readFields } from '#shared/http/request';
-import { json, ok } from '#shared/http/response';
+import { json, ok, withHeaders } from '#shared/http/response';
 import { routedHandler } from '#shared/http/router';
 import { createDeployIngest, createEdgeDeployIngest } from '#shared/ingest/deploy-ingest';
 import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
 import { SqsDeployQueue } from '#shared/queue/ingest-queue';
+import { rateLimitHeaders } from '#shared/rate-limits/headers';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
 import { DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 import { tables as tableDeclarations } from '#shared/wiring/tables';
 
-const tables = tableNames(['projects']);
+const tables = tableNames(['projects', 'rateLimits']);
 const documents = createDocumentClient();
 const projectRepository = new DynamoDBProjectRepository(documents, tables.projects);
 const projects = createProjectService({ projects: projectRepository });
+const rateLimiter = createRateLimiter({
+  counter: new DynamoDBRateLimitCounter(documents, tables.rateLimits),
+});
 const atEdge = !process.env[tableDeclarations.items.envVar];
 
 const home = atEdge
   ? undefined
   : createDeployIngest({
       projects,
+      rateLimiter,
       projectRepository,
       deploys: new DynamoDBDeployRepository(documents, tableNames(['items']).items),
     });
 const edge = atEdge
   ? createEdgeDeployIngest({
       projects,
+      rateLimiter,
       queue: new SqsDeployQueue(createSqsClient(), queueUrls(['ingest']).ingest),
     })
   : undefined;
@@ -49,12 +57,15 @@ export const handler = routedHandler('ingestDeploy', {
       const queued = await edge.recordDeploy({ token, fields });
       logger.info('deploy sent to the home region', { project_id: queued.project_id, uuid: queued.uuid });
       // The home region numbers it: no id yet. The uuid names it in the home's logs.
-      return json(200, { data: { deploy_id: null, uuid: queued.uuid } });
+      return withHeaders(
+        json(200, { data: { deploy_id: null, uuid: queued.uuid } }),
+        rateLimitHeaders(queued.rateLimit),
+      );
     }
-    const deploy = await home!.recordDeploy({ token, fields });
+    const { deploy, rateLimit } = await home!.recordDeploy({ token, fields });
     logger.info('deploy recorded', { project_id: deploy.project_id, deploy_id: deploy.id });
     // Rollbar's deploy answer, which deploy scripts read the id from.
-    return json(200, { data: { deploy_id: deploy.id } });
+    return withHeaders(json(200, { data: { deploy_id: deploy.id } }), rateLimitHeaders(rateLimit));
   },
   'PATCH /api/1/deploy/{deployId}': async (event) => {
     const fields = await readFields(event);
@@ -63,7 +74,9 @@ export const handler = routedHandler('ingestDeploy', {
       deployId: deployIdOf(event.pathParameters?.deployId),
       fields,
     };
-    if (edge) return ok(await edge.updateDeployStatus(input));
-    return ok(await home!.updateDeployStatus(input));
+    const { deploy, rateLimit } = edge
+      ? await edge.updateDeployStatus(input)
+      : await home!.updateDeployStatus(input);
+    return withHeaders(ok(deploy), rateLimitHeaders(rateLimit));
   },
 });

@@ -3,20 +3,25 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
 import { accessTokenOf, readItemBody } from '#shared/http/request';
-import { ok } from '#shared/http/response';
+import { ok, withHeaders } from '#shared/http/response';
 import { routedHandler } from '#shared/http/router';
 import { createItemIngest } from '#shared/ingest/item-ingest';
 import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
 import { SqsOccurrenceQueue } from '#shared/queue/ingest-queue';
+import { rateLimitHeaders } from '#shared/rate-limits/headers';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 
-const tables = tableNames(['projects']);
+const tables = tableNames(['projects', 'rateLimits']);
 const queue = queueUrls(['ingest']);
+const documents = createDocumentClient();
 const acceptItem = createItemIngest({
   projects: createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(), tables.projects),
+    projects: new DynamoDBProjectRepository(documents, tables.projects),
   }),
+  rateLimiter: createRateLimiter({ counter: new DynamoDBRateLimitCounter(documents, tables.rateLimits) }),
   queue: new SqsOccurrenceQueue(createSqsClient(), queue.ingest),
 });
 
@@ -25,7 +30,7 @@ async function acceptOne(event: APIGatewayProxyEventV2) {
   const accepted = await acceptItem({ token: accessTokenOf(event, body), body });
   logger.info('item accepted', { project_id: accepted.projectId, uuid: accepted.uuid });
   // Rollbar answers `id: null` here: the item id is known only once the occurrence is grouped.
-  return ok({ id: null, uuid: accepted.uuid });
+  return withHeaders(ok({ id: null, uuid: accepted.uuid }), rateLimitHeaders(accepted.rateLimit));
 }
 
 // rollbar.js posts to the endpoint itself, the other SDKs to its `item/`: the same call.

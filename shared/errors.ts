@@ -2,6 +2,8 @@
 
 export abstract class ClientError extends Error {
   abstract readonly statusCode: number;
+  /** Headers the answer carries besides its body (a 429's rate-limit headers). */
+  readonly headers?: Record<string, string>;
 }
 
 /** 400: the body could not be read at all (not JSON, not an object, bad form encoding). */
@@ -41,4 +43,16 @@ export class PayloadTooLargeError extends ClientError {
 export class ValidationError extends ClientError {
   override readonly name = 'ValidationError';
   readonly statusCode = 422;
+}
+
+/** 429: the access token made more calls this minute than its rate limit allows; nothing was done. */
+export class RateLimitExceededError extends ClientError {
+  override readonly name = 'RateLimitExceededError';
+  readonly statusCode = 429;
+  constructor(
+    message: string,
+    override readonly headers: Record<string, string>,
+  ) {
+    super(message);
+  }
 }

@@ -289,7 +289,8 @@ function toReply(result: unknown): Reply | undefined {
 
 /**
  * Plays API Gateway's CORS, as `httpApi.cors` declares it: it answers preflights itself (the
- * functions never see them) and adds the allow-origin header to every answer to a cross-origin call.
+ * functions never see them) and adds the allow-origin and expose-headers headers to every answer to a
+ * cross-origin call.
  * True when the request was a preflight and is answered.
  */
 function answerCors(request: IncomingMessage, response: ServerResponse): boolean {
@@ -304,6 +305,7 @@ function answerCors(request: IncomingMessage, response: ServerResponse): boolean
     'access-control-allow-origin',
     (cors.allowOrigins as readonly string[]).includes('*') ? '*' : origin,
   );
+  response.setHeader('access-control-expose-headers', cors.exposeHeaders.join(','));
   const requestedMethod = request.headers['access-control-request-method'];
   if (request.method !== 'OPTIONS' || !requestedMethod) return false;
   request.resume();

@@ -234,6 +234,7 @@ export class RegionalStack extends Stack {
         allowOrigins: [...httpApi.cors.allowOrigins],
         allowMethods: httpApi.cors.allowMethods.map((method) => CorsHttpMethod[method]),
         allowHeaders: [...httpApi.cors.allowHeaders],
+        exposeHeaders: [...httpApi.cors.exposeHeaders],
         maxAge: Duration.seconds(httpApi.cors.maxAgeSeconds),
       },
     });

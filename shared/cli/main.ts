@@ -5,8 +5,9 @@ import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { SCOPES, type Scope } from '#shared/projects/access-tokens';
 import { ProjectAdminError } from '#shared/projects/errors';
 import { TOKEN_CACHE_MS } from '#shared/projects/service';
+import { DEFAULT_RATE_LIMIT_PER_MINUTE, effectiveRateLimit } from '#shared/rate-limits/limits';
 import { RecountWindowError } from '#shared/recount/recount';
-import type { Project } from '#shared/store/projects';
+import type { AccessTokenRecord, Project } from '#shared/store/projects';
 import {
   type DeadLetterList,
   DeadLetterNotFoundError,
@@ -35,9 +36,10 @@ Usage:
   faultline project create <name> [--grouping-version 1|2]
   faultline project list
   faultline project show <name>
-  faultline project set <name> --grouping-version 1|2
-  faultline token create <project> --scope <scope>[,<scope>…] [--name <name>]
+  faultline project set <name> [--grouping-version 1|2] [--rate-limit <calls per minute> | default]
+  faultline token create <project> --scope <scope>[,<scope>…] [--name <name>] [--rate-limit <calls per minute>]
   faultline token list <project>
+  faultline token set <project> <token name | sha256 prefix> --rate-limit <calls per minute> | default
   faultline token revoke <project> <token name | sha256 prefix>
 ${RULES_USAGE}
 ${SEARCH_STATUS_USAGE}
@@ -49,6 +51,8 @@ ${REGION_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
+Rate limits: calls per minute per access token, ${DEFAULT_RATE_LIMIT_PER_MINUTE} unless the project or the
+token sets its own (the token's wins); 'default' (or 0) removes a limit set before.
 
 Where the projects table is:
   --projects-table <name>   a deployed stack's ProjectsTable (see its outputs); with AWS credentials
@@ -74,6 +78,7 @@ Other options:
 
 const OPTIONS = {
   'grouping-version': { type: 'string' },
+  'rate-limit': { type: 'string' },
   scope: { type: 'string' },
   name: { type: 'string' },
   'projects-table': { type: 'string' },
@@ -117,6 +122,7 @@ const COMMANDS: Record<string, string[]> = {
   'project set': ['<name>'],
   'token create': ['<project>'],
   'token list': ['<project>'],
+  'token set': ['<project>', '<token name | sha256 prefix>'],
   'token revoke': ['<project>', '<token name | sha256 prefix>'],
   'rules list': [],
   'rules add': ['<channel>'],
@@ -271,6 +277,15 @@ function parseGroupingVersion(value: string | undefined): GroupingVersion {
   return value === '1' ? 1 : 2;
 }
 
+/** `--rate-limit`: whole calls per minute; `default` or 0 removes the limit set at that level. */
+function parseRateLimit(value: string): number | undefined {
+  if (value === 'default') return undefined;
+  if (!/^\d{1,9}$/.test(value)) {
+    throw new UsageError(`--rate-limit is a number of calls per minute, or default (not ${value})`);
+  }
+  return Number(value);
+}
+
 function parseScopes(value: string | undefined): Scope[] {
   const scopes = (value ?? '')
     .split(',')
@@ -290,13 +305,28 @@ async function packageVersion(): Promise<string> {
   return manifest.version;
 }
 
-/** A project as the CLI shows it. */
+/** A project as the CLI shows it: its tokens' rate limit unless a token sets its own. */
 function projectShown(project: Project) {
+  const limit = effectiveRateLimit(undefined, project.rateLimitPerMinute);
   return {
     project_id: project.projectId,
     name: project.name,
     grouping_version: project.groupingVersion,
+    rate_limit_per_minute: limit.perMinute,
+    rate_limit_from: limit.source,
     created_at: new Date(project.createdAt).toISOString(),
+  };
+}
+
+/** A token as the CLI shows it: only its hash is stored; its limit and where that comes from. */
+function tokenShown(token: AccessTokenRecord, project: Project) {
+  const limit = effectiveRateLimit(token.rateLimitPerMinute, project.rateLimitPerMinute);
+  return {
+    name: token.name,
+    scopes: token.scopes,
+    sha256: token.tokenHash,
+    rate_limit_per_minute: limit.perMinute,
+    rate_limit_from: limit.source,
   };
 }
 
@@ -398,29 +428,61 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'project set': {
-      const groupingVersion = parseGroupingVersion(values['grouping-version']);
-      const project = await service.projectNamed(subject!);
-      await service.setGroupingVersion(project.projectId, groupingVersion);
+      if (values['grouping-version'] === undefined && values['rate-limit'] === undefined) {
+        throw new UsageError('project set needs --grouping-version or --rate-limit');
+      }
+      const groupingVersion =
+        values['grouping-version'] === undefined
+          ? undefined
+          : parseGroupingVersion(values['grouping-version']);
+      const rateLimit = values['rate-limit'] === undefined ? undefined : parseRateLimit(values['rate-limit']);
+      let project = await service.projectNamed(subject!);
+      if (groupingVersion !== undefined) {
+        await service.setGroupingVersion(project.projectId, groupingVersion);
+        project = { ...project, groupingVersion };
+      }
+      if (values['rate-limit'] !== undefined)
+        project = await service.setProjectRateLimit(subject!, rateLimit);
       // Ingest caches a project with its tokens, so the change reaches every occurrence within that time.
-      print({ project_id: project.projectId, grouping_version: groupingVersion });
+      print(projectShown(project));
       return 0;
     }
     case 'token create': {
       const scopes = parseScopes(values.scope);
       const project = await service.projectNamed(subject!);
+      const rateLimit = values['rate-limit'] === undefined ? undefined : parseRateLimit(values['rate-limit']);
       const token = await service.createAccessToken(
         project.projectId,
         scopes,
         values.name ?? scopes.join('+'),
+        rateLimit,
       );
-      print({ project_id: project.projectId, scopes, access_token: token });
+      print({
+        project_id: project.projectId,
+        scopes,
+        access_token: token,
+        rate_limit_per_minute: effectiveRateLimit(rateLimit, project.rateLimitPerMinute).perMinute,
+      });
       return 0;
     }
     case 'token list': {
       const project = await service.projectNamed(subject!);
       const tokens = await service.listAccessTokens(project.projectId);
       // Only hashes are stored: a token is shown once, when it is created.
-      print(tokens.map((token) => ({ name: token.name, scopes: token.scopes, sha256: token.tokenHash })));
+      print(tokens.map((token) => tokenShown(token, project)));
+      return 0;
+    }
+    case 'token set': {
+      if (values['rate-limit'] === undefined) throw new UsageError('token set needs --rate-limit');
+      const { project, token } = await service.setAccessTokenRateLimit(
+        subject!,
+        object!,
+        parseRateLimit(values['rate-limit']),
+      );
+      print(tokenShown(token, project));
+      console.error(
+        `faultline: containers that checked this token in the last ${TOKEN_CACHE_MS / 1000} s keep its previous limit until then`,
+      );
       return 0;
     }
     case 'token revoke': {

@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { ClientError } from '#shared/errors';
 import { logger } from '#shared/observability';
 import { selfReports } from '#shared/self-report/middleware';
-import { rollbarError } from './response';
+import { rollbarError, withHeaders } from './response';
 
 type HttpHandler = (
   event: APIGatewayProxyEventV2,
@@ -20,10 +20,13 @@ export function rollbarErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
     onError: async (request) => {
       const error = request.error;
       if (error instanceof ClientError) {
-        // A 404 is a client asking for what is not there (or scanning): not worth a line at info.
-        const log = error.statusCode === 404 ? logger.debug.bind(logger) : logger.info.bind(logger);
+        // A 404 is a client asking for what is not there (or scanning), a 429 one of a flood the limit
+        // holds back: neither is worth a line at info.
+        const quiet = error.statusCode === 404 || error.statusCode === 429;
+        const log = quiet ? logger.debug.bind(logger) : logger.info.bind(logger);
         log('request refused', { statusCode: error.statusCode, reason: error.message });
-        request.response = rollbarError(error.statusCode, error.message);
+        const answer = rollbarError(error.statusCode, error.message);
+        request.response = error.headers ? withHeaders(answer, error.headers) : answer;
         return;
       }
       logger.error('request failed', { error: error as Error });

@@ -14,3 +14,11 @@ export function ok(result: unknown, statusCode = 200): APIGatewayProxyStructured
 export function rollbarError(statusCode: number, message: string): APIGatewayProxyStructuredResultV2 {
   return json(statusCode, { err: 1, message });
 }
+
+/** The answer with these headers added (rate-limit headers on an admitted call). */
+export function withHeaders(
+  answer: APIGatewayProxyStructuredResultV2,
+  headers: Record<string, string>,
+): APIGatewayProxyStructuredResultV2 {
+  return { ...answer, headers: { ...answer.headers, ...headers } };
+}

@@ -7,6 +7,7 @@ import { storableJson } from '#shared/domain/storable-json';
 import { NotFoundError } from '#shared/errors';
 import type { ProjectService } from '#shared/projects/service';
 import type { DeployQueue, QueuedDeployMessage } from '#shared/queue/ingest-queue';
+import type { RateLimitDecision, RateLimiter } from '#shared/rate-limits/limiter';
 import { DEPLOY_STATUSES, type Deploy, type DeployRepository } from '#shared/store/deploys';
 import type { ProjectRepository } from '#shared/store/projects';
 import { parseInput } from '#shared/validation';
@@ -58,19 +59,33 @@ function deployOf(projectId: number, fields: DeployFields, receivedAt: number): 
 
 export interface DeployIngestDeps {
   projects: ProjectService;
+  /** Deploy calls count against their token's calls per minute, as items do. */
+  rateLimiter: RateLimiter;
   projectRepository: ProjectRepository;
   deploys: DeployRepository;
   now?: () => number;
 }
 
+/** Admits a deploy call: the token's project, once the call is counted against the token's rate limit. */
+function admitter(deps: Pick<DeployIngestDeps, 'projects' | 'rateLimiter'>) {
+  return async function admit(token: string | undefined) {
+    const { project, tokenHash, rateLimitPerMinute } = await deps.projects.authorize(token, [
+      'post_server_item',
+      'write',
+    ]);
+    return { project, rateLimit: await deps.rateLimiter.admit(tokenHash, rateLimitPerMinute) };
+  };
+}
+
 export function createDeployIngest(deps: DeployIngestDeps) {
   const now = deps.now ?? Date.now;
+  const admit = admitter(deps);
 
   async function recordDeploy(input: {
     token: string | undefined;
     fields: Record<string, unknown>;
-  }): Promise<Deploy> {
-    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+  }): Promise<{ deploy: Deploy; rateLimit: RateLimitDecision }> {
+    const { project, rateLimit } = await admit(input.token);
     // Read before numbering: a refused deploy takes no number.
     const described = deployOf(project.projectId, readDeployFields(input.fields), now());
     const deploy: Deploy = {
@@ -78,7 +93,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
       ...described,
     };
     await deps.deploys.put(deploy);
-    return deploy;
+    return { deploy, rateLimit };
   }
 
   async function updateDeployStatus(input: {
@@ -86,7 +101,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
     deployId: number;
     fields: Record<string, unknown>;
   }) {
-    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+    const { project, rateLimit } = await admit(input.token);
     const { status } = parseInput(statusInputSchema, input.fields, 'body');
     const updated = await deps.deploys.updateStatus(
       project.projectId,
@@ -95,7 +110,7 @@ export function createDeployIngest(deps: DeployIngestDeps) {
       Math.floor(now() / 1000),
     );
     if (!updated) throw new NotFoundError(`deploy ${input.deployId} not found`);
-    return deployResource(updated);
+    return { deploy: deployResource(updated), rateLimit };
   }
 
   return { recordDeploy, updateDeployStatus };
@@ -107,18 +122,21 @@ export function createDeployIngest(deps: DeployIngestDeps) {
  */
 export function createEdgeDeployIngest(deps: {
   projects: ProjectService;
+  /** The edge's own counters: rate limits are per region (docs/operations.md). */
+  rateLimiter: RateLimiter;
   queue: DeployQueue;
   now?: () => number;
   newUuid?: () => string;
 }) {
   const now = deps.now ?? Date.now;
+  const admit = admitter(deps);
   const newUuid = deps.newUuid ?? (() => crypto.randomUUID());
 
   async function recordDeploy(input: {
     token: string | undefined;
     fields: Record<string, unknown>;
-  }): Promise<{ project_id: number; uuid: string }> {
-    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+  }): Promise<{ project_id: number; uuid: string; rateLimit: RateLimitDecision }> {
+    const { project, rateLimit } = await admit(input.token);
     const fields = readDeployFields(input.fields);
     const uuid = newUuid();
     await deps.queue.send({
@@ -136,7 +154,7 @@ export function createEdgeDeployIngest(deps: {
         status: fields.status ?? 'succeeded',
       },
     });
-    return { project_id: project.projectId, uuid };
+    return { project_id: project.projectId, uuid, rateLimit };
   }
 
   async function updateDeployStatus(input: {
@@ -144,7 +162,7 @@ export function createEdgeDeployIngest(deps: {
     deployId: number;
     fields: Record<string, unknown>;
   }) {
-    const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+    const { project, rateLimit } = await admit(input.token);
     const { status } = parseInput(statusInputSchema, input.fields, 'body');
     await deps.queue.send({
       version: 1,
@@ -154,7 +172,7 @@ export function createEdgeDeployIngest(deps: {
       status,
       received_at: now(),
     });
-    return { id: input.deployId, project_id: project.projectId, status };
+    return { deploy: { id: input.deployId, project_id: project.projectId, status }, rateLimit };
   }
 
   return { recordDeploy, updateDeployStatus };

@@ -13,10 +13,13 @@ import {
   type OccurrenceQueue,
   occurrenceMessageBody,
 } from '#shared/queue/ingest-queue';
+import type { RateLimitDecision, RateLimiter } from '#shared/rate-limits/limiter';
 import { parseInput } from '#shared/validation';
 
 export interface ItemIngestDeps {
   projects: ProjectService;
+  /** Each call counts against its token's calls per minute; past them, a 429 and nothing queued. */
+  rateLimiter: RateLimiter;
   queue: OccurrenceQueue;
   now?: () => number;
 }
@@ -24,6 +27,8 @@ export interface ItemIngestDeps {
 export interface AcceptedItem {
   projectId: number;
   uuid: string;
+  /** What the answer's rate-limit headers tell the client. */
+  rateLimit: RateLimitDecision;
 }
 
 /** Browser SDKs hold a client token; server SDKs a server one. Either may post, as on Rollbar. */
@@ -69,7 +74,12 @@ export function createItemIngest(deps: ItemIngestDeps) {
     token: string | undefined;
     body: unknown;
   }): Promise<AcceptedItem> {
-    const { project } = await deps.projects.authorize(input.token, POST_SCOPES);
+    const { project, tokenHash, rateLimitPerMinute } = await deps.projects.authorize(
+      input.token,
+      POST_SCOPES,
+    );
+    // Counted before the payload is read, as Rollbar counts calls: a flood is refused cheaply.
+    const rateLimit = await deps.rateLimiter.admit(tokenHash, rateLimitPerMinute);
     const receivedAt = now();
     const normalized = normalizeItemPayload(input.body, receivedAt);
     // Worded like Rollbar's own `Invalid format. data.body is missing`. Normalized, it parses.
@@ -93,6 +103,6 @@ export function createItemIngest(deps: ItemIngestDeps) {
       normalized.notes,
     );
     await deps.queue.send(message);
-    return { projectId: project.projectId, uuid };
+    return { projectId: project.projectId, uuid, rateLimit };
   };
 }

@@ -26,3 +26,8 @@ export class AccessTokenNotFoundError extends ProjectAdminError {
 export class AmbiguousAccessTokenError extends ProjectAdminError {
   override readonly name = 'AmbiguousAccessTokenError';
 }
+
+/** A rate limit that is not a whole number of calls per minute within the allowed range. */
+export class InvalidRateLimitError extends ProjectAdminError {
+  override readonly name = 'InvalidRateLimitError';
+}

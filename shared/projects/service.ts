@@ -2,9 +2,15 @@
 
 import type { GroupingVersion } from '#shared/domain/fingerprint';
 import { AccessDeniedError, MissingTokenError } from '#shared/errors';
+import { effectiveRateLimit, isValidRateLimit, MAX_RATE_LIMIT_PER_MINUTE } from '#shared/rate-limits/limits';
 import type { AccessTokenRecord, Project, ProjectRepository } from '#shared/store/projects';
 import { generateAccessToken, hashAccessToken, SCOPES, type Scope } from './access-tokens';
-import { AccessTokenNotFoundError, AmbiguousAccessTokenError, ProjectNotFoundError } from './errors';
+import {
+  AccessTokenNotFoundError,
+  AmbiguousAccessTokenError,
+  InvalidRateLimitError,
+  ProjectNotFoundError,
+} from './errors';
 import { checkProjectName } from './project-names';
 import { ExpiringLru } from './token-cache';
 
@@ -32,6 +38,21 @@ export interface ProjectServiceDeps {
 export interface AuthorizedProject {
   project: Project;
   scopes: Scope[];
+  /** The token's SHA-256: what its rate limit is counted by. */
+  tokenHash: string;
+  /** Calls per minute the token may make: its own limit, else its project's, else the default. */
+  rateLimitPerMinute: number;
+}
+
+/** A limit as given to be stored: 0 (or undefined) removes it, anything else is whole calls per minute. */
+function checkRateLimit(perMinute: number | undefined): number | undefined {
+  if (perMinute === undefined) return undefined;
+  if (!isValidRateLimit(perMinute)) {
+    throw new InvalidRateLimitError(
+      `a rate limit is a whole number of calls per minute, 1 to ${MAX_RATE_LIMIT_PER_MINUTE} (0 or default: not set)`,
+    );
+  }
+  return perMinute === 0 ? undefined : perMinute;
 }
 
 export type ProjectService = ReturnType<typeof createProjectService>;
@@ -46,10 +67,23 @@ export function createProjectService(deps: ProjectServiceDeps) {
   // Concurrent requests with the same token share one lookup; settled lookups leave the map.
   const lookups = new Map<string, Promise<AuthorizedProject | undefined>>();
 
-  async function createAccessToken(projectId: number, scopes: Scope[], name: string): Promise<string> {
+  async function createAccessToken(
+    projectId: number,
+    scopes: Scope[],
+    name: string,
+    rateLimitPerMinute?: number,
+  ): Promise<string> {
+    const limit = checkRateLimit(rateLimitPerMinute);
     const token = generateAccessToken();
     const tokenHash = hashAccessToken(token);
-    await deps.projects.putAccessToken({ tokenHash, projectId, scopes, name, createdAt: now() });
+    await deps.projects.putAccessToken({
+      tokenHash,
+      projectId,
+      scopes,
+      name,
+      createdAt: now(),
+      ...(limit ? { rateLimitPerMinute: limit } : {}),
+    });
     unknownTokens.delete(tokenHash);
     return token;
   }
@@ -76,14 +110,13 @@ export function createProjectService(deps: ProjectServiceDeps) {
   }
 
   /**
-   * Revokes the project's token with this name, or whose SHA-256 starts with this prefix. A name
-   * or prefix that several tokens answer to is refused, so a guess never revokes the wrong token.
-   * Other containers stop accepting the token once their cache of it expires (`TOKEN_CACHE_MS`).
+   * The project's token with this name, or whose SHA-256 starts with this prefix. A name or prefix
+   * that several tokens answer to is refused, so a guess never changes or revokes the wrong token.
    */
-  async function revokeAccessToken(
+  async function tokenNamed(
     projectName: string,
     nameOrHashPrefix: string,
-  ): Promise<AccessTokenRecord> {
+  ): Promise<{ project: Project; token: AccessTokenRecord }> {
     const project = await projectNamed(projectName);
     const tokens = await deps.projects.listAccessTokens(project.projectId);
     const named = tokens.filter((token) => token.name === nameOrHashPrefix);
@@ -107,16 +140,66 @@ export function createProjectService(deps: ProjectServiceDeps) {
         `${matching.length} tokens of project ${projectName} match ${nameOrHashPrefix} (${hashes}): name one by a longer sha256 prefix`,
       );
     }
+    return { project, token };
+  }
+
+  /**
+   * Revokes the project's token with this name, or whose SHA-256 starts with this prefix.
+   * Other containers stop accepting the token once their cache of it expires (`TOKEN_CACHE_MS`).
+   */
+  async function revokeAccessToken(
+    projectName: string,
+    nameOrHashPrefix: string,
+  ): Promise<AccessTokenRecord> {
+    const { project, token } = await tokenNamed(projectName, nameOrHashPrefix);
     await deps.projects.deleteAccessToken(project.projectId, token.tokenHash);
     knownTokens.delete(token.tokenHash);
     return token;
+  }
+
+  /**
+   * Sets the calls per minute every token of the project may make unless it sets its own (0 or
+   * undefined: back to the default). Ingest containers apply it within `TOKEN_CACHE_MS`.
+   */
+  async function setProjectRateLimit(projectName: string, perMinute: number | undefined): Promise<Project> {
+    const limit = checkRateLimit(perMinute);
+    const project = await projectNamed(projectName);
+    if (!(await deps.projects.setProjectRateLimit(project.projectId, limit))) {
+      throw new ProjectNotFoundError(projectName);
+    }
+    const { rateLimitPerMinute: _previous, ...rest } = project;
+    return limit ? { ...rest, rateLimitPerMinute: limit } : rest;
+  }
+
+  /** Sets the calls per minute this token may make (0 or undefined: its project's limit again). */
+  async function setAccessTokenRateLimit(
+    projectName: string,
+    nameOrHashPrefix: string,
+    perMinute: number | undefined,
+  ): Promise<{ project: Project; token: AccessTokenRecord }> {
+    const limit = checkRateLimit(perMinute);
+    const { project, token } = await tokenNamed(projectName, nameOrHashPrefix);
+    if (!(await deps.projects.setAccessTokenRateLimit(project.projectId, token.tokenHash, limit))) {
+      throw new AccessTokenNotFoundError(
+        `the token ${nameOrHashPrefix} of project ${projectName} was revoked`,
+      );
+    }
+    knownTokens.delete(token.tokenHash);
+    const { rateLimitPerMinute: _previous, ...rest } = token;
+    return { project, token: limit ? { ...rest, rateLimitPerMinute: limit } : rest };
   }
 
   async function readAccessToken(tokenHash: string): Promise<AuthorizedProject | undefined> {
     const record = await deps.projects.findAccessToken(tokenHash);
     const project = record ? await deps.projects.getProject(record.projectId) : undefined;
     if (record && project) {
-      const authorized = { project, scopes: record.scopes };
+      const authorized: AuthorizedProject = {
+        project,
+        scopes: record.scopes,
+        tokenHash,
+        rateLimitPerMinute: effectiveRateLimit(record.rateLimitPerMinute, project.rateLimitPerMinute)
+          .perMinute,
+      };
       knownTokens.set(tokenHash, authorized, now() + tokenCacheMs);
       return authorized;
     }
@@ -156,6 +239,8 @@ export function createProjectService(deps: ProjectServiceDeps) {
     createProject,
     createAccessToken,
     revokeAccessToken,
+    setProjectRateLimit,
+    setAccessTokenRateLimit,
     authorize,
     findProjectByName: (name: string) => deps.projects.findProjectByName(name),
     /** The project with this name, or `ProjectNotFoundError`. */

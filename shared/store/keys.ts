@@ -22,6 +22,14 @@ export const projectKeys = {
   }),
 };
 
+export const rateLimitKeys = {
+  /** A token's calls in the minute window starting at `windowStart` (epoch seconds). */
+  window: (tokenHash: string, windowStart: number): Key => ({
+    PK: `TOKEN#${tokenHash}#${windowStart}`,
+    SK: 'CALLS',
+  }),
+};
+
 export const itemKeys = {
   item: (itemId: number): Key => ({ PK: `ITEM#${itemId}`, SK: 'ITEM' }),
   /** Index key that lists a project's items by counter (set once, when the counter is taken). */

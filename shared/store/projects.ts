@@ -1,6 +1,6 @@
 // Projects and their hashed access tokens in the projects table.
 
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -19,6 +19,8 @@ export interface Project {
   name: string;
   groupingVersion: GroupingVersion;
   createdAt: number;
+  /** Calls per minute each of its tokens may make, unless the token sets its own; absent: the default. */
+  rateLimitPerMinute?: number;
 }
 
 export interface AccessTokenRecord {
@@ -27,6 +29,8 @@ export interface AccessTokenRecord {
   scopes: Scope[];
   name: string;
   createdAt: number;
+  /** Calls per minute this token may make; absent: its project's limit. */
+  rateLimitPerMinute?: number;
 }
 
 /** Creating a project retries while other projects are being created at the same moment, then gives up. */
@@ -44,6 +48,14 @@ export interface ProjectRepository {
   listAccessTokens(projectId: number): Promise<AccessTokenRecord[]>;
   /** Deletes the token's row and its copy under the project together; deleting twice is harmless. */
   deleteAccessToken(projectId: number, tokenHash: string): Promise<void>;
+  /** Sets the project's rate limit (calls per minute); undefined removes it. False when there is no such project. */
+  setProjectRateLimit(projectId: number, perMinute: number | undefined): Promise<boolean>;
+  /** Sets the token's rate limit on both its rows; undefined removes it. False when there is no such token. */
+  setAccessTokenRateLimit(
+    projectId: number,
+    tokenHash: string,
+    perMinute: number | undefined,
+  ): Promise<boolean>;
   /** Takes the next number from one of the project's counters: `#1`, `#2`, … */
   takeNumber(projectId: number, counter: 'item_counter' | 'deploy_counter', count?: number): Promise<number>;
 }
@@ -171,6 +183,58 @@ export class DynamoDBProjectRepository implements ProjectRepository {
     );
   }
 
+  async setProjectRateLimit(projectId: number, perMinute: number | undefined): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: projectKeys.project(projectId),
+          ...rateLimitUpdate(perMinute),
+          ConditionExpression: 'attribute_exists(PK)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Both rows in one transaction: ingest reads the token's own row, `token list` the project's copy. */
+  async setAccessTokenRateLimit(
+    projectId: number,
+    tokenHash: string,
+    perMinute: number | undefined,
+  ): Promise<boolean> {
+    const update = (key: { PK: string; SK: string }) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: key,
+        ...rateLimitUpdate(perMinute),
+        ConditionExpression: 'attribute_exists(PK)',
+      },
+    });
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            update(projectKeys.accessToken(tokenHash)),
+            update(projectKeys.projectToken(projectId, tokenHash)),
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')
+      ) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
   async putAccessToken(token: AccessTokenRecord): Promise<void> {
     const attributes = {
       token_hash: token.tokenHash,
@@ -178,6 +242,7 @@ export class DynamoDBProjectRepository implements ProjectRepository {
       scopes: token.scopes,
       name: token.name,
       created_at: token.createdAt,
+      ...(token.rateLimitPerMinute ? { rate_limit_per_minute: token.rateLimitPerMinute } : {}),
     };
     await this.documents.send(
       new TransactWriteCommand({
@@ -257,12 +322,28 @@ export class DynamoDBProjectRepository implements ProjectRepository {
   }
 }
 
+/** Sets `rate_limit_per_minute`, or removes it (0 and undefined both mean "not set here"). */
+function rateLimitUpdate(perMinute: number | undefined) {
+  return perMinute
+    ? {
+        UpdateExpression: 'SET rate_limit_per_minute = :limit',
+        ExpressionAttributeValues: { ':limit': perMinute },
+      }
+    : { UpdateExpression: 'REMOVE rate_limit_per_minute' };
+}
+
+const rateLimitOf = (row: Record<string, unknown>) =>
+  typeof row.rate_limit_per_minute === 'number' && row.rate_limit_per_minute > 0
+    ? { rateLimitPerMinute: row.rate_limit_per_minute }
+    : {};
+
 function toProject(row: Record<string, unknown>): Project {
   return {
     projectId: Number(row.project_id),
     name: String(row.name),
     groupingVersion: row.grouping_version === 1 ? 1 : 2,
     createdAt: Number(row.created_at),
+    ...rateLimitOf(row),
   };
 }
 
@@ -273,5 +354,6 @@ function toAccessToken(row: Record<string, unknown>): AccessTokenRecord {
     scopes: (Array.isArray(row.scopes) ? row.scopes : []) as Scope[],
     name: String(row.name),
     createdAt: Number(row.created_at),
+    ...rateLimitOf(row),
   };
 }

@@ -98,6 +98,20 @@ export const tables = {
     ...pkSk,
     globalIndexes: [],
   },
+  /**
+   * Per-token call counters, one row per access token and minute window, added to by ingest in
+   * batches (shared/rate-limits/limiter.ts); each expires a minute after its window. Regional in
+   * every plan, never a Global Table: each region limits the calls it receives, a counter added to in
+   * several regions would conflict (last writer wins) and a replicated write costs one more write in
+   * every replica region, for rows nobody reads after their minute.
+   */
+  rateLimits: {
+    logicalId: 'RateLimitsTable',
+    envVar: 'RATE_LIMITS_TABLE',
+    ...pkSk,
+    globalIndexes: [],
+    timeToLiveAttribute: 'expires_at',
+  },
 } as const satisfies Record<string, TableDeclaration>;
 
 export type TableName = keyof typeof tables;

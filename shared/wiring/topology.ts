@@ -1,6 +1,8 @@
 // The wiring, declared once: which function runs on which trigger with which tables and queues.
 // The CDK stack and the local runtime both read this, so a laptop and AWS cannot drift apart; the
 // handlers read it too (their routes, their queues' variables), hence shared/ rather than infra/.
+
+import { RATE_LIMIT_HEADERS } from '#shared/rate-limits/headers';
 import type { RegionRole } from './regions';
 import type { TableName } from './tables';
 
@@ -151,8 +153,9 @@ export const functions = {
     description: 'Validates Rollbar items and enqueues them for storing',
     // rollbar.js posts to the endpoint itself (`/api/1/`), the other SDKs to `/api/1/item/`.
     trigger: { kind: 'http', routes: ['POST /api/1/item', 'POST /api/1'] },
-    // The token and its project are read; the occurrence is sent on, never written here.
-    tables: { projects: ['GetItem'] },
+    // The token and its project are read; the occurrence is sent on, never written here. The token's
+    // calls are added to its rate-limit counter, once per batch of calls (shared/rate-limits/limiter.ts).
+    tables: { projects: ['GetItem'], rateLimits: ['UpdateItem'] },
     queues: { ingest: ['SendMessage'] },
     timeoutSeconds: 10,
     memoryMb: 512,
@@ -161,14 +164,23 @@ export const functions = {
     entry: 'functions/ingest-deploy.ts',
     description: 'Records deploys and updates their status',
     trigger: { kind: 'http', routes: ['POST /api/1/deploy', 'PATCH /api/1/deploy/{deployId}'] },
-    // One counter update numbers the deploy; the token rows are only read.
-    tables: { projects: ['GetItem', 'UpdateItem'], items: ['PutItem', 'UpdateItem'] },
+    // One counter update numbers the deploy; the token rows are only read; calls count against the
+    // token's rate limit as items do.
+    tables: {
+      projects: ['GetItem', 'UpdateItem'],
+      items: ['PutItem', 'UpdateItem'],
+      rateLimits: ['UpdateItem'],
+    },
     queues: {},
     timeoutSeconds: 10,
     memoryMb: 256,
     severalRegions: {
       // An edge has no items table: the deploy (or its status) goes through the ingest queue to home.
-      edge: { tables: { projects: ['GetItem'] }, queues: { ingest: ['SendMessage'] } },
+      // Its calls count against the edge's own rate-limit counters (regional in every plan).
+      edge: {
+        tables: { projects: ['GetItem'], rateLimits: ['UpdateItem'] },
+        queues: { ingest: ['SendMessage'] },
+      },
     },
   },
   readApi: {
@@ -453,10 +465,18 @@ export const httpApi = {
     allowOrigins: ['*'],
     allowMethods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
     allowHeaders: ['content-type', 'x-rollbar-access-token'],
+    // Browsers hide response headers a page did not ask for: browser SDKs read the rate limit's.
+    exposeHeaders: [...RATE_LIMIT_HEADERS],
     maxAgeSeconds: 86_400,
   },
 } as const satisfies {
-  cors: { allowOrigins: string[]; allowMethods: HttpMethod[]; allowHeaders: string[]; maxAgeSeconds: number };
+  cors: {
+    allowOrigins: string[];
+    allowMethods: HttpMethod[];
+    allowHeaders: string[];
+    exposeHeaders: string[];
+    maxAgeSeconds: number;
+  };
 };
 
 /** Settings every function receives, besides its tables and queues. */

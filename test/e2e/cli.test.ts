@@ -136,6 +136,8 @@ describe('faultline CLI', () => {
       project_id: expect.any(Number),
       name: 'listed',
       grouping_version: 1,
+      rate_limit_per_minute: 5000,
+      rate_limit_from: 'default',
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
     const ids = listed.map((project) => project.project_id as number);
@@ -172,6 +174,42 @@ describe('faultline CLI', () => {
     );
     await expect(coldContainer().authorize(created.tokens.write, ['write'])).resolves.toBeDefined();
   });
+
+  it('sets rate limits on a project and on a token: the token’s wins, and default removes one', async () => {
+    const created = JSON.parse((await faultline('project', 'create', 'limited')).stdout) as {
+      tokens: Record<(typeof SCOPES)[number], string>;
+    };
+    expect(
+      JSON.parse((await faultline('project', 'set', 'limited', '--rate-limit', '300')).stdout),
+    ).toMatchObject({ rate_limit_per_minute: 300, rate_limit_from: 'project' });
+    expect(
+      JSON.parse(
+        (await faultline('token', 'set', 'limited', 'post_server_item', '--rate-limit', '20')).stdout,
+      ),
+    ).toMatchObject({ name: 'post_server_item', rate_limit_per_minute: 20, rate_limit_from: 'token' });
+    const listed = JSON.parse((await faultline('token', 'list', 'limited')).stdout) as Array<{
+      name: string;
+      rate_limit_per_minute: number;
+      rate_limit_from: string;
+    }>;
+    expect(listed.find((token) => token.name === 'post_server_item')).toMatchObject({
+      rate_limit_per_minute: 20,
+      rate_limit_from: 'token',
+    });
+    expect(listed.find((token) => token.name === 'read')).toMatchObject({
+      rate_limit_per_minute: 300,
+      rate_limit_from: 'project',
+    });
+    await faultline('project', 'set', 'limited', '--rate-limit', 'default');
+    // What a container that starts now applies.
+    const container = coldContainer();
+    await expect(
+      container.authorize(created.tokens.post_server_item, ['post_server_item']),
+    ).resolves.toMatchObject({ rateLimitPerMinute: 20 });
+    await expect(container.authorize(created.tokens.read, ['read'])).resolves.toMatchObject({
+      rateLimitPerMinute: 5000,
+    });
+  }, 60_000);
 
   it('refuses to revoke a token that several answer to, in one line, revoking none', async () => {
     await faultline('project', 'create', 'twins');

@@ -179,6 +179,18 @@ describe('the HTTP API', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Route', declaredRoutes.length);
   });
 
+  it('lets browser SDKs read the rate-limit headers of its answers', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        ExposeHeaders: Match.arrayWith([
+          'x-rate-limit-limit',
+          'x-rate-limit-remaining',
+          'x-rate-limit-reset',
+        ]),
+      },
+    });
+  });
+
   it('logs every request and throttles on its stage', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
@@ -356,6 +368,12 @@ describe('least privilege, as the product needs it', () => {
   it("the health function only reads the ingest queue's attributes and describes the projects table", () => {
     expect([...actionsOn('health', queueId('ingest'))]).toEqual(['sqs:GetQueueAttributes']);
     expect(actionsOnResource('health', tableArn('projects'))).toEqual(['dynamodb:DescribeTable']);
+  });
+
+  it('ingest may only add to the rate limits table', () => {
+    for (const name of ['ingestItem', 'ingestDeploy'] as const) {
+      expect(actionsOnResource(name, tableArn('rateLimits'))).toEqual(['dynamodb:UpdateItem']);
+    }
   });
 
   it('the ingest function cannot write items or occurrences', () => {

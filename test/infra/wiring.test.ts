@@ -8,8 +8,10 @@ import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-ac
 import type { LocalStack } from '#infra/local/stack';
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Scope } from '#shared/projects/access-tokens';
+import { createProjectService } from '#shared/projects/service';
 import { emptyFacets } from '#shared/search/document';
 import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
+import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import type { TableName } from '#shared/wiring/tables';
 import {
@@ -121,6 +123,13 @@ describe('each function is granted exactly the actions it sends, as recorded on 
   beforeAll(async () => {
     recorder = recordSentActions();
     ({ stack, tokens } = await startStackWithProject('wiring'));
+    // A limit this low makes ingest record a token's calls from its second call in a minute (a
+    // container admits calls on a credit of an eighth of the limit before it records them).
+    const limits = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region, credentials });
+    await createProjectService({
+      projects: new DynamoDBProjectRepository(createDocumentClient(limits), stack.tableNames.projects),
+    }).setProjectRateLimit('wiring', 8);
+    limits.destroy();
 
     await call('GET', '/health', undefined);
     // Rules that make the fan-out, the sender and the summaries send all they can: a webhook (which
@@ -157,6 +166,9 @@ describe('each function is granted exactly the actions it sends, as recorded on 
       body: JSON.stringify({ access_token: tokens.write, environment: 'production', revision: 'abc' }),
     });
     const deployId = ((await deploy.json()) as { data: { deploy_id: number } }).data.deploy_id;
+    await call('PATCH', `/api/1/deploy/${deployId}`, tokens.write, { status: 'succeeded' });
+    // A token's second call in a minute records its calls against its rate limit (see above): a third
+    // call keeps two in one minute even when a minute ends between them.
     await call('PATCH', `/api/1/deploy/${deployId}`, tokens.write, { status: 'succeeded' });
 
     const item = await call('GET', '/api/1/item_by_counter/1', tokens.read);

@@ -198,6 +198,8 @@ describe('the HTTP adapter', () => {
     );
     expect(call.status).toBe(200);
     expect(call.headers['access-control-allow-origin']).toBe('*');
+    // Browser SDKs may read the rate limit's headers.
+    expect(call.headers['access-control-expose-headers']).toContain('x-rate-limit-remaining');
     const sameOrigin = await send('POST', '/api/1/item', { 'content-type': 'application/json' }, '{}');
     expect(sameOrigin.headers['access-control-allow-origin']).toBeUndefined();
   });

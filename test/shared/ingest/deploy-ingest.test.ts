@@ -2,6 +2,7 @@
 // in DynamoDB Local: who may record one, what is stored, and that what is refused stores nothing.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { deployResource } from '#shared/api/resources';
 import { createDocumentClient } from '#shared/aws/clients';
 import { AccessDeniedError, MissingTokenError, NotFoundError, ValidationError } from '#shared/errors';
 import {
@@ -12,13 +13,17 @@ import {
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService, type ProjectService } from '#shared/projects/service';
 import type { DeployQueue, QueuedDeployMessage } from '#shared/queue/ingest-queue';
-import { DynamoDBDeployRepository } from '#shared/store/deploys';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
+import { type Deploy, DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
 const STARTED_AT = Date.UTC(2026, 10, 30, 9, 0, 0);
 
-let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
+type DeployIngest = ReturnType<typeof createDeployIngest>;
+
+let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences' | 'rateLimits', string> };
 let documents: DynamoDBDocumentClient;
 let projects: ProjectService;
 let deploys: DynamoDBDeployRepository;
@@ -43,17 +48,35 @@ async function project(): Promise<{
   projectId: number;
   tokens: Record<Scope, string>;
   time: { now: number };
-  ingest: ReturnType<typeof createDeployIngest>;
+  ingest: {
+    recordDeploy: (...input: Parameters<DeployIngest['recordDeploy']>) => Promise<Deploy>;
+    updateDeployStatus: (
+      ...input: Parameters<DeployIngest['updateDeployStatus']>
+    ) => Promise<ReturnType<typeof deployResource>>;
+  };
 }> {
   const { project, tokens } = await projects.createProject({ name: `deploying-${nextProject++}` });
   const time = { now: STARTED_AT };
   const ingest = createDeployIngest({
     projects,
+    rateLimiter: createRateLimiter({
+      counter: new DynamoDBRateLimitCounter(documents, dynamo.tableNames.rateLimits),
+      now: () => time.now,
+    }),
     projectRepository: new DynamoDBProjectRepository(documents, dynamo.tableNames.projects),
     deploys,
     now: () => time.now,
   });
-  return { projectId: project.projectId, tokens, time, ingest };
+  // The deploy (or its resource) alone: the rate-limit decision each answer carries is tested below.
+  return {
+    projectId: project.projectId,
+    tokens,
+    time,
+    ingest: {
+      recordDeploy: async (input) => (await ingest.recordDeploy(input)).deploy,
+      updateDeployStatus: async (input) => (await ingest.updateDeployStatus(input)).deploy,
+    },
+  };
 }
 
 describe('recording a deploy', () => {
@@ -252,7 +275,15 @@ describe('deploys posted to an edge region', () => {
       time,
       queue,
       warnings,
-      edge: createEdgeDeployIngest({ projects, queue, now: () => time.now }),
+      edge: createEdgeDeployIngest({
+        projects,
+        rateLimiter: createRateLimiter({
+          counter: new DynamoDBRateLimitCounter(documents, dynamo.tableNames.rateLimits),
+          now: () => time.now,
+        }),
+        queue,
+        now: () => time.now,
+      }),
       home: createQueuedDeployRecorder({
         projectRepository: new DynamoDBProjectRepository(documents, dynamo.tableNames.projects),
         deploys,
@@ -267,7 +298,11 @@ describe('deploys posted to an edge region', () => {
       token: tokens.post_server_item,
       fields: { environment: 'production', revision: 42, local_username: 'ada', status: 'started' },
     });
-    expect(answer).toEqual({ project_id: projectId, uuid: expect.any(String) });
+    expect(answer).toEqual({
+      project_id: projectId,
+      uuid: expect.any(String),
+      rateLimit: expect.objectContaining({ admitted: true }),
+    });
     expect(queue.sent).toHaveLength(1);
     expect(await deploys.list(projectId, { limit: 10, page: 1 })).toEqual([]);
 
@@ -294,7 +329,7 @@ describe('deploys posted to an edge region', () => {
       deployId: 1,
       fields: { status: 'failed' },
     });
-    expect(status).toEqual({ id: 1, project_id: projectId, status: 'failed' });
+    expect(status.deploy).toEqual({ id: 1, project_id: projectId, status: 'failed' });
     await home.record(queue.sent[1]!);
     expect(await deploys.get(projectId, 1)).toMatchObject({ status: 'failed', finish_time: time.now / 1000 });
   });

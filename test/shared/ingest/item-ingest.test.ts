@@ -3,7 +3,12 @@
 // reads each message back as the worker would; test/shared/queue holds the SQS one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
-import { AccessDeniedError, MissingTokenError, ValidationError } from '#shared/errors';
+import {
+  AccessDeniedError,
+  MissingTokenError,
+  RateLimitExceededError,
+  ValidationError,
+} from '#shared/errors';
 import { createItemIngest } from '#shared/ingest/item-ingest';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService, type ProjectService } from '#shared/projects/service';
@@ -14,7 +19,9 @@ import {
   occurrenceMessageBody,
   occurrenceMessageSchema,
 } from '#shared/queue/ingest-queue';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 
 /**
@@ -32,7 +39,7 @@ class ReadBackQueue implements OccurrenceQueue {
 
 const RECEIVED_AT = Date.UTC(2026, 10, 30, 9, 0, 0);
 
-let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
+let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences' | 'rateLimits', string> };
 let projects: ProjectService;
 let tokens: Record<Scope, string>;
 let projectId: number;
@@ -51,9 +58,19 @@ afterAll(async () => {
   await dynamo?.stop();
 });
 
+/** A container's limiter on the shared counter, at the test's clock. */
+const rateLimiter = () =>
+  createRateLimiter({
+    counter: new DynamoDBRateLimitCounter(createDocumentClient(dynamo.client), dynamo.tableNames.rateLimits),
+    now: () => RECEIVED_AT,
+  });
+
 function ingest() {
   const queue = new ReadBackQueue();
-  return { queue, acceptItem: createItemIngest({ projects, queue, now: () => RECEIVED_AT }) };
+  return {
+    queue,
+    acceptItem: createItemIngest({ projects, rateLimiter: rateLimiter(), queue, now: () => RECEIVED_AT }),
+  };
 }
 
 const item = (data: Record<string, unknown> = {}) => ({
@@ -64,7 +81,11 @@ describe('an item posted with a post token', () => {
   it('is queued once with its project, grouping version, time received and a new uuid', async () => {
     const { queue, acceptItem } = ingest();
     const accepted = await acceptItem({ token: tokens.post_server_item, body: item() });
-    expect(accepted).toEqual({ projectId, uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(accepted).toEqual({
+      projectId,
+      uuid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      rateLimit: expect.objectContaining({ admitted: true, limit: 5000 }),
+    });
     expect(queue.messages).toEqual([
       {
         version: 1,
@@ -88,7 +109,9 @@ describe('an item posted with a post token', () => {
     const uuid = '0b5cfa1c-6e4d-4d3a-9b8e-2f1a3c4d5e6f';
     const spellings = [uuid, uuid.toUpperCase(), uuid.replaceAll('-', '')];
     for (const spelling of spellings) {
-      expect(await acceptItem({ token: tokens.post_server_item, body: item({ uuid: spelling }) })).toEqual({
+      expect(
+        await acceptItem({ token: tokens.post_server_item, body: item({ uuid: spelling }) }),
+      ).toMatchObject({
         projectId,
         uuid,
       });
@@ -167,9 +190,21 @@ describe('an item that is refused', () => {
     expect(queue.messages).toEqual([]);
   });
 
+  it('past its token’s rate limit is refused with a 429, and queues nothing', async () => {
+    const limited = await projects.createProject({ name: 'limited-too' });
+    await projects.setAccessTokenRateLimit('limited-too', 'post_server_item', 2);
+    const { queue, acceptItem } = ingest();
+    const post = () => acceptItem({ token: limited.tokens.post_server_item, body: item() });
+    expect((await post()).rateLimit).toMatchObject({ limit: 2, remaining: 1 });
+    expect((await post()).rateLimit).toMatchObject({ limit: 2, remaining: 0 });
+    await expect(post()).rejects.toBeInstanceOf(RateLimitExceededError);
+    expect(queue.messages).toHaveLength(2);
+  });
+
   it('by the queue fails the post, so the client is not told it was kept', async () => {
     const failing = createItemIngest({
       projects,
+      rateLimiter: rateLimiter(),
       queue: { send: () => Promise.reject(new Error('AWS.SimpleQueueService.NonExistentQueue')) },
     });
     await expect(failing({ token: tokens.post_server_item, body: item() })).rejects.toThrow(

@@ -9,13 +9,16 @@ import {
   AccessTokenNotFoundError,
   AmbiguousAccessTokenError,
   InvalidProjectNameError,
+  InvalidRateLimitError,
 } from '#shared/projects/errors';
 import { createProjectService, type ProjectServiceDeps } from '#shared/projects/service';
 import { SqsOccurrenceQueue } from '#shared/queue/ingest-queue';
+import { createRateLimiter } from '#shared/rate-limits/limiter';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
 import { type Dynamo, type Queues, startDynamoWithTables, startQueues } from '../../support/emulators';
 
-let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
+let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences' | 'rateLimits', string> };
 let documents: DynamoDBDocumentClient;
 let queues: Queues;
 
@@ -84,6 +87,9 @@ describe('revoking access tokens', () => {
     const { tokens } = await container().createProject({ name: 'leaky' });
     const acceptItem = createItemIngest({
       projects: ingestContainer,
+      rateLimiter: createRateLimiter({
+        counter: new DynamoDBRateLimitCounter(documents, dynamo.tableNames.rateLimits),
+      }),
       queue: new SqsOccurrenceQueue(queues.client, queues.queues.ingest.url),
     });
     const post = () =>
@@ -208,5 +214,34 @@ describe('the token cache of a container', () => {
     expect(results.every((result) => result.project.name === 'concurrent')).toBe(true);
     // One read of the token, one of its project.
     expect(counter.reads).toBe(2);
+  });
+});
+
+describe('rate limits', () => {
+  it('a token’s own limit wins over its project’s, which wins over the default; 0 removes one', async () => {
+    const admin = container();
+    const { tokens } = await admin.createProject({ name: 'metered' });
+    const limitOf = async (token: string) =>
+      (await container().authorize(token, ['post_server_item', 'read'])).rateLimitPerMinute;
+    expect(await limitOf(tokens.read)).toBe(5000);
+    await admin.setProjectRateLimit('metered', 300);
+    await admin.setAccessTokenRateLimit('metered', 'post_server_item', 20);
+    expect(await limitOf(tokens.read)).toBe(300);
+    expect(await limitOf(tokens.post_server_item)).toBe(20);
+    await admin.setAccessTokenRateLimit('metered', 'post_server_item', 0);
+    expect(await limitOf(tokens.post_server_item)).toBe(300);
+    await admin.setProjectRateLimit('metered', undefined);
+    expect(await limitOf(tokens.post_server_item)).toBe(5000);
+  });
+
+  it.each([[-1], [1.5], [1_000_001]])('refuses a limit of %j and changes nothing', async (limit) => {
+    const admin = container();
+    const name = `refused-limit-${String(limit).replace('.', '-')}`;
+    await admin.createProject({ name });
+    await expect(admin.setProjectRateLimit(name, limit)).rejects.toBeInstanceOf(InvalidRateLimitError);
+    await expect(admin.setAccessTokenRateLimit(name, 'read', limit)).rejects.toBeInstanceOf(
+      InvalidRateLimitError,
+    );
+    expect((await admin.projectNamed(name)).rateLimitPerMinute).toBeUndefined();
   });
 });
