@@ -13,6 +13,7 @@ import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository, type Project } from '#shared/store/projects';
 import { UsageError } from './errors';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { type ProgressStream, progressBar } from './progress';
 
 export const REINDEX_USAGE = '  faultline search reindex [--project <name>] [--restart]';
 
@@ -55,11 +56,7 @@ export interface ReindexOptions {
   pageSize?: number;
 }
 
-/** Where the progress goes: a TTY is redrawn in place, anything else gets a line every 10%. */
-export interface ProgressStream {
-  write(text: string): unknown;
-  isTTY?: boolean;
-}
+export type { ProgressStream };
 
 export interface ReindexSummary {
   projects: Array<{ project_id: number; name: string; items: number }>;
@@ -285,37 +282,4 @@ async function writeCursor(file: string, cursor: ReindexCursor): Promise<void> {
   // Written aside, then renamed over: a run stopped mid-write never leaves half a cursor.
   await writeFile(`${file}.tmp`, `${JSON.stringify(cursor)}\n`);
   await rename(`${file}.tmp`, file);
-}
-
-const BAR_WIDTH = 20;
-const count = (value: number) => value.toLocaleString('en-US');
-
-/** `shop [#####---------------] 1,200/4,000 items`: redrawn in place on a TTY, else every 10%. */
-export function progressBar(name: string, total: number, out: ProgressStream) {
-  let lastTenth = -1;
-  const line = (done: number) => {
-    // Items reported while the run went are walked too: the bar never shows more done than there are.
-    const of = Math.max(total, done);
-    const filled = of === 0 ? BAR_WIDTH : Math.floor((done / of) * BAR_WIDTH);
-    return `${name} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${count(done)}/${count(of)} items`;
-  };
-  const tenth = (done: number) => (total === 0 ? 10 : Math.floor((Math.min(done, total) / total) * 10));
-  return {
-    show(done: number) {
-      if (out.isTTY) {
-        out.write(`\r${line(done)}\x1b[K`);
-        return;
-      }
-      if (tenth(done) === lastTenth) return;
-      lastTenth = tenth(done);
-      out.write(`${line(done)}\n`);
-    },
-    end(done: number) {
-      if (out.isTTY) {
-        out.write(`\r${line(done)}\x1b[K\n`);
-        return;
-      }
-      if (tenth(done) !== lastTenth) out.write(`${line(done)}\n`);
-    },
-  };
 }
