@@ -10,6 +10,8 @@ import { createFanOut, lastOccurrencesOf } from '#shared/notifications/fan-out/s
 import { loadSecretBox } from '#shared/notifications/secrets';
 import { logger } from '#shared/observability';
 import { SqsDeliveryQueue } from '#shared/queue/notification-queue';
+import { createHomeReader, DynamoDBHomeStore, whileHome } from '#shared/regions/home';
+import { regionSettings } from '#shared/regions/settings';
 import { DynamoDBDailySummaries } from '#shared/store/daily-summaries';
 import { DynamoDBNoiseStore } from '#shared/store/notification-noise';
 import { DynamoDBRuleRepository } from '#shared/store/notification-rules';
@@ -43,6 +45,22 @@ const fanOut = loadSecretBox().then((box) => {
 // Kept from being an unhandled rejection before the first invocation: each invocation awaits it and fails with it.
 fanOut.catch(() => {});
 
+const fanOutRecords = async (records: DynamoDBStreamEvent['Records']) => (await fanOut)(records);
+
+// Several regions: only the home region notifies; elsewhere the batch is acknowledged untold.
+const regions = regionSettings();
+const processBatch = regions
+  ? whileHome(
+      createHomeReader({
+        store: new DynamoDBHomeStore(documents, tableNames(['projects']).projects),
+        initialHome: regions.initialHome,
+      }),
+      regions.self,
+      fanOutRecords,
+      (): DynamoDBBatchResponse => ({ batchItemFailures: [] }),
+    )
+  : fanOutRecords;
+
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event) => (await fanOut)(event.Records));
+  .handler((event) => processBatch(event.Records));

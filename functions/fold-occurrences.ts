@@ -11,6 +11,7 @@ import { createFoldHandler } from '#shared/fold/service';
 import { logger } from '#shared/observability';
 import { DynamoDBFoldStorage } from '#shared/store/fold-storage';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
+import { regionEnvironment } from '#shared/wiring/regions';
 
 const tables = tableNames(['projects', 'items', 'occurrences']);
 const documents = createDocumentClient();
@@ -22,6 +23,8 @@ const processStreamBatch = createFoldHandler({
       new DynamoDBProjectRepository(documents, tables.projects),
     ),
   ),
+  // Several regions: rows another region's worker stored are that region's to count.
+  region: process.env[regionEnvironment.self] || undefined,
 });
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()

@@ -155,7 +155,11 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   };
 }
 
-function toRecord(message: Message, options: SqsPollerOptions): SQSRecord {
+/** A received message as Lambda hands it to a function. */
+export function toRecord(
+  message: Message,
+  options: Pick<SqsPollerOptions, 'queueArn' | 'region'>,
+): SQSRecord {
   const attributes = message.Attributes ?? {};
   const messageAttributes: SQSMessageAttributes = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {

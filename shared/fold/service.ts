@@ -6,6 +6,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '#shared/observability';
 import { occurrenceFacts } from '#shared/store/occurrence-rows';
+import { STORED_IN_ATTRIBUTE } from '#shared/wiring/regions';
 import type { FoldEngine } from './engine';
 import type { FoldRecord } from './records';
 
@@ -13,13 +14,20 @@ import type { FoldRecord } from './records';
  * The occurrence INSERTs of a stream batch, in order. Other rows of the table (pages, counts,
  * people, ledger, dictionaries) and other events are not the fold's; the event source mapping's
  * filter leaves most of them out already.
+ *
+ * In several regions (`region` given), only the occurrences this region's worker stored: a row
+ * replicated from another region (`stored_in` names it) is counted by that region's fold, whose
+ * counts replicate too, or after a promotion by the reconciler. A row without `stored_in` was stored
+ * by a one-region stack (before several regions) and is counted where it arrives, as it was.
  */
-export function foldRecordsOf(records: readonly DynamoDBRecord[]): FoldRecord[] {
+export function foldRecordsOf(records: readonly DynamoDBRecord[], region?: string): FoldRecord[] {
   const folded: FoldRecord[] = [];
   for (const record of records) {
     const image = record.dynamodb?.NewImage;
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     if (record.eventName !== 'INSERT' || !image || !sequenceNumber || !record.eventID) continue;
+    const storedIn = image[STORED_IN_ATTRIBUTE]?.S;
+    if (region !== undefined && storedIn !== undefined && storedIn !== region) continue;
     const occurrence = occurrenceFacts(unmarshall(image as Record<string, AttributeValue>));
     if (occurrence) folded.push({ eventId: record.eventID, sequenceNumber, occurrence });
     else if (image.entity?.S === 'occurrence') {
@@ -32,12 +40,16 @@ export function foldRecordsOf(records: readonly DynamoDBRecord[]): FoldRecord[] 
   return folded;
 }
 
-export function createFoldHandler(deps: { folder: Pick<FoldEngine, 'fold'> }) {
+export function createFoldHandler(deps: {
+  folder: Pick<FoldEngine, 'fold'>;
+  /** In several regions, this region (FAULTLINE_REGION): the fold counts what its worker stored. */
+  region?: string;
+}) {
   return async function processStreamBatch(
     records: readonly DynamoDBRecord[],
     remainingTimeMs: () => number,
   ): Promise<DynamoDBBatchResponse> {
-    const folded = foldRecordsOf(records);
+    const folded = foldRecordsOf(records, deps.region);
     if (folded.length === 0) return { batchItemFailures: [] };
     const report = await deps.folder.fold(folded, { remainingTimeMs });
     const { error, moves, ...figures } = report;

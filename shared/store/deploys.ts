@@ -1,11 +1,12 @@
 // Deploys in the items table, so the same stream that carries item changes carries deploys too.
 
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { itemKeys } from './keys';
@@ -30,6 +31,16 @@ export interface Deploy {
 
 export interface DeployRepository {
   put(deploy: Deploy): Promise<void>;
+  /**
+   * Records a deploy sent through the ingest queue once per message `uuid`: a message delivered again
+   * finds its marker and records nothing (`recorded: false`, with the id the first delivery took).
+   * `takeNumber` numbers it; a delivery that loses a race to the marker leaves that number unused.
+   */
+  putOnce(
+    deploy: Omit<Deploy, 'id'>,
+    uuid: string,
+    takeNumber: () => Promise<number>,
+  ): Promise<{ id: number; recorded: boolean }>;
   get(projectId: number, deployId: number): Promise<Deploy | undefined>;
   /** Undefined when the deploy does not exist. `now` in seconds, as Rollbar's deploy times are. */
   updateStatus(
@@ -55,6 +66,52 @@ export class DynamoDBDeployRepository implements DeployRepository {
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
+  }
+
+  async putOnce(
+    deploy: Omit<Deploy, 'id'>,
+    uuid: string,
+    takeNumber: () => Promise<number>,
+  ): Promise<{ id: number; recorded: boolean }> {
+    const marker = itemKeys.deployMessage(deploy.project_id, uuid);
+    // Read first, so a redelivery takes no number; the transaction's condition settles a race.
+    const seen = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: marker, ConsistentRead: true }),
+    );
+    if (seen.Item) return { id: Number(seen.Item.deploy_id), recorded: false };
+    const recorded: Deploy = { ...deploy, id: await takeNumber() };
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...marker, entity: 'deploy_message', deploy_id: recorded.id },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...itemKeys.deploy(recorded.project_id, recorded.id), entity: 'deploy', ...recorded },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+          ],
+        }),
+      );
+      return { id: recorded.id, recorded: true };
+    } catch (error) {
+      const markerTaken =
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+      if (!markerTaken) throw error;
+      const winner = await this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: marker, ConsistentRead: true }),
+      );
+      return { id: Number(winner.Item?.deploy_id), recorded: false };
+    }
   }
 
   async get(projectId: number, deployId: number): Promise<Deploy | undefined> {

@@ -35,6 +35,14 @@ export const itemKeys = {
     SK: `DEPLOY#${pad(deployId)}`,
   }),
   deployPartition: (projectId: number) => `PROJECT#${projectId}#DEPLOYS`,
+  /**
+   * A deploy posted to an edge region, recorded at home: its message's uuid, holding the deploy id it
+   * took, so a redelivered message records nothing. Outside the deploys' partition, which lists them.
+   */
+  deployMessage: (projectId: number, uuid: string): Key => ({
+    PK: `PROJECT#${projectId}#DEPLOY_MESSAGE#${uuid}`,
+    SK: 'DEPLOY_MESSAGE',
+  }),
 };
 
 export const occurrenceKeys = {

@@ -3,13 +3,19 @@
 // row counts towards the 1 KB that one write unit pays for.
 import { isLevel } from '#shared/domain/levels';
 import type { OccurrenceFacts, PreparedOccurrence } from '#shared/storing/occurrence';
+import { STORED_IN_ATTRIBUTE } from '#shared/wiring/regions';
 import { occurrenceKeys } from './keys';
 import type { EncodedPayload } from './payload-codec';
 import { expiresAt, OCCURRENCE_RETENTION_DAYS } from './retention';
 
+/**
+ * `storedIn`: the region whose worker stores it, in several regions (its fold alone counts it);
+ * absent in one region.
+ */
 export function occurrenceRow(
   occurrence: PreparedOccurrence,
   encoded: EncodedPayload,
+  storedIn?: string,
 ): Record<string, unknown> {
   return {
     ...occurrenceKeys.occurrence(occurrence.projectId, occurrence.uuid),
@@ -33,6 +39,7 @@ export function occurrenceRow(
     codec: encoded.codec,
     payload_truncated: occurrence.payloadTruncated || undefined,
     expires_at: expiresAt(occurrence.receivedAt, OCCURRENCE_RETENTION_DAYS),
+    ...(storedIn === undefined ? {} : { [STORED_IN_ATTRIBUTE]: storedIn }),
   };
 }
 

@@ -29,6 +29,8 @@ export class DynamoDBOccurrenceWriter {
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly codec: PayloadCodec,
+    /** In several regions, this region: written on each row as `stored_in`, which its fold counts. */
+    private readonly storedIn?: string,
   ) {}
 
   async write(batch: readonly PreparedOccurrence[]): Promise<WriteReport> {
@@ -45,7 +47,7 @@ export class DynamoDBOccurrenceWriter {
     const putNext = async (): Promise<void> => {
       while (next < batch.length) {
         const index = next++;
-        outcomes[index] = await this.put(occurrenceRow(batch[index]!, encoded[index]!));
+        outcomes[index] = await this.put(occurrenceRow(batch[index]!, encoded[index]!, this.storedIn));
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENT_PUTS, batch.length) }, putNext));

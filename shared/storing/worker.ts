@@ -1,6 +1,16 @@
 // The storing worker's service: parse a batch of queued occurrences, prepare them (grouping is one step), store each once.
+// In several regions it stores only while its region is home; otherwise it forwards the batch to the
+// home's queue (`createRegionalStoringWorker`), and it records the deploys edges send through the queue.
+import type { QueuedDeployRecorder } from '#shared/ingest/deploy-ingest';
 import { logger } from '#shared/observability';
-import { type OccurrenceMessage, occurrenceMessageSchema } from '#shared/queue/ingest-queue';
+import {
+  isDeployMessage,
+  type OccurrenceMessage,
+  occurrenceMessageSchema,
+  queuedDeployMessageSchema,
+} from '#shared/queue/ingest-queue';
+import type { Forwarder, ReceivedMessage } from '#shared/regions/forwarder';
+import { type HomeReader, storingPartOf } from '#shared/regions/home';
 import type { WriteReport } from '#shared/store/occurrence-writer';
 import { type PreparedOccurrence, prepareFallbackOccurrence, prepareOccurrence } from './occurrence';
 
@@ -28,6 +38,10 @@ export interface BatchResult {
   failedMessageIds: string[];
   stored: number;
   duplicates: number;
+  /** Deploy messages recorded (or found recorded already). */
+  deploys?: number;
+  /** Messages sent on to the home region's queue. */
+  forwarded?: number;
 }
 
 export interface StoringWorkerOptions {
@@ -40,6 +54,11 @@ export interface StoringWorkerOptions {
    * normalizer bug would: no payload known today makes the real one throw, but the next bug might.
    */
   prepare?: (message: OccurrenceMessage) => PreparedOccurrence;
+  /**
+   * Records deploy messages (deploys posted to an edge region). Without it (one region, where none
+   * is ever sent) such a message fails until the dead-letter queue takes it.
+   */
+  deploys?: QueuedDeployRecorder;
 }
 
 export function createStoringWorker(deps: StoringWorkerOptions) {
@@ -78,10 +97,17 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
     const deadline = now() + budgetMs;
     const failed: string[] = [];
     const prepared: { messageId: string; occurrence: PreparedOccurrence }[] = [];
+    let deploys = 0;
     for (const message of messages) {
       let parsed: OccurrenceMessage;
       try {
-        parsed = occurrenceMessageSchema.parse(JSON.parse(message.body));
+        const json: unknown = JSON.parse(message.body);
+        if (isDeployMessage(json)) {
+          if (await recordDeploy(message.messageId, json)) deploys++;
+          else failed.push(message.messageId);
+          continue;
+        }
+        parsed = occurrenceMessageSchema.parse(json);
       } catch (error) {
         // Ingest validated it, so this is a poison message: fail it until it lands in the dead-letter queue.
         logger.error('unreadable occurrence message', {
@@ -102,7 +128,7 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         failed.push(message.messageId);
       }
     }
-    if (prepared.length === 0) return { failedMessageIds: failed, stored: 0, duplicates: 0 };
+    if (prepared.length === 0) return { failedMessageIds: failed, stored: 0, duplicates: 0, deploys };
     try {
       const report = await deps.writer.write(prepared.map((entry) => entry.occurrence));
       // Each occurrence is its own write: one that cannot be stored fails alone, and only its
@@ -123,7 +149,7 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         failed: report.failed,
         messages: messages.length,
       });
-      return { failedMessageIds: failed, stored: report.stored, duplicates: report.duplicates };
+      return { failedMessageIds: failed, stored: report.stored, duplicates: report.duplicates, deploys };
     } catch (error) {
       // The payloads could not be encoded (their dictionary could not be read or written): retry all.
       logger.error('batch not stored; it will be delivered again', { error: error as Error });
@@ -131,7 +157,70 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         failedMessageIds: [...failed, ...prepared.map((entry) => entry.messageId)],
         stored: 0,
         duplicates: 0,
+        deploys,
       };
     }
+  };
+
+  /** One deploy message, recorded alone: false when it must come back (or, unreadable, go to the dead-letter queue). */
+  async function recordDeploy(messageId: string, json: unknown): Promise<boolean> {
+    const parsed = queuedDeployMessageSchema.safeParse(json);
+    if (!parsed.success || !deps.deploys) {
+      logger.error(
+        parsed.success ? 'deploy message where no deploys are recorded' : 'unreadable deploy message',
+        {
+          messageId,
+        },
+      );
+      return false;
+    }
+    try {
+      await deps.deploys.record(parsed.data);
+      return true;
+    } catch (error) {
+      logger.error('deploy not recorded; it will be delivered again', {
+        messageId,
+        project_id: parsed.data.project_id,
+        error: error as Error,
+      });
+      return false;
+    }
+  }
+}
+
+/** A pipeline region's storing worker in several regions: what makes it store, forward or hold. */
+export interface RegionalStoringOptions {
+  /** This region. */
+  self: string;
+  home: HomeReader;
+  forwarder: Forwarder;
+}
+
+/**
+ * Stores while this region is home and active; forwards, like an edge, while another region is
+ * home; holds (the batch fails, pushed back by the forwarder's back-off) while a promotion toward
+ * this region recounts what the old home stored, so nothing is stored here before that is done.
+ */
+export function createRegionalStoringWorker(
+  store: (messages: readonly QueuedMessage[]) => Promise<BatchResult>,
+  options: RegionalStoringOptions,
+) {
+  return async function processBatch(messages: readonly ReceivedMessage[]): Promise<BatchResult> {
+    const home = await options.home.current();
+    const part = storingPartOf(home, options.self);
+    if (part.part === 'store') return store(messages);
+    const report =
+      part.part === 'forward'
+        ? await options.forwarder.forward(messages, part.to)
+        : await options.forwarder.holdBack(messages);
+    if (part.part === 'hold') {
+      logger.info('promotion toward this region under way; batch held', { messages: messages.length });
+    }
+    return {
+      failedMessageIds: report.failedMessageIds,
+      stored: 0,
+      duplicates: 0,
+      forwarded: report.forwarded,
+    };
   };
 }

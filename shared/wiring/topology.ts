@@ -1,6 +1,7 @@
 // The wiring, declared once: which function runs on which trigger with which tables and queues.
 // The CDK stack and the local runtime both read this, so a laptop and AWS cannot drift apart; the
 // handlers read it too (their routes, their queues' variables), hence shared/ rather than infra/.
+import type { RegionRole } from './regions';
 import type { TableName } from './tables';
 
 export interface QueueDeclaration {
@@ -105,6 +106,17 @@ export type QueueAction = 'SendMessage' | 'GetQueueAttributes';
  */
 export type QueueAccess = 'consume' | readonly QueueAction[];
 
+/** What a function sends to tables and queues: its grants. */
+export interface FunctionAccess {
+  tables: Partial<Record<TableName, readonly TableAction[]>>;
+  queues: Partial<Record<QueueName, QueueAccess>>;
+  /**
+   * Sends what it does not store to the home region's ingest queue, in another region: the stack
+   * grants `sqs:SendMessage` on the pipeline regions' ingest queues and sets FAULTLINE_PIPELINE_QUEUES.
+   */
+  forwardsToHome?: boolean;
+}
+
 export interface FunctionDeclaration {
   /** Handler file, relative to the repository root; it exports `handler`. */
   entry: string;
@@ -125,6 +137,12 @@ export interface FunctionDeclaration {
    * carries the built web dashboard in its bundle.
    */
   uses?: readonly ('secretsKey' | 'email' | 'dashboard')[];
+  /**
+   * In a plan of several regions (shared/wiring/regions.ts), what the function sends there in place of
+   * `tables` and `queues`, by the part its region plays (`pipeline`: home and standbys); a part not
+   * named sends what one region does. `accessOf` reads it.
+   */
+  severalRegions?: Partial<Record<'pipeline' | 'edge', FunctionAccess>>;
 }
 
 export const functions = {
@@ -148,6 +166,10 @@ export const functions = {
     queues: {},
     timeoutSeconds: 10,
     memoryMb: 256,
+    severalRegions: {
+      // An edge has no items table: the deploy (or its status) goes through the ingest queue to home.
+      edge: { tables: { projects: ['GetItem'] }, queues: { ingest: ['SendMessage'] } },
+    },
   },
   readApi: {
     entry: 'functions/read-api.ts',
@@ -232,6 +254,21 @@ export const functions = {
     queues: { ingest: 'consume' },
     timeoutSeconds: 30,
     memoryMb: 1024,
+    severalRegions: {
+      // The home row read (cached briefly); batches forwarded while another region is home, or pushed
+      // back while a promotion toward this one is under way; deploys posted to an edge recorded: a
+      // message marker read, then the deploy numbered (a counter update) and put with its marker in
+      // one transaction, or its status updated.
+      pipeline: {
+        tables: {
+          occurrences: ['GetItem', 'PutItem'],
+          projects: ['GetItem', 'UpdateItem'],
+          items: ['GetItem', 'PutItem', 'UpdateItem'],
+        },
+        queues: { ingest: 'consume' },
+        forwardsToHome: true,
+      },
+    },
   },
   foldOccurrences: {
     entry: 'functions/fold-occurrences.ts',
@@ -339,6 +376,17 @@ export const functions = {
     timeoutSeconds: 60,
     memoryMb: 512,
     uses: ['secretsKey'],
+    severalRegions: {
+      // The home row read (cached briefly): only the home region notifies.
+      pipeline: {
+        tables: {
+          notifications: ['Query', 'PutItem', 'UpdateItem'],
+          occurrences: ['GetItem'],
+          projects: ['GetItem'],
+        },
+        queues: { notifications: ['SendMessage'] },
+      },
+    },
   },
   sendNotifications: {
     entry: 'functions/send-notifications.ts',
@@ -367,6 +415,9 @@ export const functions = {
     queues: { ingest: 'consume' },
     timeoutSeconds: 30,
     memoryMb: 256,
+    severalRegions: {
+      edge: { tables: { projects: ['GetItem'] }, queues: { ingest: 'consume' }, forwardsToHome: true },
+    },
   },
   sendDailySummaries: {
     entry: 'functions/send-daily-summaries.ts',
@@ -381,6 +432,17 @@ export const functions = {
 } as const satisfies Record<string, FunctionDeclaration>;
 
 export type FunctionName = keyof typeof functions;
+
+/**
+ * What a function sends in a region playing `role`: its `severalRegions` entry for that part, or
+ * what it sends in one region. The stacks grant this, and the wiring tests hold the handlers to it.
+ */
+export function accessOf(name: FunctionName, role: RegionRole): FunctionAccess {
+  const declaration: FunctionDeclaration = functions[name];
+  const part = role === 'edge' ? 'edge' : role === 'single' ? undefined : 'pipeline';
+  const regional = part ? declaration.severalRegions?.[part] : undefined;
+  return regional ?? { tables: declaration.tables, queues: declaration.queues };
+}
 
 /**
  * The HTTP API's CORS: browser SDKs post items from any site, with the token in a header and no

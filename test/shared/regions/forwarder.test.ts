@@ -1,0 +1,225 @@
+// The forwarder against two fauxqs servers standing for two regions: an edge's ingest queue and the
+// home's. Bodies and attributes arrive unchanged, big batches are split under SQS's limits, and what
+// cannot be sent (home unreachable, an entry refused) waits in the edge queue, pushed back.
+import { createServer } from 'node:net';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toRecord } from '#infra/local/sqs-poller';
+import {
+  createForwarder,
+  type Forwarder,
+  LONGEST_RETRY_SECONDS,
+  messageBytes,
+  type ReceivedMessage,
+  receivedMessageOf,
+  retryDelaySeconds,
+  SEND_BATCH_LIMITS,
+  sendBatchesOf,
+} from '#shared/regions/forwarder';
+import { credentials, type Queues, region, startQueues } from '../../support/emulators';
+
+let edge: Queues;
+let home: Queues;
+let forwarder: Forwarder;
+let unreachableUrl: string;
+let smallQueueUrl: string;
+const clients: SQSClient[] = [];
+
+/** A port nobody listens on: one the system gave and took back. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  [edge, home] = await Promise.all([startQueues({ prefix: 'edge' }), startQueues({ prefix: 'home' })]);
+  // A home queue that takes messages of at most 2 KiB: larger entries of a batch fail alone.
+  smallQueueUrl = home.server.createQueue('home-small', {
+    attributes: { MaximumMessageSize: '2048' },
+  }).queueUrl;
+  unreachableUrl = `http://sqs.us-west-2.localhost:${await closedPort()}/000000000000/gone-ingest`;
+  forwarder = createForwarder({
+    queueUrl: edge.queues.ingest.url,
+    pipelineQueues: {
+      'us-east-1': home.queues.ingest.url,
+      'us-west-2': unreachableUrl,
+      'eu-west-1': smallQueueUrl,
+    },
+    sqs: edge.client,
+    sqsFor: (target) => {
+      const endpoint = target === 'us-west-2' ? new URL(unreachableUrl).origin : home.endpoint;
+      const client = new SQSClient({ endpoint, region, credentials, maxAttempts: 1 });
+      clients.push(client);
+      return client;
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients) client.destroy();
+  await Promise.all([edge?.stop(), home?.stop()]);
+});
+
+/** Sends these bodies to the edge queue and receives them as Lambda would hand them over. */
+async function receivedAtEdge(
+  bodies: string[],
+  attributes: (index: number) => ReceivedMessage['attributes'] = () => ({}),
+): Promise<ReceivedMessage[]> {
+  for (const [index, body] of bodies.entries()) {
+    await edge.client.send(
+      new SendMessageCommand({
+        QueueUrl: edge.queues.ingest.url,
+        MessageBody: body,
+        MessageAttributes: attributes(index),
+      }),
+    );
+  }
+  const received: ReceivedMessage[] = [];
+  while (received.length < bodies.length) {
+    const output = await edge.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: edge.queues.ingest.url,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    for (const message of output.Messages ?? []) {
+      received.push(receivedMessageOf(toRecord(message, { queueArn: edge.queues.ingest.arn })));
+    }
+  }
+  return received;
+}
+
+async function drain(client: SQSClient, queueUrl: string, expected: number) {
+  const messages = [];
+  for (let round = 0; round < 20 && messages.length < expected; round++) {
+    const output = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
+    );
+    messages.push(...(output.Messages ?? []));
+  }
+  return messages;
+}
+
+/** Seconds until each in-flight message of the edge queue is received again. */
+function secondsUntilVisible(): number[] {
+  const inflight = edge.server.inspectQueue('edge-IngestQueue')?.messages.inflight ?? [];
+  return inflight.map((entry) => (entry.visibilityDeadline - Date.now()) / 1000);
+}
+
+describe('forwarding to the home region', () => {
+  // What a test leaves in flight (Lambda would delete what was forwarded) is not the next one's.
+  beforeEach(() => {
+    edge.server.reset();
+    home.server.reset();
+  });
+
+  it('moves a batch to the home queue with its bodies and attributes unchanged', async () => {
+    const bodies = ['{"uuid":"a","data":"é ✓ 🚀"}', '{"uuid":"b"}', '{"uuid":"c"}'];
+    const received = await receivedAtEdge(bodies, (index) => ({
+      project_id: { DataType: 'Number', StringValue: String(index + 1) },
+      uuid: { DataType: 'String', StringValue: `uuid-${index}` },
+      signature: { DataType: 'Binary', BinaryValue: new Uint8Array([0, 255, index]) },
+    }));
+
+    const report = await forwarder.forward(received, 'us-east-1');
+
+    expect(report).toEqual({ forwarded: 3, failedMessageIds: [] });
+    const arrived = await drain(home.client, home.queues.ingest.url, 3);
+    expect(arrived.map((message) => message.Body).sort()).toEqual([...bodies].sort());
+    const first = arrived.find((message) => message.Body === bodies[0])!;
+    expect(first.MessageAttributes?.project_id).toMatchObject({ DataType: 'Number', StringValue: '1' });
+    expect(first.MessageAttributes?.uuid).toMatchObject({ DataType: 'String', StringValue: 'uuid-0' });
+    expect([...(first.MessageAttributes?.signature?.BinaryValue ?? [])]).toEqual([0, 255, 0]);
+  });
+
+  it('splits a batch larger than SendMessageBatch takes in one call, and every message arrives', async () => {
+    // Five messages of 300 KB: 1.5 MB in all, which one call would have refused whole.
+    const bodies = Array.from({ length: 5 }, (_, index) => `${index}:${'x'.repeat(300_000)}`);
+    const received = await receivedAtEdge(bodies);
+
+    const report = await forwarder.forward(received, 'us-east-1');
+
+    expect(report).toEqual({ forwarded: 5, failedMessageIds: [] });
+    const arrived = await drain(home.client, home.queues.ingest.url, 5);
+    expect(arrived.map((message) => message.Body?.slice(0, 2)).sort()).toEqual([
+      '0:',
+      '1:',
+      '2:',
+      '3:',
+      '4:',
+    ]);
+  });
+
+  it('keeps every message at the edge while home is unreachable, back again in 10 s rather than minutes', async () => {
+    const received = await receivedAtEdge(['{"uuid":"d"}', '{"uuid":"e"}']);
+
+    const report = await forwarder.forward(received, 'us-west-2');
+
+    expect(report.forwarded).toBe(0);
+    expect(report.failedMessageIds.sort()).toEqual(received.map((message) => message.messageId).sort());
+    // Pushed back by the first back-off (10 s), not left to the queue's 180 s visibility timeout.
+    const waits = secondsUntilVisible();
+    expect(waits).toHaveLength(2);
+    for (const wait of waits) {
+      expect(wait).toBeGreaterThan(5);
+      expect(wait).toBeLessThanOrEqual(10);
+    }
+  });
+
+  it('fails only the entries home refuses in a partly failed batch, and pushes only those back', async () => {
+    const big = JSON.stringify({ uuid: 'big', data: 'y'.repeat(4_000) });
+    const received = await receivedAtEdge(['{"uuid":"f"}', big, '{"uuid":"g"}']);
+
+    const report = await forwarder.forward(received, 'eu-west-1');
+
+    const bigId = received.find((message) => message.body === big)!.messageId;
+    expect(report).toEqual({ forwarded: 2, failedMessageIds: [bigId] });
+    expect((await drain(home.client, smallQueueUrl, 2)).map((message) => message.Body).sort()).toEqual([
+      '{"uuid":"f"}',
+      '{"uuid":"g"}',
+    ]);
+    // Only the refused one had its visibility changed (the others keep the queue's 180 s, and Lambda deletes them).
+    const waits = secondsUntilVisible().sort((a, b) => a - b);
+    expect(waits[0]).toBeLessThanOrEqual(10);
+    expect(waits.filter((wait) => wait <= 10)).toHaveLength(1);
+  });
+
+  it('holds a batch back without sending it anywhere', async () => {
+    const received = await receivedAtEdge(['{"uuid":"h"}']);
+    const report = await forwarder.holdBack(received);
+    expect(report).toEqual({ forwarded: 0, failedMessageIds: [received[0]!.messageId] });
+    expect(secondsUntilVisible()[0]).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('the back-off and the batches', () => {
+  it('doubles from 10 s at each receive and never waits more than 5 minutes', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map(retryDelaySeconds)).toEqual([10, 20, 40, 80, 160, 300, 300, 300]);
+    expect(LONGEST_RETRY_SECONDS).toBe(300);
+  });
+
+  it('puts at most 10 messages and at most 1 MiB, attributes counted, in one call', () => {
+    const message = (bytes: number) => ({
+      body: 'z'.repeat(bytes),
+      attributes: { uuid: { DataType: 'String', StringValue: 'u'.repeat(36) } },
+    });
+    const small = Array.from({ length: 25 }, () => message(10));
+    expect(sendBatchesOf(small).map((batch) => batch.length)).toEqual([10, 10, 5]);
+    // Two bodies that fit exactly without their attributes do not fit with them.
+    const half = SEND_BATCH_LIMITS.bytes / 2;
+    expect(sendBatchesOf([message(half), message(half)]).map((batch) => batch.length)).toEqual([1, 1]);
+    expect(messageBytes(message(10))).toBe(10 + 'uuid'.length + 'String'.length + 36);
+    // A message as large as SQS allows goes alone.
+    expect(sendBatchesOf([message(10), message(SEND_BATCH_LIMITS.bytes - 100), message(10)])).toHaveLength(3);
+  });
+});
