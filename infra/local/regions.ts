@@ -4,15 +4,20 @@
 // per region) and its own fauxqs, behind network links that can be cut. A replicator plays Global
 // Table replication between the regions' tables. `cut(region)` stops its processing, its network
 // (its API and its queue unreachable) and its replication; `restore(region)` brings it back.
+
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  type AttributeValue,
   DescribeTableCommand,
   DynamoDBClient,
+  ScanCommand,
   UpdateTableCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { buildDashboard } from '#shared/dashboard/build';
 import { DASHBOARD_DIR_VAR } from '#shared/dashboard/serving';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
@@ -108,7 +113,8 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
   try {
     let dynamodbEndpoint = options.dynamodbEndpoint;
     if (!dynamodbEndpoint) {
-      const dynamo = await startDynamoDbLocal({});
+      // Tests of several engineers may share the machine: the JVM gets longer than usual to start.
+      const dynamo = await startDynamoDbLocal({ startTimeoutMs: 120_000 });
       cleanups.push(() => dynamo.stop());
       dynamodbEndpoint = dynamo.endpoint;
     }
@@ -175,55 +181,66 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
 
     const workers = new Map<string, RegionWorker>();
     const regions: Record<string, SimulatedRegion> = {};
+    const queueNames = Object.keys(queues) as QueueName[];
+    // Started side by side: loading every handler is most of a region's start.
+    const started = await Promise.allSettled(
+      plan.regions.map(async (region) => {
+        const parts = built.get(region)!;
+        const worker = await startRegionWorker({
+          region,
+          repoRoot,
+          functions: functionsFor(roleOf(plan, region), Object.keys(functions) as FunctionName[]),
+          environment: {
+            AWS_REGION: region,
+            AWS_DEFAULT_REGION: region,
+            AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+            AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+            AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodbEndpoint,
+            AWS_ENDPOINT_URL_SQS: parts.queues.endpoint,
+            // No email in these scenarios: a closed port, so a stray send fails rather than leaves.
+            AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:9',
+            [EMAIL_FROM_VAR]: 'faultline@localhost',
+            FAULTLINE_LOCAL: '1',
+            [DASHBOARD_DIR_VAR]: dashboard.outDir,
+            [SECRETS_KEY_VAR]: secretsKey,
+            [PUBLIC_URL_VAR]: parts.apiLink.origin,
+            [regionEnvironment.self]: region,
+            [regionEnvironment.pipelineQueues]: JSON.stringify(pipelineQueues),
+            [regionEnvironment.initialHome]: plan.home,
+            ...commonEnvironment,
+            ...Object.fromEntries(
+              (Object.keys(tables) as TableName[]).map((name) => [
+                tables[name].envVar,
+                parts.tableNames[name],
+              ]),
+            ),
+            ...Object.fromEntries(
+              queueNames.map((name) => [queues[name].envVar, parts.queues.queues[name].url]),
+            ),
+          },
+          dynamodbEndpoint,
+          sqsEndpoint: parts.queues.endpoint,
+          tableNames: parts.tableNames,
+          queues: Object.fromEntries(
+            queueNames.map((name) => [
+              name,
+              { url: parts.queues.queues[name].url, arn: parts.queues.queues[name].arn },
+            ]),
+          ) as RegionWorkerData['queues'],
+        });
+        cleanups.push(() => worker.stop());
+        parts.apiLink.connect(worker.httpPort);
+        workers.set(region, worker);
+      }),
+    );
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const region of plan.regions) {
       const parts = built.get(region)!;
-      const role = roleOf(plan, region);
-      const queueNames = Object.keys(queues) as QueueName[];
-      const environment: Record<string, string> = {
-        AWS_REGION: region,
-        AWS_DEFAULT_REGION: region,
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
-        AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodbEndpoint,
-        AWS_ENDPOINT_URL_SQS: parts.queues.endpoint,
-        // No email in these scenarios: a closed port, so a stray send fails rather than leaves.
-        AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:9',
-        [EMAIL_FROM_VAR]: 'faultline@localhost',
-        FAULTLINE_LOCAL: '1',
-        [DASHBOARD_DIR_VAR]: dashboard.outDir,
-        [SECRETS_KEY_VAR]: secretsKey,
-        [PUBLIC_URL_VAR]: parts.apiLink.origin,
-        [regionEnvironment.self]: region,
-        [regionEnvironment.pipelineQueues]: JSON.stringify(pipelineQueues),
-        [regionEnvironment.initialHome]: plan.home,
-        ...commonEnvironment,
-        ...Object.fromEntries(
-          (Object.keys(tables) as TableName[]).map((name) => [tables[name].envVar, parts.tableNames[name]]),
-        ),
-        ...Object.fromEntries(queueNames.map((name) => [queues[name].envVar, parts.queues.queues[name].url])),
-      };
-      const worker = await startRegionWorker({
-        region,
-        repoRoot,
-        functions: functionsFor(role, Object.keys(functions) as FunctionName[]),
-        environment,
-        dynamodbEndpoint,
-        sqsEndpoint: parts.queues.endpoint,
-        tableNames: parts.tableNames,
-        queues: Object.fromEntries(
-          queueNames.map((name) => [
-            name,
-            { url: parts.queues.queues[name].url, arn: parts.queues.queues[name].arn },
-          ]),
-        ) as RegionWorkerData['queues'],
-      });
-      cleanups.push(() => worker.stop());
-      parts.apiLink.connect(worker.httpPort);
-      workers.set(region, worker);
       regions[region] = {
         name: region,
-        role,
+        role: roleOf(plan, region),
         url: parts.apiLink.origin,
         tableNames: parts.tableNames,
         queueUrls: Object.fromEntries(
@@ -243,6 +260,7 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
       if (!parts || !worker) throw new Error(`${region} is not one of the simulated regions`);
       return { parts, worker };
     };
+    const cutRegions = new Set<string>();
     let stopping: Promise<void> | undefined;
     return {
       plan,
@@ -250,12 +268,14 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
       endpoints: { dynamodb: dynamodbEndpoint },
       async cut(region) {
         const { parts, worker } = regionParts(region);
+        cutRegions.add(region);
         parts.apiLink.sever();
         parts.queueLink.sever();
         await Promise.all([worker.send({ type: 'hold' }), replicator.cutOff(region)]);
       },
       async restore(region) {
         const { parts, worker } = regionParts(region);
+        cutRegions.delete(region);
         replicator.reconnect(region);
         parts.queueLink.restore();
         parts.apiLink.restore();
@@ -263,7 +283,19 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
       },
       hold: (region, names) => regionParts(region).worker.send({ type: 'hold', functions: names }),
       release: (region, names) => regionParts(region).worker.send({ type: 'release', functions: names }),
-      replicated: (idleOptions) => replicator.idle(idleOptions),
+      async replicated({ timeoutMs = 60_000 } = {}) {
+        const deadline = Date.now() + timeoutMs;
+        const connected = plan.regions.filter((region) => !cutRegions.has(region));
+        // A stream shows a write a moment after it is made: idle streams are not enough, the replicas
+        // must hold the same rows.
+        for (;;) {
+          await replicator.idle({ timeoutMs });
+          if (await replicasAgree(client, replicated, connected, (region) => built.get(region)!.tableNames))
+            return;
+          if (Date.now() > deadline) throw new Error(`replication did not converge within ${timeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      },
       stop() {
         stopping ??= stopAll();
         return stopping;
@@ -273,6 +305,45 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
     await stopAll();
     throw error;
   }
+}
+
+/** Whether every replicated table holds the same rows in each of `regions`. */
+async function replicasAgree(
+  client: DynamoDBClient,
+  replicated: Partial<Record<TableName, readonly string[]>>,
+  regions: readonly string[],
+  tableNamesOf: (region: string) => Record<TableName, string>,
+): Promise<boolean> {
+  for (const [table, holders] of Object.entries(replicated) as Array<[TableName, string[]]>) {
+    const present = holders.filter((region) => regions.includes(region));
+    const digests = await Promise.all(
+      present.map((region) => tableDigest(client, tableNamesOf(region)[table])),
+    );
+    if (digests.some((digest) => digest !== digests[0])) return false;
+  }
+  return true;
+}
+
+/** The rows of a table as one string, whatever the order the scan returns them in. */
+async function tableDigest(client: DynamoDBClient, tableName: string): Promise<string> {
+  const rows: string[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+    for (const row of page.Items ?? []) rows.push(JSON.stringify(unmarshall(row), sortedKeys));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return createHash('sha1').update(rows.sort().join('\n')).digest('base64');
+}
+
+/** JSON.stringify replacer: an object's keys in one order; sets (as arrays of Set) sorted. */
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value instanceof Set) return [...value].map(String).sort();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+  return value;
 }
 
 /** A Global Table's replica has a stream of new and old images; the simulation's replicator reads it. */
