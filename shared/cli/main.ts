@@ -9,6 +9,7 @@ import type { Project } from '#shared/store/projects';
 import { UsageError } from './errors';
 import { connectItems, ITEMS_HELP, ITEMS_USAGE, ItemsApiRefusal, runItemsSearch } from './items';
 import { LOCAL_STACK_FILE, type LocalStackDescription } from './local-stack-file';
+import { REGION_HELP, REGION_USAGE, type RegionTables, runRegion } from './region';
 import { REINDEX_HELP, REINDEX_USAGE, reindexCommand } from './reindex';
 import { connectRules, RULES_HELP, RULES_USAGE, RulesApiRefusal, runRules } from './rules';
 import {
@@ -32,6 +33,7 @@ ${RULES_USAGE}
 ${SEARCH_STATUS_USAGE}
 ${ITEMS_USAGE}
 ${REINDEX_USAGE}
+${REGION_USAGE}
 
 Project names: 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.
 Scopes: ${SCOPES.join(', ')}
@@ -46,6 +48,8 @@ ${RULES_HELP}
 ${SEARCH_STATUS_HELP}
 ${ITEMS_HELP}
 ${REINDEX_HELP}
+
+${REGION_HELP}
 
 Other options:
   -h, --help                this text
@@ -75,6 +79,11 @@ const OPTIONS = {
   project: { type: 'string' },
   restart: { type: 'boolean' },
   'occurrences-table': { type: 'string' },
+  regions: { type: 'string' },
+  home: { type: 'string' },
+  standby: { type: 'string' },
+  since: { type: 'string' },
+  yes: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   debug: { type: 'boolean' },
@@ -98,6 +107,8 @@ const COMMANDS: Record<string, string[]> = {
   'rules log': ['<rule id>'],
   'search status': [],
   'search reindex': [],
+  'region status': [],
+  'region promote': ['<region>'],
 };
 
 function parseCommandLine(argv: string[]) {
@@ -169,6 +180,66 @@ async function connect(values: { 'projects-table'?: string; region?: string; end
   return createProjectService({
     projects: new DynamoDBProjectRepository(createDocumentClient(client), tableName),
   });
+}
+
+/** The tables a promotion reads and writes, in the region promoted (or --region). */
+async function connectRegionTables(
+  values: {
+    'projects-table'?: string;
+    'items-table'?: string;
+    'occurrences-table'?: string;
+    region?: string;
+    endpoint?: string;
+  },
+  region: string | undefined,
+) {
+  const local = values['projects-table'] ? undefined : await localStack();
+  const tables: Partial<RegionTables> = {
+    projects: values['projects-table'] ?? local?.tables.projects,
+    items: values['items-table'] ?? local?.tables.items,
+    occurrences: values['occurrences-table'] ?? local?.tables.occurrences,
+  };
+  if (!tables.projects || !tables.items || !tables.occurrences) {
+    throw new UsageError(
+      'no tables: start the local stack (npm start) or pass --projects-table, --items-table and --occurrences-table',
+    );
+  }
+  const endpoint = values.endpoint ?? local?.endpoints.dynamodb;
+  const [{ DynamoDBClient }, { createDocumentClient }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('#shared/aws/clients'),
+  ]);
+  const client = new DynamoDBClient({
+    region: values.region ?? region ?? process.env.AWS_REGION ?? local?.region ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  return { documents: createDocumentClient(client), tables: tables as RegionTables };
+}
+
+/** The plan's -c context in ./cdk.json, where a team keeps it so every deploy says the same. */
+async function readCdkContext(): Promise<{ regions?: string; home?: string; standby?: string }> {
+  try {
+    const { context } = JSON.parse(await readFile('cdk.json', 'utf8')) as {
+      context?: Record<string, unknown>;
+    };
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    return { regions: text(context?.regions), home: text(context?.home), standby: text(context?.standby) };
+  } catch {
+    return {};
+  }
+}
+
+/** Asks on a terminal for `answer` to be typed; anything else, or no terminal, is no. */
+async function askToType(question: string, answer: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await prompt.question(question)).trim() === answer;
+  } finally {
+    prompt.close();
+  }
 }
 
 function parseGroupingVersion(value: string | undefined): GroupingVersion {
@@ -252,6 +323,22 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'search reindex') {
     print(await reindexCommand(values, process.stderr));
     return 0;
+  }
+
+  if (noun === 'region') {
+    return runRegion(
+      verb!,
+      [subject].filter((argument) => argument !== undefined),
+      values,
+      {
+        connect: (region) => connectRegionTables(values, region),
+        recount: async (...args) => (await import('#shared/recount/recount')).recount(...args),
+        print: (line) => console.log(line),
+        progress: process.stderr,
+        confirm: askToType,
+        cdkContext: readCdkContext,
+      },
+    );
   }
 
   const service = await connect(values);

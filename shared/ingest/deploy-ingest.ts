@@ -71,9 +71,11 @@ export function createDeployIngest(deps: DeployIngestDeps) {
     fields: Record<string, unknown>;
   }): Promise<Deploy> {
     const { project } = await deps.projects.authorize(input.token, ['post_server_item', 'write']);
+    // Read before numbering: a refused deploy takes no number.
+    const described = deployOf(project.projectId, readDeployFields(input.fields), now());
     const deploy: Deploy = {
       id: await deps.projectRepository.takeNumber(project.projectId, 'deploy_counter'),
-      ...deployOf(project.projectId, readDeployFields(input.fields), now()),
+      ...described,
     };
     await deps.deploys.put(deploy);
     return deploy;

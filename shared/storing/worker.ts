@@ -98,6 +98,8 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
     const failed: string[] = [];
     const prepared: { messageId: string; occurrence: PreparedOccurrence }[] = [];
     let deploys = 0;
+    // Only a batch that held deploy messages says how many (one region never sends any).
+    const deployFigure = () => (deploys > 0 ? { deploys } : {});
     for (const message of messages) {
       let parsed: OccurrenceMessage;
       try {
@@ -128,7 +130,8 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         failed.push(message.messageId);
       }
     }
-    if (prepared.length === 0) return { failedMessageIds: failed, stored: 0, duplicates: 0, deploys };
+    if (prepared.length === 0)
+      return { failedMessageIds: failed, stored: 0, duplicates: 0, ...deployFigure() };
     try {
       const report = await deps.writer.write(prepared.map((entry) => entry.occurrence));
       // Each occurrence is its own write: one that cannot be stored fails alone, and only its
@@ -149,7 +152,12 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         failed: report.failed,
         messages: messages.length,
       });
-      return { failedMessageIds: failed, stored: report.stored, duplicates: report.duplicates, deploys };
+      return {
+        failedMessageIds: failed,
+        stored: report.stored,
+        duplicates: report.duplicates,
+        ...deployFigure(),
+      };
     } catch (error) {
       // The payloads could not be encoded (their dictionary could not be read or written): retry all.
       logger.error('batch not stored; it will be delivered again', { error: error as Error });
@@ -157,7 +165,7 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         failedMessageIds: [...failed, ...prepared.map((entry) => entry.messageId)],
         stored: 0,
         duplicates: 0,
-        deploys,
+        ...deployFigure(),
       };
     }
   };

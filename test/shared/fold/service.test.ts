@@ -3,6 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFoldHandler } from '#shared/fold/service';
 import { logger } from '#shared/observability';
+import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
+import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { collisionItemId } from '#shared/storing/occurrence';
 import { type FoldTables, openFoldTables } from '../../support/fold-tables';
 import { errorData, occurrence } from '../../support/occurrences';
@@ -114,5 +116,31 @@ describe('the fold handler', () => {
       item_id: collisionItemId(forged, 1),
     });
     expect(info).toHaveBeenCalledWith('stream batch folded', expect.objectContaining({ collisions: 1 }));
+  });
+
+  it('in several regions, counts only what its own region’s worker stored', async () => {
+    const projectId = await tables.newProject();
+    const names = tables.dynamo.tableNames;
+    const writerIn = (region: string) =>
+      new DynamoDBOccurrenceWriter(
+        tables.documents,
+        names.occurrences,
+        new DynamoDBPayloadCodec(tables.documents, names.occurrences),
+        region,
+      );
+    const data = errorData({ className: 'SeenInTwoRegions' });
+    const here = [occurrence(projectId, data), occurrence(projectId, data)];
+    const replicated = [occurrence(projectId, data)];
+    await writerIn('us-east-1').write(here);
+    await writerIn('eu-west-1').write(replicated);
+    const records = (await tables.stream.readNew()).filter(
+      (record) => Number(record.dynamodb?.NewImage?.project_id?.N) === projectId,
+    );
+    expect(records.filter((record) => record.dynamodb?.NewImage?.stored_in)).toHaveLength(3);
+
+    await createFoldHandler({ folder: tables.folder(), region: 'us-east-1' })(records, () => 60_000);
+
+    // The row eu-west-1 stored is eu-west-1's fold's to count (or the reconciler's after a promotion).
+    expect((await tables.itemRow(here[0]!.itemId)).total_occurrences).toBe(2);
   });
 });

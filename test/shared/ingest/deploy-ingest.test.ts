@@ -4,9 +4,14 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
 import { AccessDeniedError, MissingTokenError, NotFoundError, ValidationError } from '#shared/errors';
-import { createDeployIngest } from '#shared/ingest/deploy-ingest';
+import {
+  createDeployIngest,
+  createEdgeDeployIngest,
+  createQueuedDeployRecorder,
+} from '#shared/ingest/deploy-ingest';
 import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService, type ProjectService } from '#shared/projects/service';
+import type { DeployQueue, QueuedDeployMessage } from '#shared/queue/ingest-queue';
 import { DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
@@ -227,5 +232,92 @@ describe("updating a deploy's status", () => {
     });
     await expect(updating).rejects.toBeInstanceOf(AccessDeniedError);
     expect(await deploys.get(projectId, deploy.id)).toEqual(deploy);
+  });
+});
+
+/** The ingest queue as the edge's deploys see it: it keeps what is sent (SqsDeployQueue sends it to SQS). */
+function keepingQueue(): DeployQueue & { sent: QueuedDeployMessage[] } {
+  const sent: QueuedDeployMessage[] = [];
+  return { sent, send: async (message) => void sent.push(JSON.parse(JSON.stringify(message))) };
+}
+
+describe('deploys posted to an edge region', () => {
+  async function edgeAndHome() {
+    const { projectId, tokens, time } = await project();
+    const queue = keepingQueue();
+    const warnings: string[] = [];
+    return {
+      projectId,
+      tokens,
+      time,
+      queue,
+      warnings,
+      edge: createEdgeDeployIngest({ projects, queue, now: () => time.now }),
+      home: createQueuedDeployRecorder({
+        projectRepository: new DynamoDBProjectRepository(documents, dynamo.tableNames.projects),
+        deploys,
+        warn: (message) => warnings.push(message),
+      }),
+    };
+  }
+
+  it('go through the queue and are recorded once at home, at the time the edge accepted them', async () => {
+    const { projectId, tokens, time, queue, edge, home } = await edgeAndHome();
+    const answer = await edge.recordDeploy({
+      token: tokens.post_server_item,
+      fields: { environment: 'production', revision: 42, local_username: 'ada', status: 'started' },
+    });
+    expect(answer).toEqual({ project_id: projectId, uuid: expect.any(String) });
+    expect(queue.sent).toHaveLength(1);
+    expect(await deploys.list(projectId, { limit: 10, page: 1 })).toEqual([]);
+
+    time.now += 3_600_000; // the home region was away for an hour
+    await home.record(queue.sent[0]!);
+    await home.record(queue.sent[0]!); // delivered again
+    expect(await deploys.list(projectId, { limit: 10, page: 1 })).toEqual([
+      {
+        id: 1,
+        project_id: projectId,
+        environment: 'production',
+        revision: '42',
+        local_username: 'ada',
+        rollbar_username: null,
+        comment: null,
+        status: 'started',
+        start_time: STARTED_AT / 1000,
+        finish_time: null,
+      },
+    ]);
+
+    const status = await edge.updateDeployStatus({
+      token: tokens.write,
+      deployId: 1,
+      fields: { status: 'failed' },
+    });
+    expect(status).toEqual({ id: 1, project_id: projectId, status: 'failed' });
+    await home.record(queue.sent[1]!);
+    expect(await deploys.get(projectId, 1)).toMatchObject({ status: 'failed', finish_time: time.now / 1000 });
+  });
+
+  it('are refused at the edge as at home, sending nothing', async () => {
+    const { tokens, queue, edge } = await edgeAndHome();
+    await expect(
+      edge.recordDeploy({ token: tokens.write, fields: { environment: 'production' } }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      edge.recordDeploy({ token: tokens.read, fields: { environment: 'production', revision: 'a' } }),
+    ).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(
+      edge.updateDeployStatus({ token: tokens.write, deployId: 1, fields: { status: 'done' } }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('a status for a deploy home does not have is dropped with a warning, creating nothing', async () => {
+    const { projectId, tokens, queue, edge, home, warnings } = await edgeAndHome();
+    await edge.updateDeployStatus({ token: tokens.write, deployId: 7, fields: { status: 'succeeded' } });
+    await home.record(queue.sent[0]!);
+    expect(warnings).toEqual(['deploy status for a deploy that does not exist; dropped']);
+    expect(await deploys.get(projectId, 7)).toBeUndefined();
   });
 });

@@ -2,13 +2,21 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
-import type { OccurrenceMessage } from '#shared/queue/ingest-queue';
+import { createQueuedDeployRecorder } from '#shared/ingest/deploy-ingest';
+import type { OccurrenceMessage, QueuedDeployMessage } from '#shared/queue/ingest-queue';
+import type { Forwarder, ReceivedMessage } from '#shared/regions/forwarder';
+import { type Home, initialHome } from '#shared/regions/home';
+import { DynamoDBDeployRepository } from '#shared/store/deploys';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { prepareOccurrence } from '#shared/storing/occurrence';
-import { createStoringWorker, type StoringWorkerOptions } from '#shared/storing/worker';
+import {
+  createRegionalStoringWorker,
+  createStoringWorker,
+  type StoringWorkerOptions,
+} from '#shared/storing/worker';
 import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
 import { errorData } from '../../support/occurrences';
 
@@ -199,5 +207,175 @@ describe('storing worker', () => {
       methods.push(row.Item?.grouping_method);
     }
     expect(methods).toEqual(['trace', 'fallback', 'fallback', 'fallback']);
+  });
+});
+
+/** A forwarder that keeps what it is given (the real one is tested against two queues). */
+function keepingForwarder() {
+  const forwarded: Array<{ to: string; bodies: string[] }> = [];
+  const held: string[] = [];
+  const forwarder: Forwarder = {
+    async forward(messages, to) {
+      forwarded.push({ to, bodies: messages.map((message) => message.body) });
+      return { forwarded: messages.length, failedMessageIds: [] };
+    },
+    async holdBack(messages) {
+      held.push(...messages.map((message) => message.messageId));
+      return { forwarded: 0, failedMessageIds: messages.map((message) => message.messageId) };
+    },
+  };
+  return { forwarder, forwarded, held };
+}
+
+function received(message: { messageId: string; body: string }): ReceivedMessage {
+  return { ...message, attributes: {}, receiveCount: 1 };
+}
+
+describe('storing worker in several regions', () => {
+  function regional(self: string, home: Home) {
+    const codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
+    const store = createStoringWorker({
+      writer: new DynamoDBOccurrenceWriter(documents, dynamo.tableNames.occurrences, codec, self),
+    });
+    const keeping = keepingForwarder();
+    return {
+      ...keeping,
+      worker: createRegionalStoringWorker(store, {
+        self,
+        home: { current: async () => home },
+        forwarder: keeping.forwarder,
+      }),
+    };
+  }
+
+  async function row(projectId: number, uuid: string) {
+    const result = await documents.send(
+      new GetCommand({
+        TableName: dynamo.tableNames.occurrences,
+        Key: { PK: `OCC#${projectId}#${uuid}`, SK: 'OCC' },
+      }),
+    );
+    return result.Item;
+  }
+
+  it('at home, stores each occurrence with the region that stored it', async () => {
+    const projectId = await newProject('regions-home');
+    const uuid = crypto.randomUUID();
+    const { worker, forwarded } = regional('us-east-1', initialHome('us-east-1'));
+
+    expect(await worker([received(message(projectId, uuid, 'AtHome'))])).toMatchObject({ stored: 1 });
+    expect((await row(projectId, uuid))?.stored_in).toBe('us-east-1');
+    expect(forwarded).toEqual([]);
+  });
+
+  it('in a standby, forwards the batch to the home region and stores nothing', async () => {
+    const projectId = await newProject('regions-standby');
+    const uuid = crypto.randomUUID();
+    const { worker, forwarded } = regional('eu-west-1', initialHome('us-east-1'));
+    const batch = [received(message(projectId, uuid, 'AtStandby'))];
+
+    expect(await worker(batch)).toEqual({ failedMessageIds: [], stored: 0, duplicates: 0, forwarded: 1 });
+    expect(forwarded).toEqual([{ to: 'us-east-1', bodies: [batch[0]!.body] }]);
+    expect(await row(projectId, uuid)).toBeUndefined();
+  });
+
+  it('while a promotion toward its region is under way, holds the batch in its queue', async () => {
+    const projectId = await newProject('regions-promoting');
+    const uuid = crypto.randomUUID();
+    const promoting: Home = { region: 'eu-west-1', epoch: 1, state: 'promoting', promotedAt: Date.now() };
+    const { worker, held, forwarded } = regional('eu-west-1', promoting);
+
+    const result = await worker([received(message(projectId, uuid, 'WhilePromoting'))]);
+    expect(result.failedMessageIds).toEqual([`m-${uuid}`]);
+    expect(held).toEqual([`m-${uuid}`]);
+    expect(forwarded).toEqual([]);
+    expect(await row(projectId, uuid)).toBeUndefined();
+  });
+
+  it('records a deploy posted to an edge once, however often its message comes, and its new status', async () => {
+    const projects = new DynamoDBProjectRepository(documents, dynamo.tableNames.projects);
+    const projectId = await newProject('regions-deploys');
+    const deploys = new DynamoDBDeployRepository(documents, dynamo.tableNames.items);
+    const codec = new DynamoDBPayloadCodec(documents, dynamo.tableNames.occurrences);
+    const worker = createStoringWorker({
+      writer: new DynamoDBOccurrenceWriter(documents, dynamo.tableNames.occurrences, codec, 'us-east-1'),
+      deploys: createQueuedDeployRecorder({ projectRepository: projects, deploys }),
+    });
+    const receivedAt = Date.UTC(2026, 10, 30, 12, 0, 0);
+    const deploy: QueuedDeployMessage = {
+      version: 1,
+      kind: 'deploy',
+      uuid: crypto.randomUUID(),
+      project_id: projectId,
+      received_at: receivedAt,
+      deploy: {
+        environment: 'production',
+        revision: 'abc123',
+        local_username: 'ci',
+        rollbar_username: null,
+        comment: null,
+        status: 'started',
+      },
+    };
+    const occurrenceUuid = crypto.randomUUID();
+    const batch = [
+      { messageId: 'm-deploy', body: JSON.stringify(deploy) },
+      message(projectId, occurrenceUuid, 'BesideADeploy'),
+    ];
+
+    expect(await worker(batch)).toMatchObject({ failedMessageIds: [], stored: 1, deploys: 1 });
+    // Delivered again: the deploy is found recorded, the occurrence found stored.
+    expect(await worker(batch)).toMatchObject({ failedMessageIds: [], stored: 0, duplicates: 1, deploys: 1 });
+    const listed = await deploys.list(projectId, { limit: 10, page: 1 });
+    expect(listed).toEqual([
+      {
+        id: 1,
+        project_id: projectId,
+        environment: 'production',
+        revision: 'abc123',
+        local_username: 'ci',
+        rollbar_username: null,
+        comment: null,
+        status: 'started',
+        start_time: receivedAt / 1000,
+        finish_time: null,
+      },
+    ]);
+
+    const status: QueuedDeployMessage = {
+      version: 1,
+      kind: 'deploy_status',
+      project_id: projectId,
+      deploy_id: 1,
+      status: 'succeeded',
+      received_at: receivedAt + 60_000,
+    };
+    expect(await worker([{ messageId: 'm-status', body: JSON.stringify(status) }])).toMatchObject({
+      failedMessageIds: [],
+      deploys: 1,
+    });
+    expect(await deploys.get(projectId, 1)).toMatchObject({
+      status: 'succeeded',
+      finish_time: receivedAt / 1000 + 60,
+    });
+  });
+
+  it('fails a deploy message where no deploys are recorded, and an unreadable one, until the dead-letter queue', async () => {
+    const { worker } = storing();
+    const result = await worker([
+      {
+        messageId: 'm-unexpected',
+        body: JSON.stringify({
+          version: 1,
+          kind: 'deploy_status',
+          project_id: 1,
+          deploy_id: 1,
+          status: 'failed',
+          received_at: 0,
+        }),
+      },
+      { messageId: 'm-unknown-kind', body: JSON.stringify({ version: 1, kind: 'release' }) },
+    ]);
+    expect(result.failedMessageIds.sort()).toEqual(['m-unexpected', 'm-unknown-kind']);
   });
 });
