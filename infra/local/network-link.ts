@@ -46,15 +46,28 @@ export async function startNetworkLink(options: NetworkLinkOptions): Promise<Net
       ? body.toString('utf8').replaceAll(linkOrigin, targetOrigin)
       : undefined;
     const payload = text === undefined ? body : Buffer.from(text, 'utf8');
-    const headers = { ...incoming.headers, 'content-length': String(payload.length) };
+    const headers = { ...incoming.headers, 'content-length': String(payload.length), connection: 'close' };
     const outgoing = request(
-      { host: '127.0.0.1', port: targetPort, method: incoming.method, path: incoming.url, headers },
+      // A new connection per request: a kept-alive one that the server behind closes as it is reused
+      // resets the request ("socket hang up"), which no client of the real thing would see.
+      {
+        host: '127.0.0.1',
+        port: targetPort,
+        method: incoming.method,
+        path: incoming.url,
+        headers,
+        agent: false,
+      },
       (response) => {
         answer.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(answer);
       },
     );
-    outgoing.on('error', () => answer.destroy());
+    outgoing.on('error', (error) => {
+      if (process.env.FAULTLINE_SIM_TRACE)
+        console.error(`link ${linkOrigin} → ${targetPort}: ${error.message}`);
+      answer.destroy();
+    });
     outgoing.end(payload);
   };
 
@@ -66,6 +79,8 @@ export async function startNetworkLink(options: NetworkLinkOptions): Promise<Net
       else forward(incoming, answer, Buffer.concat(chunks));
     });
   });
+  // Longer than clients keep an idle connection: the link never closes one as a client reuses it.
+  server.keepAliveTimeout = 65_000;
   server.on('connection', (socket) => {
     if (cut) {
       socket.destroy();

@@ -387,6 +387,7 @@ async function startRegionWorker(data: RegionWorkerData): Promise<RegionWorker> 
   worker.removeAllListeners('exit');
   worker.removeAllListeners('error');
   worker.on('error', (error) => {
+    console.error(`region ${data.region}'s worker failed`, error);
     for (const pending of waiting.values()) pending.reject(error);
     waiting.clear();
   });
