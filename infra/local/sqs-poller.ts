@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { invoke, type LoadedFunction } from './lambda-runtime';
+import type { PollerGate } from './poller-gate';
 
 export interface SqsPollerOptions {
   client: SQSClient;
@@ -20,6 +21,8 @@ export interface SqsPollerOptions {
   maxBatchingWindowSeconds: number;
   region?: string;
   logError?: (message: string, error: unknown) => void;
+  /** Holds polling between batches while closed (a region cut off in the two-region simulation). */
+  gate?: PollerGate;
 }
 
 export interface SqsPoller {
@@ -100,13 +103,18 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const loop = (async () => {
     while (!abort.signal.aborted) {
       try {
+        await options.gate?.opened();
+        if (abort.signal.aborted) break;
         const batch = await gatherBatch();
         if (batch.length === 0 || abort.signal.aborted) {
           // Stopped while gathering: the messages return to the queue after their visibility timeout.
           continue;
         }
         processing = true;
-        await processBatch(batch);
+        // Held meanwhile: the batch received just before runs when the gate opens, as an invocation
+        // Lambda had started would have.
+        if (options.gate) await options.gate.run(() => processBatch(batch));
+        else await processBatch(batch);
       } catch (error) {
         if (abort.signal.aborted) break;
         logError(`${options.function.name}: polling ${queueUrl} failed`, error);

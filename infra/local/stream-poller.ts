@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
 import { invoke, type LoadedFunction } from './lambda-runtime';
+import type { PollerGate } from './poller-gate';
 
 /** Which records invoke the function, as the mapping's filter criteria say: both fields must match. */
 export interface StreamRecordFilter {
@@ -41,6 +42,8 @@ export interface StreamPollerOptions {
   pollIntervalMs?: number;
   region?: string;
   logError?: (message: string, error: unknown) => void;
+  /** Holds reading between batches while closed; the shards' checkpoints are kept (a region cut off). */
+  gate?: PollerGate;
 }
 
 export interface StreamPoller {
@@ -259,12 +262,16 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
     while (!stopped) {
       let busy = false;
-      try {
+      const round = async () => {
         await refreshShards();
         for (const shard of shards.values()) {
           if (stopped) break;
           if (ready(shard) && (await pollShard(shard))) busy = true;
         }
+      };
+      try {
+        if (options.gate) await options.gate.run(round);
+        else await round();
       } catch (error) {
         if (stopped) break;
         logError(`${options.function.name}: reading stream ${streamArn} failed`, error);
