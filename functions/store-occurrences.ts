@@ -5,7 +5,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
-import { logger } from '#shared/observability';
+import { logger, metricsPublishing } from '#shared/observability';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { createStoringWorker } from '#shared/storing/worker';
@@ -22,6 +22,7 @@ const processBatch = createStoringWorker({
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(metricsPublishing())
   .handler(async (event) => {
     const result = await processBatch(
       event.Records.map((record) => ({ messageId: record.messageId, body: record.body })),

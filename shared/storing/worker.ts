@@ -1,5 +1,5 @@
 // The storing worker's service: parse a batch of queued occurrences, prepare them (grouping is one step), store each once.
-import { logger } from '#shared/observability';
+import { countStored, logger } from '#shared/observability';
 import { type OccurrenceMessage, occurrenceMessageSchema } from '#shared/queue/ingest-queue';
 import type { WriteReport } from '#shared/store/occurrence-writer';
 import { type PreparedOccurrence, prepareFallbackOccurrence, prepareOccurrence } from './occurrence';
@@ -117,6 +117,7 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         });
         failed.push(messageId);
       });
+      countStored(report.stored);
       logger.info('batch stored', {
         stored: report.stored,
         duplicates: report.duplicates,
