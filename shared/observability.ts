@@ -6,6 +6,9 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { MiddlewareObj } from '@middy/core';
 import type { ClientError } from '#shared/errors';
+import { MetricNames } from '#shared/metric-names';
+
+export { MetricNames };
 
 /**
  * What a request's handler logged about it, gathered on the local stack so the local HTTP API can
@@ -125,24 +128,6 @@ export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Faultline',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'faultline',
 });
-
-/** The metrics' names, as the dashboard reads them. */
-export const MetricNames = {
-  /** Ingest: occurrences queued for storing (one per accepted item). */
-  accepted: 'OccurrencesAccepted',
-  /** Ingest: items refused, by `reason` (see `refusalReason`). */
-  refused: 'OccurrencesRefused',
-  /** Storing worker: occurrences stored (duplicates, which write nothing, are not). */
-  stored: 'OccurrencesStored',
-  /** Fold: occurrences counted into their items. */
-  counted: 'OccurrencesCounted',
-  /** Fold: seconds from the newest folded record's arrival in the stream to the end of its fold. */
-  foldLag: 'FoldLagSeconds',
-  /** Sender: delivery attempts, by `channel` and `outcome`. */
-  deliveries: 'Deliveries',
-  /** API: requests refused by a per-token rate limit (429). */
-  rateLimited: 'RateLimited',
-} as const;
 
 /** Outcomes of a delivery attempt, as the `outcome` dimension names them. */
 export type DeliveryMetricOutcome = 'sent' | 'skipped' | 'refused' | 'failed' | 'retrying' | 'dead_lettered';

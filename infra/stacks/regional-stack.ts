@@ -39,7 +39,7 @@ import {
 import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-function';
 import { acknowledgeAcceptedFindings } from './accepted-findings';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
-import { addAlarmsAndDashboard } from './monitoring';
+import { addAlarmsAndDashboard, addTraceSampling, type TraceSampling } from './monitoring';
 import { SearchDomain, type SearchDomainOptions } from './search-domain';
 
 export interface RegionalStackProps extends StackProps {
@@ -53,6 +53,8 @@ export interface RegionalStackProps extends StackProps {
    * Where notification links point (`{publicUrl}/items/{counter}`). @default the HTTP API's URL
    */
   readonly publicUrl?: string;
+  /** X-Ray sampling of the functions' traces. @default 1 trace a second, then 1% */
+  readonly traceSampling?: TraceSampling;
   /**
    * The search engine: `dynamodb` (the search table; nothing runs while nobody searches) or
    * `opensearch` (an OpenSearch Service domain, `-c search=opensearch`). @default dynamodb
@@ -68,21 +70,19 @@ export interface DeclaredQueue {
   readonly deadLetterQueue: Queue;
 }
 
-// JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format.
-const httpApiAccessLogFormat = AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: '$context.requestId',
-    requestTime: '$context.requestTime',
-    sourceIp: '$context.identity.sourceIp',
-    userAgent: '$context.identity.userAgent',
-    routeKey: '$context.routeKey',
-    status: '$context.status',
-    responseLength: '$context.responseLength',
-    responseLatencyMs: '$context.responseLatency',
-    integrationLatencyMs: '$context.integrationLatency',
-    integrationError: '$context.integrationErrorMessage',
-  }),
-);
+// JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format. One line
+// per request is billed per byte (docs/benchmarks.md), so it keeps what an investigation needs: the
+// request's id, caller, route, status, latency and an integration's error. The time is the log
+// event's own; user agents (the longest field) and sizes are left out.
+export const httpApiAccessLogFields = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  route: '$context.routeKey',
+  status: '$context.status',
+  ms: '$context.responseLatency',
+  error: '$context.integrationErrorMessage',
+};
+const httpApiAccessLogFormat = AccessLogFormat.custom(JSON.stringify(httpApiAccessLogFields));
 
 /**
  * The dashboard is built into the serving function's bundle (`dashboard/` beside the handler), by the
@@ -149,6 +149,7 @@ export class RegionalStack extends Stack {
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     addAlarmsAndDashboard(this, this);
+    addTraceSampling(this, props.traceSampling);
 
     this.createOutputs();
     acknowledgeAcceptedFindings(this);
