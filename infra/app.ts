@@ -31,7 +31,7 @@ function searchFromContext(): RegionalStackProps['search'] {
   };
 }
 
-/** `-c traceReservoir=1 -c traceRate=0.01`: traces recorded each second, then the share of the rest. */
+/** `-c traceReservoir=0 -c traceRate=0.01`: traces recorded each second, then the share of the rest. */
 function traceSamplingFromContext(): RegionalStackProps['traceSampling'] {
   const reservoir = app.node.tryGetContext('traceReservoir') as string | number | undefined;
   const rate = app.node.tryGetContext('traceRate') as string | number | undefined;

@@ -53,7 +53,7 @@ export interface RegionalStackProps extends StackProps {
    * Where notification links point (`{publicUrl}/items/{counter}`). @default the HTTP API's URL
    */
   readonly publicUrl?: string;
-  /** X-Ray sampling of the functions' traces. @default 1 trace a second, then 1% */
+  /** X-Ray sampling of the functions' traces. @default no reservoir, 1% of invocations */
   readonly traceSampling?: TraceSampling;
   /**
    * The search engine: `dynamodb` (the search table; nothing runs while nobody searches) or

@@ -66,11 +66,11 @@ describe('the dashboard', () => {
 });
 
 describe('tracing', () => {
-  it('records one trace a second and 1% of the rest by default, for the stack’s functions only', () => {
+  it('records 1% of invocations and no reservoir by default, for the stack’s functions only', () => {
     template.hasResourceProperties('AWS::XRay::SamplingRule', {
       SamplingRule: Match.objectLike({
         RuleName: 'Faultline-eu-west-1',
-        ReservoirSize: 1,
+        ReservoirSize: 0,
         FixedRate: 0.01,
         ServiceName: 'Faultline-eu-west-1-*',
       }),
@@ -79,9 +79,9 @@ describe('tracing', () => {
 
   it('takes another reservoir and rate, and refuses a rate that is not a share', () => {
     const stack = new Stack(new App(), 'Faultline-us-east-2');
-    addTraceSampling(stack, { reservoir: 0, rate: 0.001 });
+    addTraceSampling(stack, { reservoir: 1, rate: 0.001 });
     Template.fromStack(stack).hasResourceProperties('AWS::XRay::SamplingRule', {
-      SamplingRule: Match.objectLike({ ReservoirSize: 0, FixedRate: 0.001 }),
+      SamplingRule: Match.objectLike({ ReservoirSize: 1, FixedRate: 0.001 }),
     });
     expect(() => addTraceSampling(new Stack(new App(), 'Other'), { rate: 5 })).toThrow(/between 0 and 1/);
     expect(() => addTraceSampling(new Stack(new App(), 'Other'), { reservoir: 0.5 })).toThrow(/whole number/);
