@@ -328,7 +328,7 @@ async function printCost(writes: WriteScenarioResult[]): Promise<void> {
     light: byName('hot_fold_batches_of_20'),
   };
   const results: CostResult[] = (await measureHandlers()).map((measures) =>
-    costPerMillion(measures, source[measures.scenario], source.distinct),
+    costPerMillion(measures, source[measures.scenario]),
   );
   console.log(
     `\n## Cost per million occurrences (AWS list prices, ${PRICES_REGION}, as of ${PRICES_AS_OF}; light: a post a second, a message per worker call, fold batches of 20)`,
@@ -353,8 +353,8 @@ async function printCost(writes: WriteScenarioResult[]): Promise<void> {
     const m = result.measures;
     figure(`${result.scenario}.ingest_ms_mean`, fixed(m.ingest.ms, 1));
     figure(`${result.scenario}.ingest_log_bytes_per_request`, Math.round(m.ingest.logBytes));
-    figure(`${result.scenario}.worker_ms_per_batch_of_${m.worker.batchSize}`, fixed(m.worker.ms, 1));
-    figure(`${result.scenario}.fold_ms_per_batch_of_${m.fold.batchSize}`, fixed(m.fold.ms, 1));
+    figure(`${result.scenario}.worker_ms_per_occurrence`, fixed(m.worker.msPerOccurrence, 2));
+    figure(`${result.scenario}.fold_ms_per_occurrence`, fixed(m.fold.msPerOccurrence, 2));
     figure(`${result.scenario}.queued_message_bytes_mean`, Math.round(m.meanMessageBytes));
   }
   const idle = idleCostPerMonth();
