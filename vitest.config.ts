@@ -16,6 +16,8 @@ export default defineConfig({
     // failing test says what failed. POWERTOOLS_LOG_LEVEL=ERROR (or DEBUG) shows them when debugging.
     env: {
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+      // Nor metrics (EMF lines on stdout); test/functions/metrics.test.ts turns them on to read them.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   },

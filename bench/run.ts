@@ -1,10 +1,12 @@
 // `npm run bench`: the figures docs/benchmarks.md explains, printed as `name: value` lines, never asserted.
 import { availableParallelism } from 'node:os';
+import { type CostResult, costPerMillion, idleCostPerMonth, measureHandlers } from './cost';
 import { type DashboardResult, measureDashboard } from './dashboard';
 import { type FingerprintingResult, measureFingerprinting } from './fingerprinting';
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
 import { type GrowthResult, measureLinearTime } from './linear-time';
 import { measureNotifications, NOTIFIED_ERRORS, type NotificationResult, percentile } from './notifications';
+import { PRICES, PRICES_AS_OF, PRICES_REGION } from './prices';
 import {
   BUSY_CALLS_PER_WINDOW,
   LIGHT_CALLS_PER_CONTAINER,
@@ -349,6 +351,71 @@ function printGoals(
   );
 }
 
+/** The cost goals from the issue, in dollars. */
+const COST_GOALS = { hotPerMillion: 2.5, distinctPerMillion: 3.5, idlePerMonth: 3 };
+
+async function printCost(writes: WriteScenarioResult[]): Promise<void> {
+  const byName = (name: string) => writes.find((result) => result.scenario.name === name)!;
+  const source = {
+    hot: byName('hot'),
+    distinct: byName('distinct'),
+    light: byName('hot_fold_batches_of_20'),
+  };
+  const results: CostResult[] = (await measureHandlers()).map((measures) =>
+    costPerMillion(measures, source[measures.scenario]),
+  );
+  console.log(
+    `\n## Cost per million occurrences (AWS list prices, ${PRICES_REGION}, as of ${PRICES_AS_OF}; light: a post a second, a message per worker call, fold batches of 20)`,
+  );
+  printTable([
+    ['part', ...results.map((result) => `${result.scenario} $/M`), 'hot: how'],
+    ...results[0]!.lines.map((line, index) => [
+      line.part,
+      ...results.map((result) => fixed(result.lines[index]!.usdPerMillion, 3)),
+      line.detail,
+    ]),
+    ['total', ...results.map((result) => fixed(result.total)), ''],
+  ]);
+  for (const result of results) {
+    figure(`usd_per_million_${result.scenario}`, fixed(result.total));
+    for (const line of result.lines)
+      figure(`usd_per_million_${result.scenario}.${slug(line.part)}`, fixed(line.usdPerMillion, 3));
+    figure(
+      `usd_per_million_${result.scenario}.xray_at_lambda_default_sampling`,
+      fixed(result.xrayAtLambdaDefault, 3),
+    );
+    const m = result.measures;
+    figure(`${result.scenario}.ingest_ms_mean`, fixed(m.ingest.ms, 1));
+    figure(`${result.scenario}.ingest_log_bytes_per_request`, Math.round(m.ingest.logBytes));
+    figure(`${result.scenario}.worker_ms_per_occurrence`, fixed(m.worker.msPerOccurrence, 2));
+    figure(`${result.scenario}.fold_ms_per_occurrence`, fixed(m.fold.msPerOccurrence, 2));
+    figure(`${result.scenario}.queued_message_bytes_mean`, Math.round(m.meanMessageBytes));
+  }
+  const idle = idleCostPerMonth();
+  console.log('\n## Idle cost of a deployed region with no traffic ($ a month, list prices, no free tier)');
+  printTable([
+    ['part', '$/month', 'what'],
+    ...idle.map((line) => [line.part, fixed(line.usdPerMonth), line.detail]),
+  ]);
+  const idleTotal = idle.reduce((sum, line) => sum + line.usdPerMonth, 0);
+  figure('usd_per_month_idle', fixed(idleTotal));
+  figure(
+    'usd_per_month_custom_metrics_with_traffic',
+    `${fixed(7 * PRICES.customMetricMonth.usd)} (7 metrics without a reason, channel or outcome; each reason and each channel x outcome seen adds ${fixed(PRICES.customMetricMonth.usd)})`,
+  );
+  console.log('\n## Cost goals (from the issue; shown, not asserted)');
+  const hot = results.find((result) => result.scenario === 'hot')!.total;
+  const distinct = results.find((result) => result.scenario === 'distinct')!.total;
+  const goal = (name: string, wanted: number, measured: number) =>
+    figure(
+      `goal_${name}`,
+      `<= ${fixed(wanted)}, measured ${fixed(measured)}: ${measured <= wanted ? 'MET' : 'NOT MET'}`,
+    );
+  goal('usd_per_million_hot', COST_GOALS.hotPerMillion, hot);
+  goal('usd_per_million_distinct', COST_GOALS.distinctPerMillion, distinct);
+  goal('usd_per_month_idle', COST_GOALS.idlePerMonth, idleTotal);
+}
+
 function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const [index, row] of rows.entries()) {
@@ -364,6 +431,9 @@ async function main(): Promise<void> {
   console.log(`# Faultline benchmarks (node ${process.version}, ${availableParallelism()} cores)`);
   const writes = await measureGroupingWrites();
   const perOccurrence = printWrites(writes.batchSize, writes.foldBatchSize, writes.results);
+  await printCost(writes.results);
+  // `npm run bench -- cost`: the write units and the cost model only.
+  if (process.argv.includes('cost')) return;
   const ratio = printFingerprinting(measureFingerprinting());
   const linear = measureLinearTime();
   printLinearTime(linear);

@@ -11,11 +11,14 @@
 //   two when an entry is replaced by one under other keys.
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -68,6 +71,12 @@ export interface MeterTotals {
   singleWrites: number;
   /** What DynamoDB Local itself reported, summed over every write: tables, and indexes apart. */
   reported: { writeUnits: number; indexWriteUnits: number };
+  /**
+   * Read request units as AWS bills them on demand: per item read, 1 per started 4 KB when strongly
+   * consistent, half when eventually; a Query per started 4 KB of all it returned; an absent item
+   * still 1 (or half).
+   */
+  readUnits: number;
 }
 
 const zeroByCategory = () =>
@@ -97,6 +106,7 @@ export class WriteMeter {
       transactionActions: 0,
       singleWrites: 0,
       reported: { writeUnits: 0, indexWriteUnits: 0 },
+      readUnits: 0,
     };
   }
 
@@ -118,6 +128,7 @@ export class WriteMeter {
         UnprocessedItems?: BatchWriteCommandInput['RequestItems'];
       };
       this.addReported(command, output.ConsumedCapacity);
+      this.totals.readUnits += readUnitsOf(command, output);
       if (planned && before) {
         // What a BatchWriteItem left unprocessed was not written (its retry is billed then).
         const unprocessed = new Set(
@@ -258,6 +269,36 @@ export class WriteMeter {
       this.totals.reported.indexWriteUnits += indexes;
     }
   }
+}
+
+const READ_UNIT_BYTES = 4096;
+
+/** What a GetItem, BatchGetItem or Query bills, from what it returned. */
+function readUnitsOf(command: object, output: Record<string, unknown>): number {
+  const perItem = (item: Record<string, unknown> | undefined, consistent: boolean | undefined) =>
+    Math.max(1, Math.ceil((item ? itemSize(item) : 0) / READ_UNIT_BYTES)) * (consistent ? 1 : 0.5);
+  if (command instanceof GetCommand) {
+    return perItem(output.Item as Record<string, unknown> | undefined, command.input.ConsistentRead);
+  }
+  if (command instanceof BatchGetCommand) {
+    const unprocessed = (output.UnprocessedKeys ?? {}) as Record<string, { Keys?: unknown[] }>;
+    const responses = (output.Responses ?? {}) as Record<string, Record<string, unknown>[]>;
+    let units = 0;
+    for (const [table, request] of Object.entries(command.input.RequestItems ?? {})) {
+      const found = responses[table] ?? [];
+      const asked = (request.Keys?.length ?? 0) - (unprocessed[table]?.Keys?.length ?? 0);
+      for (const item of found) units += perItem(item, request.ConsistentRead);
+      // Keys that found nothing bill the minimum each.
+      units += Math.max(0, asked - found.length) * perItem(undefined, request.ConsistentRead);
+    }
+    return units;
+  }
+  if (command instanceof QueryCommand) {
+    const items = (output.Items ?? []) as Record<string, unknown>[];
+    const bytes = items.reduce((sum, item) => sum + itemSize(item), 0);
+    return Math.max(1, Math.ceil(bytes / READ_UNIT_BYTES)) * (command.input.ConsistentRead ? 1 : 0.5);
+  }
+  return 0;
 }
 
 function plannedAction(action: TransactItem): PlannedWrite {

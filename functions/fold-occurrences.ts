@@ -8,7 +8,7 @@ import { createDocumentClient } from '#shared/aws/clients';
 import { tableNames } from '#shared/config';
 import { FoldEngine } from '#shared/fold/engine';
 import { createFoldHandler } from '#shared/fold/service';
-import { logger } from '#shared/observability';
+import { logger, metricsPublishing } from '#shared/observability';
 import { DynamoDBFoldStorage } from '#shared/store/fold-storage';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { regionEnvironment } from '#shared/wiring/regions';
@@ -29,4 +29,5 @@ const processStreamBatch = createFoldHandler({
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(metricsPublishing())
   .handler((event, context) => processStreamBatch(event.Records, () => context.getRemainingTimeInMillis()));

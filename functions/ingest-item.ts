@@ -2,11 +2,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
+import { ClientError } from '#shared/errors';
 import { accessTokenOf, readItemBody } from '#shared/http/request';
 import { ok, withHeaders } from '#shared/http/response';
 import { routedHandler } from '#shared/http/router';
 import { createItemIngest } from '#shared/ingest/item-ingest';
-import { logger } from '#shared/observability';
+import { countAccepted, countRefused, logger, noteRequestProject } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
 import { SqsOccurrenceQueue } from '#shared/queue/ingest-queue';
 import { rateLimitHeaders } from '#shared/rate-limits/headers';
@@ -26,11 +27,20 @@ const acceptItem = createItemIngest({
 });
 
 async function acceptOne(event: APIGatewayProxyEventV2) {
-  const body = await readItemBody(event);
-  const accepted = await acceptItem({ token: accessTokenOf(event, body), body });
-  logger.info('item accepted', { project_id: accepted.projectId, uuid: accepted.uuid });
-  // Rollbar answers `id: null` here: the item id is known only once the occurrence is grouped.
-  return withHeaders(ok({ id: null, uuid: accepted.uuid }), rateLimitHeaders(accepted.rateLimit));
+  try {
+    const body = await readItemBody(event);
+    const accepted = await acceptItem({ token: accessTokenOf(event, body), body });
+    countAccepted();
+    // At debug: a line per accepted item was most of what ingest cost in CloudWatch Logs; the
+    // OccurrencesAccepted metric counts them, and the storing worker logs each batch.
+    logger.debug('item accepted', { project_id: accepted.projectId, uuid: accepted.uuid });
+    noteRequestProject(accepted.projectId);
+    // Rollbar answers `id: null` here: the item id is known only once the occurrence is grouped.
+    return withHeaders(ok({ id: null, uuid: accepted.uuid }), rateLimitHeaders(accepted.rateLimit));
+  } catch (error) {
+    if (error instanceof ClientError) countRefused(error);
+    throw error;
+  }
 }
 
 // rollbar.js posts to the endpoint itself, the other SDKs to its `item/`: the same call.

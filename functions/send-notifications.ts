@@ -13,7 +13,7 @@ import { createSesEmailSender, EMAIL_FROM_VAR } from '#shared/notifications/emai
 import { publicUrlFromEnv } from '#shared/notifications/links';
 import { createOutboundHttp, outboundPolicyFromEnv } from '#shared/notifications/outbound-http';
 import { loadSecretBox } from '#shared/notifications/secrets';
-import { logger } from '#shared/observability';
+import { logger, metricsPublishing } from '#shared/observability';
 import { SqsDeliveryReturns } from '#shared/queue/notification-queue';
 import { selfReports } from '#shared/self-report/middleware';
 import { DynamoDBChannelLinks } from '#shared/store/channel-links';
@@ -49,6 +49,7 @@ const deliverBatch = createDeliveryService({
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(selfReports())
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(metricsPublishing())
   .handler(async (event, context) => {
     const kept = await deliverBatch(
       event.Records.map((record) => ({

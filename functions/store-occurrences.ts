@@ -8,7 +8,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '#shared/aws/clients';
 import { queueUrls, tableNames } from '#shared/config';
 import { createQueuedDeployRecorder } from '#shared/ingest/deploy-ingest';
-import { logger } from '#shared/observability';
+import { logger, metricsPublishing } from '#shared/observability';
 import { createForwarder, receivedMessageOf } from '#shared/regions/forwarder';
 import { createHomeReader, DynamoDBHomeStore } from '#shared/regions/home';
 import { regionSettings } from '#shared/regions/settings';
@@ -59,6 +59,7 @@ const processBatch = regional ? createRegionalStoringWorker(store, regional) : s
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(metricsPublishing())
   .handler(async (event) => {
     const result = await processBatch(event.Records.map(receivedMessageOf));
     // Partial batch failure: only these come back; the rest are deleted from the queue.

@@ -31,11 +31,22 @@ function searchFromContext(): RegionalStackProps['search'] {
   };
 }
 
+/** `-c traceReservoir=0 -c traceRate=0.01`: traces recorded each second, then the share of the rest. */
+function traceSamplingFromContext(): RegionalStackProps['traceSampling'] {
+  const reservoir = app.node.tryGetContext('traceReservoir') as string | number | undefined;
+  const rate = app.node.tryGetContext('traceRate') as string | number | undefined;
+  return {
+    reservoir: reservoir === undefined ? undefined : Number(reservoir),
+    rate: rate === undefined ? undefined : Number(rate),
+  };
+}
+
 new RegionalStack(app, `Faultline-${region}`, {
   env: { region, account },
   description: `Faultline error tracker in ${region}`,
   alarmEmail,
   search: searchFromContext(),
+  traceSampling: traceSamplingFromContext(),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

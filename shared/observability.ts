@@ -1,8 +1,14 @@
-// One Powertools logger and metrics instance per container, shared by handlers and services: JSON
-// lines in AWS, short human lines on the local stack.
+// One Powertools logger, metrics and tracer instance per container, shared by handlers and services:
+// JSON lines and EMF metrics in AWS, short human lines (and no metrics) on the local stack.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { MiddlewareObj } from '@middy/core';
+import type { ClientError } from '#shared/errors';
+import { MetricNames } from '#shared/metric-names';
+
+export { MetricNames };
 
 /**
  * What a request's handler logged about it, gathered on the local stack so the local HTTP API can
@@ -15,6 +21,12 @@ export interface RequestNote {
 }
 
 const requestNotes = new AsyncLocalStorage<RequestNote>();
+
+/** Names the request's project in its local line when the handler says so without logging at info. */
+export function noteRequestProject(projectId: string | number): void {
+  const note = requestNotes.getStore();
+  if (note) note.projectId = String(projectId);
+}
 
 /** Runs a request's handler, gathering what it logs at info about the request into its note. */
 export async function withRequestNote<T>(run: () => Promise<T>): Promise<{ result: T; note: RequestNote }> {
@@ -112,10 +124,124 @@ export const logger = new FaultlineLogger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'faultline',
 });
 
+/**
+ * The tracer. It records nothing outside Lambda (Powertools turns itself off without
+ * `AWS_EXECUTION_ENV`, which neither the local stack nor the tests set), so nothing tries to reach
+ * X-Ray there; in Lambda it adds a subsegment per AWS SDK call to the traces Lambda samples.
+ */
+export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'faultline' });
+
+/**
+ * The metrics, as CloudWatch embedded metric format (EMF) lines in the function's log. Dimensions
+ * are kept few (every distinct set is a metric CloudWatch bills by the month): `service` and
+ * `region` on all, plus `reason` on refusals and `channel` and `outcome` on deliveries.
+ */
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Faultline',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'faultline',
 });
+
+/** Outcomes of a delivery attempt, as the `outcome` dimension names them. */
+export type DeliveryMetricOutcome = 'sent' | 'skipped' | 'refused' | 'failed' | 'retrying' | 'dead_lettered';
+
+/** What a refusal's `reason` dimension says, by the refusal's class: a handful of values, never client text. */
+export function refusalReason(error: ClientError): string {
+  switch (error.name) {
+    case 'BadRequestError':
+      return 'unreadable';
+    case 'MissingTokenError':
+      return 'missing_token';
+    case 'AccessDeniedError':
+      return 'unauthorized';
+    case 'PayloadTooLargeError':
+      return 'too_large';
+    case 'ValidationError':
+      return 'invalid';
+    default:
+      return error.statusCode === 429 ? 'rate_limited' : `status_${error.statusCode}`;
+  }
+}
+
+// Counts under dimensions of their own, summed over an invocation and written when it ends: one EMF
+// line per distinct set, rather than one per event.
+const dimensioned = new Map<string, { name: string; dimensions: Record<string, string>; value: number }>();
+
+function addDimensioned(name: string, dimensions: Record<string, string>): void {
+  const key = JSON.stringify([name, dimensions]);
+  const entry = dimensioned.get(key);
+  if (entry) entry.value += 1;
+  else dimensioned.set(key, { name, dimensions, value: 1 });
+}
+
+export function countAccepted(occurrences = 1): void {
+  metrics.addMetric(MetricNames.accepted, MetricUnit.Count, occurrences);
+}
+
+export function countRefused(error: ClientError): void {
+  addDimensioned(MetricNames.refused, { reason: refusalReason(error) });
+}
+
+export function countStored(occurrences: number): void {
+  metrics.addMetric(MetricNames.stored, MetricUnit.Count, occurrences);
+}
+
+export function countCounted(occurrences: number): void {
+  metrics.addMetric(MetricNames.counted, MetricUnit.Count, occurrences);
+}
+
+/** The fold's lag: now minus the newest folded record's approximate creation time (Unix seconds). */
+export function recordFoldLag(newestCreatedAtSeconds: number, nowMs = Date.now()): void {
+  metrics.addMetric(
+    MetricNames.foldLag,
+    MetricUnit.Seconds,
+    Math.max(0, nowMs / 1000 - newestCreatedAtSeconds),
+  );
+}
+
+export function countDelivery(channel: string, outcome: DeliveryMetricOutcome): void {
+  addDimensioned(MetricNames.deliveries, { channel, outcome });
+}
+
+/** For the per-token rate limiter: one request refused with a 429. */
+export function countRateLimited(): void {
+  metrics.addMetric(MetricNames.rateLimited, MetricUnit.Count, 1);
+}
+
+/**
+ * Writes what the invocation counted, once, as it ends; writes nothing when it counted nothing
+ * (Powertools would log a warning per such invocation). The local stack prints no EMF: its console
+ * is for people, and the figures go nowhere.
+ */
+let regionDimension: string | undefined;
+
+export function publishMetrics(): void {
+  const local = process.env.FAULTLINE_LOCAL === '1';
+  // Read when writing, not at import: Lambda sets it before, a test or a local run may set it after.
+  // Set once: Powertools logs a warning each time a dimension is set again.
+  const region = process.env.AWS_REGION ?? 'unknown';
+  if (region !== regionDimension) {
+    metrics.setDefaultDimensions({ region });
+    regionDimension = region;
+  }
+  for (const { name, dimensions, value } of dimensioned.values()) {
+    if (local) continue;
+    const single = metrics.singleMetric();
+    single.addDimensions(dimensions);
+    single.addMetric(name, MetricUnit.Count, value);
+  }
+  dimensioned.clear();
+  if (!metrics.hasStoredMetrics()) return;
+  if (local) {
+    metrics.clearMetrics();
+    return;
+  }
+  metrics.publishStoredMetrics();
+}
+
+/** The middy middleware every handler uses: metrics written once per invocation, failed or not. */
+export function metricsPublishing<E, R>(): MiddlewareObj<E, R> {
+  return { after: publishMetrics, onError: publishMetrics };
+}
 
 /**
  * The local runtime's name for the invocation this code runs in (it registers the lookup): all

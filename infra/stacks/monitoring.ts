@@ -1,6 +1,7 @@
 // The region's alarms (on its SNS topic) and its dashboard: what says that an occurrence is failing
 // to be stored or counted, and one screen to see whether traffic arrives and is processed.
 // Built in the stack's own scope, so the resources keep the logical ids they had inside the stack.
+// Also the X-Ray sampling rule, which keeps what tracing records (and bills) to a low fixed rate.
 
 import { Duration, type Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -10,12 +11,16 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  MathExpression,
+  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
-import { type FunctionName, type QueueName, queues } from '#shared/wiring/topology';
+import { CfnSamplingRule } from 'aws-cdk-lib/aws-xray';
+import { MetricNames } from '#shared/metric-names';
+import { commonEnvironment, type FunctionName, type QueueName, queues } from '#shared/wiring/topology';
 import type { FaultlineFunction } from '../constructs/faultline-function';
 import { declared, functionDeclarations, pascalCase } from './declarations';
 
@@ -130,4 +135,98 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
       }),
     );
   }
+  dashboard.addWidgets(...faultlineMetricWidgets(stack.region));
+}
+
+/**
+ * The handlers' own metrics (shared/observability.ts), this region's: what arrives, is stored and
+ * is counted, what is refused and why, how far the fold is behind, deliveries and rate limiting.
+ */
+function faultlineMetricWidgets(region: string): GraphWidget[] {
+  const namespace = commonEnvironment.POWERTOOLS_METRICS_NAMESPACE;
+  const dimensionsMap = { service: commonEnvironment.POWERTOOLS_SERVICE_NAME, region };
+  const minute = Duration.minutes(1);
+  const sum = (metricName: string, label: string) =>
+    new Metric({ namespace, metricName, dimensionsMap, statistic: 'Sum', period: minute, label });
+  // Refusal reasons and delivery channels are open-ended: a search draws every one that has data.
+  const search = (metricName: string, extraDimensions: string[], label: string) =>
+    new MathExpression({
+      expression: `SEARCH('{${namespace},${['service', 'region', ...extraDimensions].join(',')}} MetricName="${metricName}" region="${region}"', 'Sum', 60)`,
+      usingMetrics: {},
+      label,
+      period: minute,
+    });
+  return [
+    new GraphWidget({
+      title: 'Occurrences per minute: accepted, stored, counted',
+      left: [
+        sum(MetricNames.accepted, 'accepted'),
+        sum(MetricNames.stored, 'stored'),
+        sum(MetricNames.counted, 'counted'),
+      ],
+    }),
+    new GraphWidget({
+      title: 'Refused items by reason; rate-limited requests',
+      left: [search(MetricNames.refused, ['reason'], '')],
+      right: [sum(MetricNames.rateLimited, 'rate-limited')],
+    }),
+    new GraphWidget({
+      title: 'Fold lag (s): the newest counted occurrence, from stored to counted',
+      left: [
+        new Metric({
+          namespace,
+          metricName: MetricNames.foldLag,
+          dimensionsMap,
+          statistic: 'Maximum',
+          period: minute,
+          label: 'fold lag',
+        }),
+      ],
+    }),
+    new GraphWidget({
+      title: 'Deliveries by channel and outcome',
+      left: [search(MetricNames.deliveries, ['channel', 'outcome'], '')],
+    }),
+  ];
+}
+
+/** What tracing records: a reservoir of traces per second, then a fixed share of the rest. */
+export interface TraceSampling {
+  /** Traces per second recorded before the rate applies. @default 0 */
+  readonly reservoir?: number;
+  /** The share of requests beyond the reservoir that are traced, 0 to 1. @default 0.01 */
+  readonly rate?: number;
+}
+
+// No reservoir: X-Ray's reservoir records a trace every second whatever the traffic, which under light
+// traffic is nearly every request (about $5 per million occurrences, more than everything else
+// together: docs/benchmarks.md). 1% of invocations still gives a trace a minute from 2 requests a second.
+export const DEFAULT_TRACE_SAMPLING = { reservoir: 0, rate: 0.01 } as const;
+
+/**
+ * The X-Ray sampling rule for this stack's functions (their X-Ray service names start with the stack's
+ * name). X-Ray bills per trace recorded, so a low fixed rate keeps tracing a small part of the cost.
+ */
+export function addTraceSampling(stack: Stack, sampling: TraceSampling = {}): CfnSamplingRule {
+  const reservoir = sampling.reservoir ?? DEFAULT_TRACE_SAMPLING.reservoir;
+  const rate = sampling.rate ?? DEFAULT_TRACE_SAMPLING.rate;
+  if (!Number.isInteger(reservoir) || reservoir < 0)
+    throw new Error(`the trace reservoir is a whole number >= 0, not ${reservoir}`);
+  if (!(rate >= 0 && rate <= 1)) throw new Error(`the trace rate is between 0 and 1, not ${rate}`);
+  return new CfnSamplingRule(stack, 'TraceSamplingRule', {
+    samplingRule: {
+      // Rule names are unique per account and region, at most 32 characters.
+      ruleName: stack.stackName.slice(0, 32),
+      priority: 100,
+      reservoirSize: reservoir,
+      fixedRate: rate,
+      serviceName: `${stack.stackName}-*`,
+      serviceType: '*',
+      host: '*',
+      httpMethod: '*',
+      urlPath: '*',
+      resourceArn: '*',
+      version: 1,
+    },
+  });
 }

@@ -39,7 +39,7 @@ import {
 import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-function';
 import { acknowledgeAcceptedFindings } from './accepted-findings';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
-import { addAlarmsAndDashboard } from './monitoring';
+import { addAlarmsAndDashboard, addTraceSampling, type TraceSampling } from './monitoring';
 import { addReleases, type Releases, releaseOptionsFromContext } from './releases';
 import { SearchDomain, type SearchDomainOptions } from './search-domain';
 
@@ -54,6 +54,8 @@ export interface RegionalStackProps extends StackProps {
    * Where notification links point (`{publicUrl}/items/{counter}`). @default the HTTP API's URL
    */
   readonly publicUrl?: string;
+  /** X-Ray sampling of the functions' traces. @default no reservoir, 1% of invocations */
+  readonly traceSampling?: TraceSampling;
   /**
    * The search engine: `dynamodb` (the search table; nothing runs while nobody searches) or
    * `opensearch` (an OpenSearch Service domain, `-c search=opensearch`). @default dynamodb
@@ -69,21 +71,19 @@ export interface DeclaredQueue {
   readonly deadLetterQueue: Queue;
 }
 
-// JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format.
-const httpApiAccessLogFormat = AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: '$context.requestId',
-    requestTime: '$context.requestTime',
-    sourceIp: '$context.identity.sourceIp',
-    userAgent: '$context.identity.userAgent',
-    routeKey: '$context.routeKey',
-    status: '$context.status',
-    responseLength: '$context.responseLength',
-    responseLatencyMs: '$context.responseLatency',
-    integrationLatencyMs: '$context.integrationLatency',
-    integrationError: '$context.integrationErrorMessage',
-  }),
-);
+// JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format. One line
+// per request is billed per byte (docs/benchmarks.md), so it keeps what an investigation needs: the
+// request's id, caller, route, status, latency and an integration's error. The time is the log
+// event's own; user agents (the longest field) and sizes are left out.
+export const httpApiAccessLogFields = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  route: '$context.routeKey',
+  status: '$context.status',
+  ms: '$context.responseLatency',
+  error: '$context.integrationErrorMessage',
+};
+const httpApiAccessLogFormat = AccessLogFormat.custom(JSON.stringify(httpApiAccessLogFields));
 
 /**
  * The dashboard is built into the serving function's bundle (`dashboard/` beside the handler), by the
@@ -154,6 +154,7 @@ export class RegionalStack extends Stack {
     addAlarmsAndDashboard(this, this);
     // After monitoring: a release rolls back on the alarms it made.
     this.releases = addReleases(this, this, releaseOptionsFromContext(this));
+    addTraceSampling(this, props.traceSampling);
 
     this.createOutputs();
     acknowledgeAcceptedFindings(this);

@@ -4,7 +4,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { logger } from '#shared/observability';
+import { countCounted, logger, recordFoldLag } from '#shared/observability';
 import { occurrenceFacts } from '#shared/store/occurrence-rows';
 import { STORED_IN_ATTRIBUTE } from '#shared/wiring/regions';
 import type { FoldEngine } from './engine';
@@ -40,6 +40,16 @@ export function foldRecordsOf(records: readonly DynamoDBRecord[], region?: strin
   return folded;
 }
 
+/** The approximate creation time (Unix seconds) of the batch's newest record: how far behind the fold is. */
+function newestCreationSeconds(records: readonly DynamoDBRecord[]): number | undefined {
+  let newest: number | undefined;
+  for (const record of records) {
+    const created = record.dynamodb?.ApproximateCreationDateTime;
+    if (created !== undefined && (newest === undefined || created > newest)) newest = created;
+  }
+  return newest;
+}
+
 export function createFoldHandler(deps: {
   folder: Pick<FoldEngine, 'fold'>;
   /** In several regions, this region (FAULTLINE_REGION): the fold counts what its worker stored. */
@@ -53,6 +63,9 @@ export function createFoldHandler(deps: {
     if (folded.length === 0) return { batchItemFailures: [] };
     const report = await deps.folder.fold(folded, { remainingTimeMs });
     const { error, moves, ...figures } = report;
+    countCounted(report.counted);
+    const newest = newestCreationSeconds(records);
+    if (report.counted > 0 && newest !== undefined) recordFoldLag(newest);
     for (const move of moves) {
       logger.warn('item id taken by another project; the occurrence is counted at its group’s next id', {
         uuid: move.uuid,

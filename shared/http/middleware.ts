@@ -5,7 +5,7 @@ import type { MiddlewareObj } from '@middy/core';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ClientError } from '#shared/errors';
-import { logger } from '#shared/observability';
+import { logger, metricsPublishing } from '#shared/observability';
 import { selfReports } from '#shared/self-report/middleware';
 import { rollbarError, withHeaders } from './response';
 
@@ -36,9 +36,13 @@ export function rollbarErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
 }
 
 export function httpHandler(handler: HttpHandler) {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(selfReports())
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(rollbarErrors())
-    .handler(handler);
+  return (
+    middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+      .use(selfReports())
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      // Before the error mapping, so its `after` runs last: what a refusal counted is written too.
+      .use(metricsPublishing())
+      .use(rollbarErrors())
+      .handler(handler)
+  );
 }

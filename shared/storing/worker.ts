@@ -2,7 +2,7 @@
 // In several regions it stores only while its region is home; otherwise it forwards the batch to the
 // home's queue (`createRegionalStoringWorker`), and it records the deploys edges send through the queue.
 import type { QueuedDeployRecorder } from '#shared/ingest/deploy-ingest';
-import { logger } from '#shared/observability';
+import { countStored, logger } from '#shared/observability';
 import {
   isDeployMessage,
   type OccurrenceMessage,
@@ -146,6 +146,7 @@ export function createStoringWorker(deps: StoringWorkerOptions) {
         });
         failed.push(messageId);
       });
+      countStored(report.stored);
       logger.info('batch stored', {
         stored: report.stored,
         duplicates: report.duplicates,

@@ -3,7 +3,7 @@
 // when it should come back. It owns its ports (delivery records, destination pace) and has no AWS
 // import; shared/store/ holds their DynamoDB adapters, and ./service.ts plays it on an SQS batch.
 import { createHash, randomUUID } from 'node:crypto';
-import { logger as sharedLogger } from '#shared/observability';
+import { countDelivery, logger as sharedLogger } from '#shared/observability';
 import type {
   Channel,
   ChannelLinks,
@@ -259,6 +259,7 @@ export function createSender(options: SenderOptions): Sender {
         await settle({ status: 'failed', httpStatus: null });
         await record(rule, 'failed', null, reason);
         logger.error(`delivery failed: ${what} (${redactCredentials(reason, rule)})`, { key: message.key });
+        countDelivery(rule.channel, 'failed');
         return { ack: true };
       }
       const configured: Rule = { ...rule, config: config.data as Record<string, unknown> };
@@ -313,6 +314,7 @@ export function createSender(options: SenderOptions): Sender {
           `${name} in the sender${lastReceive ? `; ${DEAD_LETTER_NOTE}` : ''}`,
         );
         logger.error(`delivery error: ${what}`, { key: message.key, attempt, error: detail });
+        countDelivery(rule.channel, lastReceive ? 'dead_lettered' : 'retrying');
         return { ack: false, visibleAfterSeconds: lastReceive ? 0 : undefined };
       }
 
@@ -322,6 +324,7 @@ export function createSender(options: SenderOptions): Sender {
           await settle({ status: 'sent', httpStatus: outcome.httpStatus });
           await record(rule, 'sent', outcome.httpStatus, outcome.response);
           logger.info(`delivery sent: ${what} → ${answer}`, { attempt });
+          countDelivery(rule.channel, 'sent');
           return { ack: true };
         case 'skipped':
           await settle({ status: 'skipped', httpStatus: null });
@@ -329,12 +332,14 @@ export function createSender(options: SenderOptions): Sender {
           logger.info(`delivery skipped: ${what} (${redactCredentials(outcome.response, rule)})`, {
             attempt,
           });
+          countDelivery(rule.channel, 'skipped');
           return { ack: true };
         case 'failed': {
           const status = outcome.refused ? 'refused' : 'failed';
           await settle({ status: 'failed', httpStatus: outcome.httpStatus });
           await record(rule, status, outcome.httpStatus, outcome.response);
           logger.warn(`delivery ${status}: ${what} → ${answer}`, { attempt });
+          countDelivery(rule.channel, status);
           return { ack: true };
         }
         case 'retry': {
@@ -344,6 +349,7 @@ export function createSender(options: SenderOptions): Sender {
             await settle({ status: 'dead_lettered', httpStatus: outcome.httpStatus });
             await record(rule, 'failed', outcome.httpStatus, `${outcome.response} (${DEAD_LETTER_NOTE})`);
             logger.warn(`delivery failed, ${DEAD_LETTER_NOTE}: ${what} → ${answer}`, { attempt });
+            countDelivery(rule.channel, 'dead_lettered');
             return { ack: false, visibleAfterSeconds: 0 };
           }
           const seconds = retryDelaySeconds({
@@ -355,6 +361,7 @@ export function createSender(options: SenderOptions): Sender {
           await settle({ status: 'retrying', httpStatus: outcome.httpStatus });
           await record(rule, 'retrying', outcome.httpStatus, outcome.response);
           logger.info(`delivery retrying in ${seconds} s: ${what} → ${answer}`, { attempt });
+          countDelivery(rule.channel, 'retrying');
           return { ack: false, visibleAfterSeconds: seconds };
         }
       }
