@@ -204,6 +204,7 @@ describe('logical ids that must never change', () => {
       'NotificationsTable76DCFC6C',
       'OccurrencesTableADCC525E',
       'ProjectsTableAA0A2089',
+      'RateLimitsTable24B09F2E',
       'SearchTableE01A99CF',
     ]);
   });
