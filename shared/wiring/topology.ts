@@ -125,6 +125,11 @@ export interface FunctionDeclaration {
    * carries the built web dashboard in its bundle.
    */
   uses?: readonly ('secretsKey' | 'email' | 'dashboard')[];
+  /**
+   * The tables and queues the function uses in an edge region, where they differ from the above: an
+   * edge has only its projects replica and its ingest queue (shared/wiring/regions.ts).
+   */
+  atEdge?: Pick<FunctionDeclaration, 'tables' | 'queues'>;
 }
 
 export const functions = {
@@ -146,6 +151,9 @@ export const functions = {
     // One counter update numbers the deploy; the token rows are only read.
     tables: { projects: ['GetItem', 'UpdateItem'], items: ['PutItem', 'UpdateItem'] },
     queues: {},
+    // An edge has no items table: it validates the deploy and sends it through its ingest queue, to be
+    // recorded (and numbered) at home. The projects replica is only read there: home writes it.
+    atEdge: { tables: { projects: ['GetItem'] }, queues: { ingest: ['SendMessage'] } },
     timeoutSeconds: 10,
     memoryMb: 256,
   },
