@@ -22,6 +22,33 @@ export interface DomainOptions {
   readonly hostedZoneName: string;
 }
 
+const DOMAIN_NAME = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$/;
+
+/**
+ * Reads `-c domain=errors.example.com -c hostedZoneId=Z… [-c hostedZoneName=example.com]`: no domain
+ * without a name; the zone defaults to the name's parent (errors.example.com is made in example.com).
+ */
+export function parseDomain(input: {
+  domain?: string;
+  hostedZoneId?: string;
+  hostedZoneName?: string;
+}): DomainOptions | undefined {
+  const clean = (value: string | undefined) => value?.trim().replace(/\.$/, '').toLowerCase() || undefined;
+  const name = clean(input.domain);
+  const hostedZoneId = input.hostedZoneId?.trim() || undefined;
+  if (!name) {
+    if (hostedZoneId) throw new Error('-c hostedZoneId needs -c domain');
+    return undefined;
+  }
+  if (!DOMAIN_NAME.test(name)) throw new Error(`-c domain=${name} is not a domain name`);
+  if (!hostedZoneId) throw new Error('-c domain needs -c hostedZoneId: the Route 53 zone its records go in');
+  const hostedZoneName = clean(input.hostedZoneName) ?? name.slice(name.indexOf('.') + 1);
+  if (!name.endsWith(`.${hostedZoneName}`)) {
+    throw new Error(`-c domain=${name} is not a name below the zone ${hostedZoneName}`);
+  }
+  return { name, hostedZoneId, hostedZoneName };
+}
+
 export interface RegionalDomainProps extends DomainOptions {
   readonly region: string;
   readonly api: HttpApi;
