@@ -3,18 +3,30 @@
 // queue, DNS with and without a domain, and cdk-nag on every stack. One synth per plan, shared.
 import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FaultlineFunction } from '#infra/constructs/faultline-function';
-import { edgeQueue } from '#infra/stacks/edge-stack';
+import { EdgeStack, edgeQueue } from '#infra/stacks/edge-stack';
 import { createFaultlineStacks, type FaultlineStacks } from '#infra/stacks/faultline-stacks';
 import { parseDomain } from '#infra/stacks/regional-domain';
+import type { RegionalStack } from '#infra/stacks/regional-stack';
+import { MOVED_ALL_AT_ONCE, rollbackAlarmIds } from '#infra/stacks/releases';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
-import { edgeFunctions, homeRowKey, parseRegionPlan, regionEnvironment } from '#shared/wiring/regions';
+import {
+  edgeFunctions,
+  homeRowReaders,
+  parseRegionPlan,
+  pipelineRegions,
+  type RegionPlan,
+  regionEnvironment,
+  regionVariableReaders,
+} from '#shared/wiring/regions';
 import { type TableName, tables } from '#shared/wiring/tables';
-import { type FunctionName, functions, queues } from '#shared/wiring/topology';
+import { accessOf, type FunctionName, functions, type QueueName, queues } from '#shared/wiring/topology';
 
 // Skipping esbuild keeps a synth at a fraction of a second (test/infra/stack.test.ts bundles for real).
 const skipBundling = { 'aws:cdk:bundling-stacks': [] };
@@ -22,6 +34,7 @@ const account = '123456789012';
 const domain = { name: 'errors.example.com', hostedZoneId: 'Z0EXAMPLE', hostedZoneName: 'example.com' };
 
 interface Plan {
+  regions: RegionPlan;
   stacks: FaultlineStacks;
   /** The synth's failure (cdk-nag throws when a finding is left unacknowledged), if any. */
   synthError?: unknown;
@@ -31,8 +44,9 @@ interface Plan {
 /** One app per plan, checked by cdk-nag as infra/app.ts checks it; each template read once. */
 function synthesize(options: Parameters<typeof parseRegionPlan>[0], withDomain: boolean): Plan {
   const app = new App({ context: skipBundling });
+  const regions = parseRegionPlan(options);
   const stacks = createFaultlineStacks(app, {
-    plan: parseRegionPlan(options),
+    plan: regions,
     account,
     domain: withDomain ? domain : undefined,
   });
@@ -53,13 +67,15 @@ function synthesize(options: Parameters<typeof parseRegionPlan>[0], withDomain: 
         : Template.fromStack(stack),
     );
   }
-  return { stacks, synthError, templates };
+  return { regions, stacks, synthError, templates };
 }
 
 // Home us-east-1, standby eu-west-1, edge ap-southeast-2, with a domain.
 let full: Plan;
 // Home us-east-1 and edge eu-west-1, no standby, no domain.
 let plain: Plan;
+// One region: today's stack.
+let single: Plan;
 
 beforeAll(() => {
   full = synthesize(
@@ -75,6 +91,7 @@ beforeAll(() => {
     { regions: 'us-east-1,eu-west-1', home: 'us-east-1', defaultRegion: 'us-east-1' },
     false,
   );
+  single = synthesize({ defaultRegion: 'eu-west-1' }, false);
   // Five stacks synthesized: a few seconds of CPU, longer on a machine busy with other test files.
 }, 180_000);
 
@@ -238,31 +255,35 @@ describe('the home stack', () => {
     });
   });
 
-  it("tells the storing worker, the fold and the fan-out their region, the plan's home and the queues", () => {
-    for (const name of ['storeOccurrences', 'foldOccurrences', 'fanOutNotifications'] as const) {
+  it("tells the storing worker, the fold and the fan-out their region and the plan's home", () => {
+    for (const name of regionVariableReaders('home')) {
       const variables = environmentOf(home().functions[name]);
       expect(variables[regionEnvironment.self], name).toBe('us-east-1');
       expect(variables[regionEnvironment.initialHome], name).toBe('us-east-1');
-      expect(JSON.parse(render(variables[regionEnvironment.pipelineQueues])), name).toEqual({
-        'us-east-1': `https://sqs.us-east-1.amazonaws.com/${account}/Faultline-ingest`,
-        'eu-west-1': `https://sqs.eu-west-1.amazonaws.com/${account}/Faultline-ingest`,
-      });
-      expect(variables[tables.projects.envVar], name).toEqual({ Ref: logicalId(home().tables.projects) });
     }
-    // The rest of the pipeline never reads the home row.
+    expect(regionVariableReaders('home').sort()).toEqual([
+      'fanOutNotifications',
+      'foldOccurrences',
+      'storeOccurrences',
+    ]);
+    // The rest of the pipeline never reads them.
     expect(environmentOf(home().functions.readApi)[regionEnvironment.self]).toBeUndefined();
   });
 
-  it('lets the fan-out read the home row of the projects table and nothing else of it', () => {
-    const onProjects = statementsOf(home().functions.fanOutNotifications).filter((statement) =>
-      JSON.stringify(statement.Resource).includes(logicalId(home().tables.projects)),
-    );
-    expect(onProjects).toEqual([
-      expect.objectContaining({
-        Action: 'dynamodb:GetItem',
-        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [homeRowKey.PK] } },
-      }),
-    ]);
+  it("tells only the storing worker the other pipeline regions' queues, and the home row readers the projects table", () => {
+    const worker = environmentOf(home().functions.storeOccurrences);
+    expect(JSON.parse(render(worker[regionEnvironment.pipelineQueues]))).toEqual({
+      'eu-west-1': `https://sqs.eu-west-1.amazonaws.com/${account}/Faultline-ingest`,
+    });
+    for (const name of ['foldOccurrences', 'fanOutNotifications'] as const) {
+      expect(environmentOf(home().functions[name])[regionEnvironment.pipelineQueues], name).toBeUndefined();
+    }
+    for (const name of homeRowReaders('home')) {
+      const variables = environmentOf(home().functions[name]);
+      expect(variables[tables.projects.envVar], name).toEqual({ Ref: logicalId(home().tables.projects) });
+    }
+    // The fold reads only its region's name, never the home row.
+    expect(homeRowReaders('home')).not.toContain('foldOccurrences');
   });
 
   it("lets its storing worker send to the standby's ingest queue only: it forwards while not home", () => {
@@ -304,12 +325,13 @@ describe('the standby stack', () => {
       ]),
     );
     expect(Object.values(described).sort()).toEqual(['Faultline-items', 'Faultline-occurrences']);
+    // Each mapping triggers the function's live alias (`<function>:live`).
     const mappingOf = (name: FunctionName) =>
-      Object.values(
-        template.findResources('AWS::Lambda::EventSourceMapping', {
-          Properties: { FunctionName: { Ref: logicalId(standby().functions[name]) } },
-        }),
-      )[0]!.Properties.EventSourceArn as { 'Fn::GetAtt': [string, string] };
+      Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).find((mapping) =>
+        JSON.stringify(mapping.Properties.FunctionName).includes(
+          `"Ref":"${logicalId(standby().functions[name].live)}"`,
+        ),
+      )!.Properties.EventSourceArn as { 'Fn::GetAtt': [string, string] };
     const streamOf = (name: FunctionName) => described[mappingOf(name)['Fn::GetAtt'][0]];
     expect(streamOf('foldOccurrences')).toBe('Faultline-occurrences');
     expect(streamOf('fanOutNotifications')).toBe('Faultline-items');
@@ -394,7 +416,8 @@ describe('an edge stack', () => {
     const variables = environmentOf(ingestDeploy);
     expect(variables[tables.items.envVar]).toBeUndefined();
     expect(variables[queues.ingest.envVar]).toEqual({ Ref: logicalId(edge().ingestQueue) });
-    expect(variables[regionEnvironment.self]).toBe('ap-southeast-2');
+    // It only queues: the forwarder decides where to, so it reads neither the plan nor the home row.
+    expect(variables[regionEnvironment.self]).toBeUndefined();
     const actions = statementsOf(ingestDeploy)
       .filter((statement) => !JSON.stringify(statement.Resource).includes('LogGroup'))
       .filter((statement) => statement.Resource !== '*')
@@ -403,6 +426,160 @@ describe('an edge stack', () => {
       ['dynamodb:GetItem', `arn:aws:dynamodb:ap-southeast-2:${account}:table/Faultline-projects`],
       ['sqs:SendMessage', render({ 'Fn::GetAtt': [logicalId(edge().ingestQueue), 'Arn'] })],
     ]);
+  });
+});
+
+/** Every stack of the three plans, with the part it plays and the plan it was synthesized in. */
+function everyStack(): Array<{ stack: RegionalStack | EdgeStack; plan: Plan }> {
+  return [full, plain, single].flatMap((plan) =>
+    [plan.stacks.home, ...plan.stacks.standbys, ...plan.stacks.edges].map((stack) => ({ stack, plan })),
+  );
+}
+
+type Granted = {
+  tables: Partial<Record<TableName, string[]>>;
+  queues: Partial<Record<QueueName, 'consume' | string[]>>;
+  forwardsToHome: boolean;
+};
+
+/** What a function's role may do to the tables and queues of its stack, and to other regions' queues. */
+function grantedTo(name: FunctionName, stack: RegionalStack | EdgeStack, plan: Plan): Granted {
+  const fn = stack.functions[name as keyof typeof stack.functions] as FaultlineFunction;
+  const statements = statementsOf(fn, plan);
+  const actionsOn = (arn: string, service: string) =>
+    statements
+      .filter((statement) => [statement.Resource].flat().some((resource) => render(resource) === arn))
+      .flatMap((statement) => [statement.Action].flat())
+      .map((action) => action.replace(`${service}:`, ''))
+      .sort();
+  const stackTables: Partial<Record<TableName, ITableV2>> =
+    stack instanceof EdgeStack ? { projects: stack.projects } : stack.tables;
+  const granted: Granted = { tables: {}, queues: {}, forwardsToHome: false };
+  for (const [table, resource] of Object.entries(stackTables) as [TableName, ITableV2][]) {
+    const actions = actionsOn(render(stack.resolve(resource.tableArn)), 'dynamodb');
+    if (actions.length > 0) granted.tables[table] = actions;
+  }
+  for (const [queue, { queue: resource }] of Object.entries(stack.queues) as [
+    QueueName,
+    { queue: IQueue },
+  ][]) {
+    const actions = actionsOn(render(stack.resolve(resource.queueArn)), 'sqs');
+    // Consuming is the event source's grant: receive, delete, change visibility.
+    if (actions.includes('ReceiveMessage')) granted.queues[queue] = 'consume';
+    else if (actions.length > 0) granted.queues[queue] = actions;
+  }
+  granted.forwardsToHome = plan.regions.regions
+    .filter((region) => region !== stack.region)
+    .some((region) => actionsOn(ingestQueueArn(region), 'sqs').includes('SendMessage'));
+  return granted;
+}
+
+describe('grants in every part', () => {
+  it('give every function of every stack exactly what the wiring says it sends in its part (accessOf)', () => {
+    for (const { stack, plan } of everyStack()) {
+      const otherPipelineRegion = pipelineRegions(plan.regions).some((region) => region !== stack.region);
+      for (const name of Object.keys(stack.functions) as FunctionName[]) {
+        const access = accessOf(name, stack.role);
+        const sorted = (actions: readonly string[]) => [...actions].sort();
+        expect(grantedTo(name, stack, plan), `${name} in ${stack.stackName} (${stack.role})`).toEqual({
+          tables: Object.fromEntries(
+            Object.entries(access.tables).map(([table, actions]) => [table, sorted(actions)]),
+          ),
+          queues: Object.fromEntries(
+            Object.entries(access.queues).map(([queue, queueAccess]) => [
+              queue,
+              queueAccess === 'consume' ? 'consume' : sorted(queueAccess),
+            ]),
+          ),
+          // Only where there is another pipeline region to forward to.
+          forwardsToHome: Boolean(access.forwardsToHome) && otherPipelineRegion,
+        });
+      }
+    }
+  });
+
+  it('give the region variables to exactly the functions that read them, in every part', () => {
+    for (const { stack, plan } of everyStack()) {
+      for (const name of Object.keys(stack.functions) as FunctionName[]) {
+        const fn = stack.functions[name as keyof typeof stack.functions] as FaultlineFunction;
+        const variables = environmentOf(fn, plan);
+        const readsThem = regionVariableReaders(stack.role).includes(name);
+        expect(variables[regionEnvironment.self], `${name} in ${stack.stackName}`).toBe(
+          readsThem ? stack.region : undefined,
+        );
+        expect(
+          variables[regionEnvironment.pipelineQueues] !== undefined,
+          `${name} in ${stack.stackName}`,
+        ).toBe(Boolean(accessOf(name, stack.role).forwardsToHome));
+      }
+    }
+  });
+});
+
+/** The live alias an ARN reference names: `{Ref: alias}`, or a mapping's `<function>:live` join. */
+function aliasReferenced(
+  reference: unknown,
+  resources: Record<string, { Type: string }>,
+): string | undefined {
+  const text = JSON.stringify(reference);
+  const match = /"Ref":"([A-Za-z0-9]+)"/.exec(text);
+  if (!match || resources[match[1]!]?.Type !== 'AWS::Lambda::Alias') return undefined;
+  if (text.startsWith('{"Fn::Join"') && !text.endsWith('":live"]]}')) return undefined;
+  return match[1];
+}
+
+describe('releases in every stack of a plan', () => {
+  it('route, map and schedule every trigger to a live alias, and let only the aliases be invoked', () => {
+    for (const { stack, plan } of everyStack()) {
+      const resources = templateOf(stack, plan).toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: Record<string, unknown> }
+      >;
+      const aliases = new Set(
+        Object.values(stack.functions).map((fn) => logicalId((fn as FaultlineFunction).live)),
+      );
+      const ofType = (type: string) =>
+        Object.entries(resources).filter(([, resource]) => resource.Type === type);
+      const references = [
+        ...ofType('AWS::Lambda::EventSourceMapping').map(
+          ([id, r]) => [id, r.Properties.FunctionName] as const,
+        ),
+        ...ofType('AWS::ApiGatewayV2::Integration').map(
+          ([id, r]) => [id, r.Properties.IntegrationUri] as const,
+        ),
+        ...ofType('AWS::Lambda::Permission').map(([id, r]) => [id, r.Properties.FunctionName] as const),
+        ...ofType('AWS::Events::Rule').flatMap(([id, r]) =>
+          (r.Properties.Targets as Array<{ Arn: unknown }>).map((target) => [id, target.Arn] as const),
+        ),
+      ];
+      expect(references.length, stack.stackName).toBeGreaterThan(0);
+      for (const [id, reference] of references) {
+        expect(aliases.has(aliasReferenced(reference, resources) ?? ''), `${id} in ${stack.stackName}`).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it("move every alias but the fold's with CodeDeploy, rolling back on alarms the stack has", () => {
+    for (const { stack } of everyStack()) {
+      const names = Object.keys(stack.functions) as FunctionName[];
+      expect(Object.keys(stack.releases.deploymentGroups).sort(), stack.stackName).toEqual(
+        names.filter((name) => !MOVED_ALL_AT_ONCE.includes(name)).sort(),
+      );
+      for (const name of Object.keys(stack.releases.deploymentGroups) as FunctionName[]) {
+        for (const id of rollbackAlarmIds(name, stack)) {
+          expect(stack.node.tryFindChild(id), `${id} in ${stack.stackName}`).toBeDefined();
+        }
+      }
+    }
+    // An edge's queue keeps what home cannot take yet: no dead letters for its releases to watch.
+    expect(rollbackAlarmIds('forwardOccurrences', edge())).toEqual([
+      'ForwardOccurrencesErrorsAlarm',
+      'ForwardOccurrencesThrottlesAlarm',
+    ]);
+    expect(rollbackAlarmIds('ingestItem', edge())).not.toContain('IngestDeadLetterQueueDepthAlarm');
+    expect(rollbackAlarmIds('storeOccurrences', standby())).toContain('IngestDeadLetterQueueDepthAlarm');
   });
 });
 
