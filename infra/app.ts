@@ -1,7 +1,11 @@
-// The CDK app: one Faultline stack per region, checked by cdk-nag's AWS Solutions rules.
+// The CDK app: one Faultline stack per region, checked by cdk-nag's AWS Solutions rules. One region
+// (no `-c regions`) is the single stack; several are a home, standbys and edges (docs/regions.md).
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { RegionalStack, type RegionalStackProps } from './stacks/regional-stack';
+import { parseRegionPlan } from '#shared/wiring/regions';
+import { createFaultlineStacks } from './stacks/faultline-stacks';
+import { parseDomain } from './stacks/regional-domain';
+import type { RegionalStackProps } from './stacks/regional-stack';
 
 const app = new App();
 
@@ -41,11 +45,21 @@ function traceSamplingFromContext(): RegionalStackProps['traceSampling'] {
   };
 }
 
-new RegionalStack(app, `Faultline-${region}`, {
-  env: { region, account },
-  description: `Faultline error tracker in ${region}`,
+createFaultlineStacks(app, {
+  plan: parseRegionPlan({
+    regions: app.node.tryGetContext('regions') as string | undefined,
+    home: app.node.tryGetContext('home') as string | undefined,
+    standby: app.node.tryGetContext('standby') as string | undefined,
+    defaultRegion: region,
+  }),
+  account,
   alarmEmail,
   search: searchFromContext(),
+  domain: parseDomain({
+    domain: app.node.tryGetContext('domain') as string | undefined,
+    hostedZoneId: app.node.tryGetContext('hostedZoneId') as string | undefined,
+    hostedZoneName: app.node.tryGetContext('hostedZoneName') as string | undefined,
+  }),
   traceSampling: traceSamplingFromContext(),
 });
 

@@ -1,14 +1,17 @@
 // The cdk-nag findings Faultline accepts, each acknowledged by id with the reason it is accepted.
 import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
-import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnDomain } from 'aws-cdk-lib/aws-opensearchservice';
 import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
+  accessOf,
   type FunctionDeclaration,
   type FunctionName,
   functions,
   type TableAction,
 } from '#shared/wiring/topology';
+import type { FaultlineFunction } from '../constructs/faultline-function';
+import type { EdgeStack } from './edge-stack';
 import type { RegionalStack } from './regional-stack';
 import type { Releases } from './releases';
 import type { SearchDomain } from './search-domain';
@@ -16,15 +19,45 @@ import type { SearchDomain } from './search-domain';
 // cdk-nag 3 findings are acknowledged under the plugin's prefix, one id per finding.
 const nag = (rule: string): string => `AwsSolutions::AwsSolutions-${rule}`;
 
-/** The id cdk-nag gives a wildcard on a table's indexes: `Resource::<LogicalId.Arn>/index/*`. */
-function indexWildcardFinding(table: TableV2): string {
-  const logicalId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
-  return nag(`IAM5[Resource::<${logicalId}.Arn>/index/*]`);
-}
-
 /** cdk-nag writes a pseudo parameter as `<AWS::Name>`, a concrete value as itself. */
 const named = (value: string, pseudo: string): string =>
   Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
+
+/**
+ * The id cdk-nag gives a wildcard on a table's indexes: `Resource::<LogicalId.Arn>/index/*` for a table
+ * of the stack, the ARN itself for a standby's replica (imported by its fixed name).
+ */
+function indexWildcardFinding(table: ITableV2): string {
+  const stack = Stack.of(table);
+  const resource = table.node.defaultChild as CfnElement | undefined;
+  if (resource) return nag(`IAM5[Resource::<${stack.getLogicalId(resource)}.Arn>/index/*]`);
+  const region = named(stack.region, 'Region');
+  const account = named(stack.account, 'AccountId');
+  return nag(
+    `IAM5[Resource::arn:<AWS::Partition>:dynamodb:${region}:${account}:table/${table.tableName}/index/*]`,
+  );
+}
+
+/** What every Faultline function carries: its runtime, and the actions IAM cannot scope to a resource. */
+function acknowledgeFunctionFindings(fn: FaultlineFunction): void {
+  Validations.of(fn).acknowledge({
+    id: nag('L1'),
+    reason:
+      'nodejs22.x is the runtime Faultline is built and tested for (esbuild target node22); moving to ' +
+      'a newer runtime is a deliberate release, not a drift.',
+  });
+  Validations.of(fn.role).acknowledge({
+    id: nag('IAM5[Resource::*]'),
+    reason:
+      'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, for stream consumers, ' +
+      'dynamodb:ListStreams support no resource-level permissions.',
+  });
+}
+
+const apiAuthorizationReason =
+  'Rollbar API compatibility: clients send a project access token in X-Rollbar-Access-Token; the ' +
+  'functions validate it (hashed, per project and scope) and /health is public by design for ' +
+  'Route 53 health checks.';
 
 export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
   const functionDeclarations: Record<FunctionName, FunctionDeclaration> = functions;
@@ -33,19 +66,8 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
   for (const [name, fn] of Object.entries(stack.functions) as Array<
     [FunctionName, RegionalStack['functions'][FunctionName]]
   >) {
-    Validations.of(fn).acknowledge({
-      id: nag('L1'),
-      reason:
-        'nodejs22.x is the runtime Faultline is built and tested for (esbuild target node22); moving to ' +
-        'a newer runtime is a deliberate release, not a drift.',
-    });
-    Validations.of(fn.role).acknowledge({
-      id: nag('IAM5[Resource::*]'),
-      reason:
-        'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, for stream consumers, ' +
-        'dynamodb:ListStreams support no resource-level permissions.',
-    });
-    const declaredTables = Object.entries(functionDeclarations[name].tables) as Array<
+    acknowledgeFunctionFindings(fn);
+    const declaredTables = Object.entries(accessOf(name, stack.role).tables) as Array<
       [TableName, readonly TableAction[]]
     >;
     for (const [tableName, actions] of declaredTables) {
@@ -93,12 +115,36 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
   if (stack.searchDomain) acknowledgeSearchDomainFindings(stack.searchDomain);
   acknowledgeReleaseFindings(stack.releases);
 
-  Validations.of(stack.api).acknowledge({
-    id: nag('APIG4'),
+  Validations.of(stack.api).acknowledge({ id: nag('APIG4'), reason: apiAuthorizationReason });
+
+  acknowledgeReplicaStreamReaders(stack);
+}
+
+/** A standby's readers of its replica streams' ARNs: one small Lambda function run at deploy time. */
+function acknowledgeReplicaStreamReaders(stack: RegionalStack): void {
+  if (stack.replicaStreamReaders.length === 0) return;
+  // CDK's AwsCustomResource runs one function for all of them; its id is fixed by the library.
+  const provider = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+  if (!provider) throw new Error("the replica stream readers' function was not found in the stack");
+  Validations.of(provider).acknowledge({
+    id: nag('IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]'),
     reason:
-      'Rollbar API compatibility: clients send a project access token in X-Rollbar-Access-Token; the ' +
-      'functions validate it (hashed, per project and scope) and /health is public by design for ' +
-      'Route 53 health checks.',
+      "CDK's AwsCustomResource function (it reads a replica's stream ARN once per deploy) logs with the " +
+      'basic execution role the library gives it; its only other right is dynamodb:DescribeTable on the replicas.',
+  });
+}
+
+/** An edge region: the findings of its functions, its releases, its API, and its ingest queue without a dead-letter queue. */
+export function acknowledgeEdgeFindings(stack: EdgeStack): void {
+  for (const fn of Object.values(stack.functions)) acknowledgeFunctionFindings(fn);
+  acknowledgeReleaseFindings(stack.releases);
+  Validations.of(stack.api).acknowledge({ id: nag('APIG4'), reason: apiAuthorizationReason });
+  Validations.of(stack.ingestQueue).acknowledge({
+    id: nag('SQS3'),
+    reason:
+      "An edge's ingest queue has no dead-letter queue on purpose: its forwarder never reads a message's " +
+      'body, so no message is poison to it, and a message that cannot be delivered while home is down ' +
+      'must wait in the queue (14 days, alarmed after 15 minutes), not be moved aside.',
   });
 }
 

@@ -32,9 +32,10 @@ const iteratorAgeAlarmMs = 60_000;
 export interface MonitoredParts {
   readonly alarmTopic: Topic;
   readonly api: HttpApi;
-  readonly queues: Record<QueueName, { readonly queue: Queue; readonly deadLetterQueue: Queue }>;
+  // Partial: an edge region has only some of the functions, and its queue is watched by the edge stack.
+  readonly queues: Partial<Record<QueueName, { readonly queue: Queue; readonly deadLetterQueue: Queue }>>;
   readonly streamFailureQueues: readonly Queue[];
-  readonly functions: Record<FunctionName, FaultlineFunction>;
+  readonly functions: Partial<Record<FunctionName, FaultlineFunction>>;
 }
 
 export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void {

@@ -1,61 +1,77 @@
-// One region of Faultline, built from the wiring declared in shared/wiring/tables.ts and shared/wiring/topology.ts.
+// One region of Faultline that runs the whole pipeline (the only region, a home or a standby), built from
+// the wiring declared in shared/wiring/tables.ts and shared/wiring/topology.ts. An edge is edge-stack.ts.
 import path from 'node:path';
-import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import {
-  CorsHttpMethod,
-  HttpApi,
-  HttpMethod,
-  HttpStage,
-  LogGroupLogDestination,
-} from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import { type HttpApi, HttpMethod, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  Billing,
+  type ITableV2,
+  ProjectionType,
+  StreamViewType,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Schedule, Rule as ScheduleRule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { SECRETS_KEY_ARN_VAR } from '#shared/notifications/secrets';
 import { OPENSEARCH_ENDPOINT_VAR, SEARCH_ENGINE_VAR } from '#shared/search/opensearch/domain';
-import { functionsFor } from '#shared/wiring/regions';
+import {
+  functionsFor,
+  ingestQueueName,
+  isRegionalTable,
+  type RegionRole,
+  regionTableName,
+  replicaRegions,
+  roleOf,
+} from '#shared/wiring/regions';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
+  accessOf,
   commonEnvironment,
   type FunctionDeclaration,
   type FunctionName,
-  httpApi,
   type QueueDeclaration,
   type QueueName,
   queues,
 } from '#shared/wiring/topology';
 import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-function';
 import { acknowledgeAcceptedFindings } from './accepted-findings';
+import { importReplica, joinRegions, type RegionsOptions } from './cross-region';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
+import { createHttpApi, type HttpApiLimits } from './http-api';
 import { addAlarmsAndDashboard, addTraceSampling, type TraceSampling } from './monitoring';
+import { type DomainOptions, RegionalDomain } from './regional-domain';
 import { addReleases, type Releases, releaseOptionsFromContext } from './releases';
 import { SearchDomain, type SearchDomainOptions } from './search-domain';
 
-export interface RegionalStackProps extends StackProps {
+export interface RegionalStackProps extends StackProps, HttpApiLimits {
   /** Address subscribed to the alarm topic; without one, subscribe the topic after deploying. */
   readonly alarmEmail?: string;
-  /** Steady requests per second the API stage accepts. @default 1000 */
-  readonly apiRateLimit?: number;
-  /** Burst the API stage accepts above the steady rate. @default 2000 */
-  readonly apiBurstLimit?: number;
   /**
-   * Where notification links point (`{publicUrl}/items/{counter}`). @default the HTTP API's URL
+   * Where notification links point (`{publicUrl}/items/{counter}`). @default the region's own custom
+   * domain name (`https://<region>.<domain>`) with a domain, else the HTTP API's URL
    */
   readonly publicUrl?: string;
   /** X-Ray sampling of the functions' traces. @default no reservoir, 1% of invocations */
   readonly traceSampling?: TraceSampling;
+  /**
+   * Several regions (`-c regions=…`): the plan, in which this stack's region is the home or a standby.
+   * @default one region: the tables and queues keep the names CloudFormation generates
+   */
+  readonly regions?: RegionsOptions;
+  /** A custom domain with latency routing and a health check (`-c domain=…`). @default none */
+  readonly domain?: DomainOptions;
   /**
    * The search engine: `dynamodb` (the search table; nothing runs while nobody searches) or
    * `opensearch` (an OpenSearch Service domain, `-c search=opensearch`). @default dynamodb
@@ -70,20 +86,6 @@ export interface DeclaredQueue {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
 }
-
-// JSON with HTTP API (payload 2.0) variables; the library default is the REST API's format. One line
-// per request is billed per byte (docs/benchmarks.md), so it keeps what an investigation needs: the
-// request's id, caller, route, status, latency and an integration's error. The time is the log
-// event's own; user agents (the longest field) and sizes are left out.
-export const httpApiAccessLogFields = {
-  requestId: '$context.requestId',
-  ip: '$context.identity.sourceIp',
-  route: '$context.routeKey',
-  status: '$context.status',
-  ms: '$context.responseLatency',
-  error: '$context.integrationErrorMessage',
-};
-const httpApiAccessLogFormat = AccessLogFormat.custom(JSON.stringify(httpApiAccessLogFields));
 
 /**
  * The dashboard is built into the serving function's bundle (`dashboard/` beside the handler), by the
@@ -100,7 +102,10 @@ export const dashboardBuild: ICommandHooks = {
 const attributeTypes = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
 
 export class RegionalStack extends Stack {
-  readonly tables: Record<TableName, TableV2>;
+  /** The part this region plays: `single`, or `home` or `standby` in a multi-region plan. */
+  readonly role: Exclude<RegionRole, 'edge'>;
+  /** The tables: created here (one region, home; a standby's search table), or a standby's replicas. */
+  readonly tables: Record<TableName, ITableV2>;
   readonly queues: Record<QueueName, DeclaredQueue>;
   readonly functions: Record<FunctionName, FaultlineFunction>;
   readonly api: HttpApi;
@@ -116,18 +121,28 @@ export class RegionalStack extends Stack {
   readonly searchDomain?: SearchDomain;
   /** CodeDeploy's canary of every function but the fold, and the opt-in self-reporting (releases.ts). */
   readonly releases: Releases;
+  /** The custom domain names, health check and records, with `-c domain=` only. */
+  readonly domain?: RegionalDomain;
+  /** What reads a standby's replica streams at deploy time (their ARNs are not known before). */
+  readonly replicaStreamReaders: AwsCustomResource[] = [];
   private readonly publicUrl: string;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
     super(scope, id, props);
+    this.role = this.roleIn(props.regions);
 
-    this.tables = this.createTables();
-    this.queues = this.createQueues();
+    this.tables = this.createTables(props.regions);
+    this.queues = this.createQueues(props.regions);
 
-    const { api, stage } = this.createApi(props);
+    const { api, stage } = createHttpApi(this, props);
     this.api = api;
     this.apiStage = stage;
-    this.publicUrl = props.publicUrl ?? api.apiEndpoint;
+    if (props.domain) {
+      this.domain = new RegionalDomain(this, 'Domain', { ...props.domain, region: this.region, api, stage });
+    }
+    // Links lead to this region's own name: the shared name may answer from an edge, which has no dashboard.
+    this.publicUrl =
+      props.publicUrl ?? (this.domain ? `https://${this.domain.regionalName}` : api.apiEndpoint);
 
     this.secretsKey = new Secret(this, 'NotificationSecretsKey', {
       description: 'Faultline: the key that seals channel credentials in notification rules',
@@ -143,10 +158,12 @@ export class RegionalStack extends Stack {
     });
 
     this.functions = {} as Record<FunctionName, FaultlineFunction>;
-    // The one-region stack: every function but an edge region's forwarder (shared/wiring/regions.ts).
-    for (const name of functionsFor('single', Object.keys(functionDeclarations) as FunctionName[])) {
+    // The whole pipeline: every function but an edge region's forwarder (shared/wiring/regions.ts).
+    for (const name of functionsFor(this.role, Object.keys(functionDeclarations) as FunctionName[])) {
       this.functions[name] = this.createFunction(name, functionDeclarations[name]);
     }
+    // While another region is home, the storing worker forwards its batches there, as an edge does.
+    if (props.regions) joinRegions(this, props.regions, this.role, this.functions, this.tables.projects);
     if (props.search?.engine === 'opensearch') this.searchDomain = this.createSearchDomain(props.search);
 
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
@@ -160,37 +177,38 @@ export class RegionalStack extends Stack {
     acknowledgeAcceptedFindings(this);
   }
 
-  private createTables(): Record<TableName, TableV2> {
-    const created = {} as Record<TableName, TableV2>;
+  private roleIn(regions: RegionsOptions | undefined): Exclude<RegionRole, 'edge'> {
+    if (!regions) return 'single';
+    if (Token.isUnresolved(this.region)) throw new Error('a stack of a multi-region plan needs its region');
+    const role = roleOf(regions.plan, this.region);
+    if (role === 'edge') throw new Error(`${this.region} is an edge region of this plan: it is an EdgeStack`);
+    return role;
+  }
+
+  private createTables(regions: RegionsOptions | undefined): Record<TableName, ITableV2> {
+    const created = {} as Record<TableName, ITableV2>;
     for (const [name, declaration] of declared(tableDeclarations)) {
-      created[name] = new TableV2(this, declaration.logicalId, {
-        partitionKey: {
-          name: declaration.partitionKey.name,
-          type: attributeTypes[declaration.partitionKey.type],
-        },
-        sortKey: declaration.sortKey && {
-          name: declaration.sortKey.name,
-          type: attributeTypes[declaration.sortKey.type],
-        },
-        globalSecondaryIndexes: declaration.globalIndexes.map((index) => ({
-          indexName: index.indexName,
-          partitionKey: { name: index.partitionKey.name, type: attributeTypes[index.partitionKey.type] },
-          sortKey: index.sortKey && { name: index.sortKey.name, type: attributeTypes[index.sortKey.type] },
-          projectionType: ProjectionType[index.projection],
-        })),
-        billing: Billing.onDemand(),
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        dynamoStream: declaration.stream && StreamViewType[declaration.stream],
-        timeToLiveAttribute: declaration.timeToLiveAttribute,
-        // Items, occurrences and tokens are the product's data: a stack deletion must not take them.
-        removalPolicy: RemovalPolicy.RETAIN,
-        deletionProtection: true,
-      });
+      const tableName = regions && regionTableName(regions.prefix, name);
+      // A standby uses the replicas of the home's Global Tables; its regional tables are its own.
+      if (regions && tableName && this.role === 'standby' && !isRegionalTable(name)) {
+        const replica = importReplica(this, declaration.logicalId, tableName, {
+          withStream: declaration.stream !== undefined,
+        });
+        if (replica.streamReader) this.replicaStreamReaders.push(replica.streamReader);
+        created[name] = replica.table;
+        continue;
+      }
+      created[name] = createDeclaredTable(
+        this,
+        name,
+        tableName,
+        regions ? replicaRegions(regions.plan, name) : undefined,
+      );
     }
     return created;
   }
 
-  private createQueues(): Record<QueueName, DeclaredQueue> {
+  private createQueues(regions: RegionsOptions | undefined): Record<QueueName, DeclaredQueue> {
     const created = {} as Record<QueueName, DeclaredQueue>;
     for (const [name, declaration] of declared<QueueName, QueueDeclaration>(queues)) {
       const deadLetterQueue = this.encryptedQueue(declaration.deadLetter.logicalId, {
@@ -199,6 +217,8 @@ export class RegionalStack extends Stack {
         maxMessageSizeBytes: declaration.maxMessageSizeBytes,
       });
       const queue = new Queue(this, declaration.logicalId, {
+        // Other regions send to the ingest queue by its name (shared/wiring/regions.ts).
+        queueName: regions && name === 'ingest' ? ingestQueueName(regions.prefix) : undefined,
         visibilityTimeout: Duration.seconds(declaration.visibilityTimeoutSeconds),
         retentionPeriod: Duration.days(declaration.retentionDays),
         maxMessageSizeBytes: declaration.maxMessageSizeBytes,
@@ -224,41 +244,10 @@ export class RegionalStack extends Stack {
     });
   }
 
-  private createApi(props: RegionalStackProps): { api: HttpApi; stage: HttpStage } {
-    const api = new HttpApi(this, 'HttpApi', {
-      description: 'Faultline: Rollbar API v1 compatible ingest and read API',
-      // The stage is created below with logging and throttling; the implicit one has neither.
-      createDefaultStage: false,
-      // rollbar.js in browsers posts cross-origin with the token in a header, which needs a preflight.
-      // Tokens travel in headers, never cookies, so any origin may call without credentials.
-      corsPreflight: {
-        allowOrigins: [...httpApi.cors.allowOrigins],
-        allowMethods: httpApi.cors.allowMethods.map((method) => CorsHttpMethod[method]),
-        allowHeaders: [...httpApi.cors.allowHeaders],
-        exposeHeaders: [...httpApi.cors.exposeHeaders],
-        maxAge: Duration.seconds(httpApi.cors.maxAgeSeconds),
-      },
-    });
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const stage = new HttpStage(this, 'ApiStage', {
-      httpApi: api,
-      stageName: '$default',
-      autoDeploy: true,
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: httpApiAccessLogFormat,
-      },
-      // A runaway client gets 429s from the stage instead of exhausting the account-wide limit.
-      throttle: { rateLimit: props.apiRateLimit ?? 1000, burstLimit: props.apiBurstLimit ?? 2000 },
-    });
-    return { api, stage };
-  }
-
   private createFunction(name: FunctionName, declaration: FunctionDeclaration): FaultlineFunction {
     const id = `${pascalCase(name)}Function`;
+    // What it sends in this region's part: in a standby or home, maybe more than in one region.
+    const access = accessOf(name, this.role);
     const fn = new FaultlineFunction(this, id, {
       entry: declaration.entry,
       description: declaration.description,
@@ -270,7 +259,7 @@ export class RegionalStack extends Stack {
         : {}),
     });
 
-    for (const [tableName, actions] of declared(declaration.tables)) {
+    for (const [tableName, actions] of declared(access.tables)) {
       fn.useTable(
         this.tables[tableName],
         tables[tableName].envVar,
@@ -298,10 +287,10 @@ export class RegionalStack extends Stack {
     }
 
     const trigger = declaration.trigger;
-    for (const [queueName, access] of declared(declaration.queues)) {
+    for (const [queueName, queueAccess] of declared(access.queues)) {
       const { queue } = this.queues[queueName];
-      if (access !== 'consume') {
-        fn.useQueue(queue, queues[queueName].envVar, { kind: 'use', actions: access });
+      if (queueAccess !== 'consume') {
+        fn.useQueue(queue, queues[queueName].envVar, { kind: 'use', actions: queueAccess });
         continue;
       }
       if (trigger.kind !== 'queue' || trigger.queue !== queueName) {
@@ -328,7 +317,7 @@ export class RegionalStack extends Stack {
         break;
       }
       case 'queue':
-        if (declaration.queues[trigger.queue] !== 'consume') {
+        if (access.queues[trigger.queue] !== 'consume') {
           throw new Error(`${name} is triggered by queue ${trigger.queue} but does not declare consuming it`);
         }
         break;
@@ -379,10 +368,12 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Rollbar endpoint: <url>api/1/' });
     // Same origin as the API: the page calls /api/1/ without CORS, and costs nothing while nobody looks.
     new CfnOutput(this, 'DashboardUrl', {
-      value: this.apiStage.url,
+      // With a domain, at the region's own name: the shared name may answer from an edge.
+      value: this.domain ? `https://${this.domain.regionalName}/` : this.apiStage.url,
       description: 'The web dashboard: sign in with a read access token (read and write to change items)',
     });
-    for (const [name, table] of declared<TableName, TableV2>(this.tables)) {
+    this.domain?.addOutputs();
+    for (const [name, table] of declared<TableName, ITableV2>(this.tables)) {
       new CfnOutput(this, `${tables[name].logicalId}Name`, { value: table.tableName });
     }
     for (const [name, { queue, deadLetterQueue }] of declared<QueueName, DeclaredQueue>(this.queues)) {
@@ -398,4 +389,43 @@ export class RegionalStack extends Stack {
       new CfnOutput(this, 'SearchDomainEndpoint', { value: this.searchDomain.endpoint });
     }
   }
+}
+
+/**
+ * A table as the wiring declares it: on-demand, point-in-time recovery, retained and protected from
+ * deletion; `replicas` make it a Global Table.
+ */
+export function createDeclaredTable(
+  scope: Construct,
+  name: TableName,
+  tableName: string | undefined,
+  replicas: readonly string[] | undefined,
+): TableV2 {
+  const declaration = tableDeclarations[name];
+  return new TableV2(scope, declaration.logicalId, {
+    tableName,
+    // Point-in-time recovery, deletion protection, TTL and the stream apply to every replica.
+    replicas: replicas?.map((region) => ({ region })),
+    partitionKey: {
+      name: declaration.partitionKey.name,
+      type: attributeTypes[declaration.partitionKey.type],
+    },
+    sortKey: declaration.sortKey && {
+      name: declaration.sortKey.name,
+      type: attributeTypes[declaration.sortKey.type],
+    },
+    globalSecondaryIndexes: declaration.globalIndexes.map((index) => ({
+      indexName: index.indexName,
+      partitionKey: { name: index.partitionKey.name, type: attributeTypes[index.partitionKey.type] },
+      sortKey: index.sortKey && { name: index.sortKey.name, type: attributeTypes[index.sortKey.type] },
+      projectionType: ProjectionType[index.projection],
+    })),
+    billing: Billing.onDemand(),
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    dynamoStream: declaration.stream && StreamViewType[declaration.stream],
+    timeToLiveAttribute: declaration.timeToLiveAttribute,
+    // Items, occurrences and tokens are the product's data: a stack deletion must not take them.
+    removalPolicy: RemovalPolicy.RETAIN,
+    deletionProtection: true,
+  });
 }

@@ -15,10 +15,12 @@ import {
 } from 'aws-cdk-lib/aws-codedeploy';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { releaseRecordEnvironment } from '#shared/self-report/release';
 import { selfReportEnvironment } from '#shared/self-report/reporter';
-import { type FunctionName, functions, type QueueName, queues } from '#shared/wiring/topology';
+import type { RegionRole } from '#shared/wiring/regions';
+import { accessOf, type FunctionName, functions, type QueueName, queues } from '#shared/wiring/topology';
 import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-function';
 import { declared, pascalCase } from './declarations';
 
@@ -89,8 +91,16 @@ export function deploymentConfigNamed(scope: Construct, value: string): ILambdaD
   });
 }
 
-/** What releases read from the stack: its functions, its API, and the alarms monitoring made. */
-export interface ReleasedParts {
+/** The part a stack plays, as far as its rollback alarms go: what its functions send, what its queues have. */
+export interface ReleasedPart {
+  /** `single`, `home`, `standby` or `edge`: what each function sends there is `accessOf(name, role)`. */
+  readonly role: RegionRole;
+  /** The stack's queues; one without a dead-letter queue (an edge's ingest queue) has no depth alarm. */
+  readonly queues: Partial<Record<QueueName, { readonly queue: IQueue; readonly deadLetterQueue?: IQueue }>>;
+}
+
+/** What releases read from the stack: its part, its functions, its API, and the alarms monitoring made. */
+export interface ReleasedParts extends ReleasedPart {
   readonly functions: Partial<Record<FunctionName, FaultlineFunction>>;
   readonly api: HttpApi;
 }
@@ -145,16 +155,20 @@ function monitoringAlarm(stack: Stack, id: string): IAlarm {
 
 /**
  * The alarms a release of `name` rolls back on: its errors and throttles, the API's 5xx for a
- * function behind the API, the dead-letter queues of the queues it consumes or sends to, and for a
- * stream reader its iterator age and failure queue.
+ * function behind the API, the dead-letter queues of the queues it consumes or sends to in its part
+ * (`part`; default: one region, where every queue has one), and for a stream reader its iterator age
+ * and failure queue.
  */
-export function rollbackAlarmIds(name: FunctionName): string[] {
+export function rollbackAlarmIds(name: FunctionName, part?: ReleasedPart): string[] {
   const id = pascalCase(name);
   const declaration = functions[name];
   const ids = [`${id}ErrorsAlarm`, `${id}ThrottlesAlarm`];
   if (declaration.trigger.kind === 'http') ids.push('Api5xxAlarm');
-  for (const [queue, access] of declared<QueueName, unknown>(declaration.queues)) {
-    if (access === 'consume' || (Array.isArray(access) && access.includes('SendMessage'))) {
+  const access = accessOf(name, part?.role ?? 'single');
+  for (const [queue, queueAccess] of declared<QueueName, unknown>(access.queues)) {
+    // An edge's ingest queue keeps what home cannot take yet, with no dead letters to watch.
+    if (part && !part.queues[queue]?.deadLetterQueue) continue;
+    if (queueAccess === 'consume' || (Array.isArray(queueAccess) && queueAccess.includes('SendMessage'))) {
       ids.push(`${queues[queue].deadLetter.logicalId}DepthAlarm`);
     }
   }
@@ -183,7 +197,7 @@ export function addReleases(stack: Stack, parts: ReleasedParts, options: Release
     const alarms =
       options.rollbackOnAlarms === false
         ? []
-        : rollbackAlarmIds(name).map((id) => monitoringAlarm(stack, id));
+        : rollbackAlarmIds(name, parts).map((id) => monitoringAlarm(stack, id));
     deploymentGroups[name] = new LambdaDeploymentGroup(stack, `${pascalCase(name)}Release`, {
       application,
       alias: fn.live,

@@ -15,6 +15,7 @@
 //   after a promotion.
 // With one region (no `-c regions`), none of this exists: the stack is the single-region stack.
 
+import type { TableName } from './tables';
 import type { FunctionName } from './topology';
 
 /** Which part a region plays. `single`: the only region, today's stack. */
@@ -101,6 +102,55 @@ export const HOME_CACHE_SECONDS = 10;
  */
 export function ingestQueueName(stackPrefix: string): string {
   return `${stackPrefix}-ingest`;
+}
+
+/**
+ * A table's name in a multi-region plan: fixed and the same in every region, because a Global Table's
+ * replicas share their table's name and a region's stack names its replica before reading anything.
+ * The one-region stack keeps the names CloudFormation generates.
+ */
+export function regionTableName(stackPrefix: string, table: TableName): string {
+  return `${stackPrefix}-${table}`;
+}
+
+/**
+ * The regions, besides home, where `table` has a Global Table replica: the projects table (tokens, the
+ * home row) in every region, the pipeline's data tables in the standbys, which may become home. The
+ * search table is regional: each pipeline region indexes its own items replica.
+ */
+/**
+ * Tables every region keeps to itself, never replicated: the search index (each pipeline region indexes
+ * its own items replica) and the rate limits' counters (counters added in several regions would
+ * conflict under last-writer-wins, and replicated writes cost more: each region limits on its own).
+ */
+export function isRegionalTable(table: TableName): boolean {
+  return table === 'search' || table === 'rateLimits';
+}
+
+export function replicaRegions(plan: RegionPlan, table: TableName): string[] {
+  if (plan.regions.length === 1 || isRegionalTable(table)) return [];
+  if (table === 'projects') return plan.regions.filter((region) => region !== plan.home);
+  return [...plan.standbys];
+}
+
+/**
+ * The functions that read the `regionEnvironment` variables in each part (shared/regions/settings.ts):
+ * an edge's forwarder; a pipeline region's storing worker (home or not, forward or hold), fold (counts
+ * only what its region stored) and fan-out (quiet while not home). None in a one-region stack. An
+ * edge's deploy ingest reads none: it only queues, and the forwarder decides where to.
+ */
+export function regionVariableReaders(role: RegionRole): FunctionName[] {
+  if (role === 'single') return [];
+  if (role === 'edge') return ['forwardOccurrences'];
+  return ['storeOccurrences', 'foldOccurrences', 'fanOutNotifications'];
+}
+
+/**
+ * Of those, the ones that read the home row (shared/regions/home.ts) from the projects table: the fold
+ * needs only its own region's name.
+ */
+export function homeRowReaders(role: RegionRole): FunctionName[] {
+  return regionVariableReaders(role).filter((name) => name !== 'foldOccurrences');
 }
 
 /**

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { RegionalStack, type RegionalStackProps } from '#infra/stacks/regional-stack';
 import { OPENSEARCH_ENDPOINT_VAR, SEARCH_ENGINE_VAR } from '#shared/search/opensearch/domain';
 import { ITEMS_INDEX } from '#shared/search/opensearch/template';
-import { type FunctionName, functions } from '#shared/wiring/topology';
+import type { FunctionName } from '#shared/wiring/topology';
 
 const skipBundling = { 'aws:cdk:bundling-stacks': [] };
 
@@ -106,7 +106,7 @@ describe('the OpenSearch domain (-c search=opensearch)', () => {
 
   it('tells the indexer and the read API to search with it, and no other function', () => {
     const endpoint = { 'Fn::GetAtt': [logicalId(stack.searchDomain!.domain), 'DomainEndpoint'] };
-    for (const name of Object.keys(functions) as FunctionName[]) {
+    for (const name of Object.keys(stack.functions) as FunctionName[]) {
       const environment = environmentOf(name);
       if (name === 'indexSearch' || name === 'readApi') {
         expect(environment[SEARCH_ENGINE_VAR]).toBe('opensearch');
@@ -156,7 +156,7 @@ describe('the default stack (search on DynamoDB)', () => {
       const plain = synth(search);
       expect(plain.template.findResources('AWS::OpenSearchService::Domain')).toEqual({});
       expect(plain.stack.searchDomain).toBeUndefined();
-      for (const name of Object.keys(functions) as FunctionName[]) {
+      for (const name of Object.keys(plain.stack.functions) as FunctionName[]) {
         expect(environmentOf(name, plain.template, plain.stack)[OPENSEARCH_ENDPOINT_VAR]).toBeUndefined();
       }
     }
