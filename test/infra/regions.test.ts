@@ -212,13 +212,14 @@ describe('the home stack', () => {
     );
   });
 
-  it('owns the Global Tables: tokens replicated to every region, the data to the standby, search its own', () => {
+  it('owns the Global Tables: tokens replicated to every region, the data to the standby, search and rate limits its own', () => {
     const replicas = Object.fromEntries(globalTables(home()).map((table) => [table.name, table.regions]));
     expect(replicas).toEqual({
       'Faultline-projects': ['ap-southeast-2', 'eu-west-1', 'us-east-1'],
       'Faultline-items': ['eu-west-1', 'us-east-1'],
       'Faultline-occurrences': ['eu-west-1', 'us-east-1'],
       'Faultline-notifications': ['eu-west-1', 'us-east-1'],
+      'Faultline-rateLimits': ['us-east-1'],
       'Faultline-search': ['us-east-1'],
     });
   });
@@ -301,11 +302,16 @@ describe('the home stack', () => {
 });
 
 describe('the standby stack', () => {
-  it('runs the whole pipeline on the replicas, and creates only its own search table', () => {
+  it('runs the whole pipeline on the replicas, and creates only its own search and rate-limits tables', () => {
     expect(Object.keys(standby().functions).sort()).toEqual(
       (Object.keys(functions) as FunctionName[]).filter((name) => name !== 'forwardOccurrences').sort(),
     );
-    expect(globalTables(standby()).map((table) => [table.name, table.regions])).toEqual([
+    expect(
+      globalTables(standby())
+        .map((table) => [table.name, table.regions])
+        .sort(),
+    ).toEqual([
+      ['Faultline-rateLimits', ['eu-west-1']],
       ['Faultline-search', ['eu-west-1']],
     ]);
     const projects = environmentOf(standby().functions.ingestItem)[tables.projects.envVar];
@@ -346,9 +352,12 @@ describe('the standby stack', () => {
 });
 
 describe('an edge stack', () => {
-  it('has no table, no fold and no pipeline: the ingest API, its queue, the forwarder and health', () => {
+  it('has no data table, no fold and no pipeline: the ingest API, its queue, the forwarder and health', () => {
     const template = templateOf(edge());
-    expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))).toEqual([]);
+    // Its only table counts its own rate limits; tokens come from the projects replica.
+    expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))).toEqual([
+      logicalId(edge().rateLimits),
+    ]);
     expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual([]);
     expect(Object.keys(edge().functions).sort()).toEqual([...edgeFunctions].sort());
     template.resourceCountIs('AWS::Lambda::Function', edgeFunctions.length);
@@ -421,6 +430,7 @@ describe('an edge stack', () => {
       .map((statement) => [statement.Action, render(statement.Resource)]);
     expect(actions).toEqual([
       ['dynamodb:GetItem', `arn:aws:dynamodb:ap-southeast-2:${account}:table/Faultline-projects`],
+      ['dynamodb:UpdateItem', render({ 'Fn::GetAtt': [logicalId(edge().rateLimits), 'Arn'] })],
       ['sqs:SendMessage', render({ 'Fn::GetAtt': [logicalId(edge().ingestQueue), 'Arn'] })],
     ]);
   });
@@ -453,7 +463,7 @@ function grantedTo(name: FunctionName, stack: RegionalStack | EdgeStack, plan: P
       .map((action) => action.replace(`${service}:`, ''))
       .sort();
   const stackTables: Partial<Record<TableName, ITableV2>> =
-    stack instanceof EdgeStack ? { projects: stack.projects } : stack.tables;
+    stack instanceof EdgeStack ? { projects: stack.projects, rateLimits: stack.rateLimits } : stack.tables;
   const granted: Granted = { tables: {}, queues: {}, forwardsToHome: false };
   for (const [table, resource] of Object.entries(stackTables) as [TableName, ITableV2][]) {
     const actions = actionsOn(render(stack.resolve(resource.tableArn)), 'dynamodb');
