@@ -35,6 +35,8 @@ function severalRegions(self: string) {
       queueUrl: queueUrls(['ingest']).ingest,
       pipelineQueues: regions!.pipelineQueues,
       sqs: createSqsClient(),
+      // This queue has a dead-letter queue after 5 receives: what waits for home is re-sent, delayed.
+      waiting: 'requeue',
     }),
     deploys: createQueuedDeployRecorder({
       projectRepository: projects,
