@@ -24,10 +24,21 @@ export const FIRST_RETRY_SECONDS = 10;
 /** At most this long between receives while home stays unreachable: receives stay few. */
 export const LONGEST_RETRY_SECONDS = 300;
 
+/** The back-off: the first wait, doubled at each failure, never longer than the longest. */
+export interface RetrySchedule {
+  firstSeconds: number;
+  longestSeconds: number;
+}
+
+export const RETRY_SCHEDULE: RetrySchedule = {
+  firstSeconds: FIRST_RETRY_SECONDS,
+  longestSeconds: LONGEST_RETRY_SECONDS,
+};
+
 /** How long a message that failed for the `attempt`-th time (1 the first) waits before its next receive. */
-export function retryDelaySeconds(attempt: number): number {
+export function retryDelaySeconds(attempt: number, schedule: RetrySchedule = RETRY_SCHEDULE): number {
   const doublings = Math.max(0, Math.min(attempt - 1, 16));
-  return Math.min(FIRST_RETRY_SECONDS * 2 ** doublings, LONGEST_RETRY_SECONDS);
+  return Math.min(schedule.firstSeconds * 2 ** doublings, schedule.longestSeconds);
 }
 
 /**
@@ -150,8 +161,8 @@ export interface ForwarderOptions {
   waiting?: WaitingMode;
   /** Milliseconds since the epoch; for the `requeue` attributes. */
   now?: () => number;
-  /** The back-off by failed attempt; `retryDelaySeconds` unless told (the local simulation's shorter steps). */
-  retryDelaySeconds?: (attempt: number) => number;
+  /** The back-off; `RETRY_SCHEDULE` unless told (the local simulation's shorter steps). */
+  retrySchedule?: RetrySchedule;
 }
 
 export interface Forwarder {
@@ -188,7 +199,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   const waiting = options.waiting ?? 'visibility';
   const now = options.now ?? Date.now;
-  const delayOf = options.retryDelaySeconds ?? retryDelaySeconds;
+  const delayOf = (attempt: number) => retryDelaySeconds(attempt, options.retrySchedule);
 
   /** Each message is received again after its back-off rather than the queue's visibility timeout. */
   async function pushBack(messages: readonly ReceivedMessage[]): Promise<void> {

@@ -23,6 +23,7 @@ import {
   sendBatchesOf,
   WAITING_ATTRIBUTES,
 } from '#shared/regions/forwarder';
+import { LOCAL_RETRY_SCHEDULE_VAR, regionSettings } from '#shared/regions/settings';
 import { queues as queueDeclarations } from '#shared/wiring/topology';
 import { credentials, type Queues, region, startQueues } from '../../support/emulators';
 
@@ -271,7 +272,7 @@ describe("a pipeline region's worker forwarding while home is unreachable", () =
     const requeuing = createForwarder({
       ...forwarderOptions(),
       waiting: 'requeue',
-      retryDelaySeconds: () => 0,
+      retrySchedule: { firstSeconds: 0, longestSeconds: 0 },
     });
     const original = { uuid: { DataType: 'String', StringValue: 'outlasting' } };
     await edge.client.send(
@@ -330,8 +331,22 @@ describe("a pipeline region's worker forwarding while home is unreachable", () =
 
 describe('the back-off and the batches', () => {
   it('doubles from 10 s at each receive and never waits more than 5 minutes', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 50].map(retryDelaySeconds)).toEqual([10, 20, 40, 80, 160, 300, 300, 300]);
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map((attempt) => retryDelaySeconds(attempt))).toEqual([
+      10, 20, 40, 80, 160, 300, 300, 300,
+    ]);
     expect(LONGEST_RETRY_SECONDS).toBe(300);
+  });
+
+  it('takes a shorter schedule from the environment only where the local stack runs', () => {
+    const env = {
+      FAULTLINE_REGION: 'eu-west-1',
+      FAULTLINE_INITIAL_HOME: 'us-east-1',
+      [LOCAL_RETRY_SCHEDULE_VAR]: '5,15',
+    };
+    expect(regionSettings(env)?.retrySchedule).toBeUndefined();
+    const local = regionSettings({ ...env, FAULTLINE_LOCAL: '1' })?.retrySchedule;
+    expect(local).toEqual({ firstSeconds: 5, longestSeconds: 15 });
+    expect([1, 2, 3].map((attempt) => retryDelaySeconds(attempt, local))).toEqual([5, 10, 15]);
   });
 
   it('puts at most 10 messages and at most 1 MiB, attributes counted, in one call', () => {
