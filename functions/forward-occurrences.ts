@@ -21,6 +21,8 @@ const forwarder = createForwarder({
   queueUrl: queues.ingest,
   pipelineQueues: settings.pipelineQueues,
   sqs: createSqsClient(),
+  // The deployed back-off, or the local simulation's shorter one.
+  ...(settings.retrySchedule ? { retrySchedule: settings.retrySchedule } : {}),
 });
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()

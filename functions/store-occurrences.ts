@@ -35,6 +35,10 @@ function severalRegions(self: string) {
       queueUrl: queueUrls(['ingest']).ingest,
       pipelineQueues: regions!.pipelineQueues,
       sqs: createSqsClient(),
+      // This queue has a dead-letter queue after 5 receives: what waits for home is re-sent, delayed.
+      waiting: 'requeue',
+      // The deployed back-off, or the local simulation's shorter one.
+      ...(regions!.retrySchedule ? { retrySchedule: regions!.retrySchedule } : {}),
     }),
     deploys: createQueuedDeployRecorder({
       projectRepository: projects,

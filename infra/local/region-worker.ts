@@ -23,6 +23,8 @@ export interface RegionWorkerData {
   environment: Record<string, string>;
   dynamodbEndpoint: string;
   sqsEndpoint: string;
+  /** The longest batching window of a queue trigger; the declared one unless shorter. */
+  maxBatchingWindowSeconds?: number;
   tableNames: Record<TableName, string>;
   queues: Record<QueueName, { url: string; arn: string }>;
 }
@@ -84,7 +86,10 @@ for (const name of data.functions) {
         queueArn: queue.arn,
         function: loaded,
         batchSize: trigger.batchSize,
-        maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds,
+        maxBatchingWindowSeconds: Math.min(
+          trigger.maxBatchingWindowSeconds,
+          data.maxBatchingWindowSeconds ?? trigger.maxBatchingWindowSeconds,
+        ),
         region,
         gate,
         logError,

@@ -23,6 +23,8 @@ import { DASHBOARD_DIR_VAR } from '#shared/dashboard/serving';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
+import type { RetrySchedule } from '#shared/regions/forwarder';
+import { LOCAL_RETRY_SCHEDULE_VAR } from '#shared/regions/settings';
 import {
   functionsFor,
   pipelineRegions,
@@ -60,6 +62,16 @@ export interface RegionsSimulationOptions {
   dynamodbEndpoint?: string;
   /** Visibility timeouts in seconds that replace the declared ones (tests need quick retries). */
   visibilityTimeoutOverrides?: Partial<Record<QueueName, number>>;
+  /**
+   * The longest batching window of any queue trigger (the declared one when shorter), as the local
+   * stack's option: a test that waits for its messages gains nothing from fuller batches.
+   */
+  maxBatchingWindowSeconds?: number;
+  /**
+   * The forwarders' back-off in place of the deployed one (10 s doubling to 5 minutes), so a test's
+   * short cut drains soon after the return; the figures it prints say which schedule it used.
+   */
+  retrySchedule?: RetrySchedule;
 }
 
 export interface SimulatedRegion {
@@ -208,6 +220,11 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
             [regionEnvironment.self]: region,
             [regionEnvironment.pipelineQueues]: JSON.stringify(pipelineQueues),
             [regionEnvironment.initialHome]: plan.home,
+            ...(options.retrySchedule
+              ? {
+                  [LOCAL_RETRY_SCHEDULE_VAR]: `${options.retrySchedule.firstSeconds},${options.retrySchedule.longestSeconds}`,
+                }
+              : {}),
             ...commonEnvironment,
             ...Object.fromEntries(
               (Object.keys(tables) as TableName[]).map((name) => [
@@ -221,6 +238,9 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
           },
           dynamodbEndpoint,
           sqsEndpoint: parts.queues.endpoint,
+          ...(options.maxBatchingWindowSeconds === undefined
+            ? {}
+            : { maxBatchingWindowSeconds: options.maxBatchingWindowSeconds }),
           tableNames: parts.tableNames,
           queues: Object.fromEntries(
             queueNames.map((name) => [

@@ -18,6 +18,7 @@ import {
   commonEnvironment,
   type FunctionDeclaration,
   functions,
+  isConsumeAndSend,
   queues,
 } from '#shared/wiring/topology';
 import { FaultlineFunction } from '../constructs/faultline-function';
@@ -158,6 +159,8 @@ export class EdgeStack extends Stack {
     for (const [queueName, access] of declared(uses.queues)) {
       if (queueName !== 'ingest')
         throw new Error(`${name} uses the ${queueName} queue, which an edge has not`);
+      if (isConsumeAndSend(access))
+        throw new Error(`${name} re-sends to its own queue, which an edge never does`);
       if (access !== 'consume') {
         fn.useQueue(this.ingestQueue, queues.ingest.envVar, { kind: 'use', actions: access });
         continue;

@@ -41,6 +41,7 @@ import {
   commonEnvironment,
   type FunctionDeclaration,
   type FunctionName,
+  isConsumeAndSend,
   type QueueDeclaration,
   type QueueName,
   queues,
@@ -289,9 +290,13 @@ export class RegionalStack extends Stack {
     const trigger = declaration.trigger;
     for (const [queueName, queueAccess] of declared(access.queues)) {
       const { queue } = this.queues[queueName];
-      if (queueAccess !== 'consume') {
+      if (queueAccess !== 'consume' && !isConsumeAndSend(queueAccess)) {
         fn.useQueue(queue, queues[queueName].envVar, { kind: 'use', actions: queueAccess });
         continue;
+      }
+      // A consumer that also sends to its own queue (a pipeline region's worker re-queueing what waits).
+      if (isConsumeAndSend(queueAccess)) {
+        fn.useQueue(queue, queues[queueName].envVar, { kind: 'use', actions: queueAccess.send });
       }
       if (trigger.kind !== 'queue' || trigger.queue !== queueName) {
         throw new Error(`${name} consumes queue ${queueName} but its trigger is not that queue`);
@@ -316,11 +321,13 @@ export class RegionalStack extends Stack {
         }
         break;
       }
-      case 'queue':
-        if (access.queues[trigger.queue] !== 'consume') {
+      case 'queue': {
+        const queueAccess = access.queues[trigger.queue];
+        if (queueAccess !== 'consume' && !(queueAccess && isConsumeAndSend(queueAccess))) {
           throw new Error(`${name} is triggered by queue ${trigger.queue} but does not declare consuming it`);
         }
         break;
+      }
       case 'stream': {
         if (!tableDeclarations[trigger.table].stream) {
           throw new Error(`${name} is triggered by the stream of ${trigger.table}, which declares none`);

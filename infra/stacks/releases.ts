@@ -168,7 +168,10 @@ export function rollbackAlarmIds(name: FunctionName, part?: ReleasedPart): strin
   for (const [queue, queueAccess] of declared<QueueName, unknown>(access.queues)) {
     // An edge's ingest queue keeps what home cannot take yet, with no dead letters to watch.
     if (part && !part.queues[queue]?.deadLetterQueue) continue;
-    if (queueAccess === 'consume' || (Array.isArray(queueAccess) && queueAccess.includes('SendMessage'))) {
+    const consumes =
+      queueAccess === 'consume' ||
+      (typeof queueAccess === 'object' && queueAccess !== null && 'consume' in queueAccess);
+    if (consumes || (Array.isArray(queueAccess) && queueAccess.includes('SendMessage'))) {
       ids.push(`${queues[queue].deadLetter.logicalId}DepthAlarm`);
     }
   }

@@ -5,6 +5,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { countCounted, logger, recordFoldLag } from '#shared/observability';
+import type { HomeReader } from '#shared/regions/home';
 import { occurrenceFacts } from '#shared/store/occurrence-rows';
 import { STORED_IN_ATTRIBUTE } from '#shared/wiring/regions';
 import type { FoldEngine } from './engine';
@@ -52,14 +53,30 @@ function newestCreationSeconds(records: readonly DynamoDBRecord[]): number | und
 
 export function createFoldHandler(deps: {
   folder: Pick<FoldEngine, 'fold'>;
-  /** In several regions, this region (FAULTLINE_REGION): the fold counts what its worker stored. */
-  region?: string;
+  /**
+   * In several regions: this region (FAULTLINE_REGION), and which region is home now. The fold
+   * counts what its worker stored, and only while its region is home (a promotion toward it
+   * included). An old home that comes back after a promotion resumes its stream where it stopped:
+   * the rows its worker stored before the outage are the promotion's recount's, which counted them
+   * (or the next recount's, for rows that replicated late), so it counts none of them.
+   */
+  regional?: { region: string; home: HomeReader };
 }) {
   return async function processStreamBatch(
     records: readonly DynamoDBRecord[],
     remainingTimeMs: () => number,
   ): Promise<DynamoDBBatchResponse> {
-    const folded = foldRecordsOf(records, deps.region);
+    if (deps.regional) {
+      const home = await deps.regional.home.current();
+      if (home.region !== deps.regional.region) {
+        logger.info('not home: stream batch left to the home region and the reconciler', {
+          home: home.region,
+          records: records.length,
+        });
+        return { batchItemFailures: [] };
+      }
+    }
+    const folded = foldRecordsOf(records, deps.regional?.region);
     if (folded.length === 0) return { batchItemFailures: [] };
     const report = await deps.folder.fold(folded, { remainingTimeMs });
     const { error, moves, ...figures } = report;

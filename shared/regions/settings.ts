@@ -3,6 +3,14 @@
 import { z } from 'zod';
 import { ConfigurationError } from '#shared/config';
 import { regionEnvironment } from '#shared/wiring/regions';
+import type { RetrySchedule } from './forwarder';
+
+/**
+ * The local simulation's shorter back-off, `<first>,<longest>` in seconds, so its 60 s cut drains
+ * within seconds of the return. Read only where `FAULTLINE_LOCAL=1` (never set in AWS): deployed
+ * forwarders always wait 10 s doubling up to 5 minutes.
+ */
+export const LOCAL_RETRY_SCHEDULE_VAR = 'FAULTLINE_LOCAL_FORWARD_BACKOFF';
 
 export interface RegionSettings {
   /** This function's region, as the plan names it. */
@@ -11,6 +19,8 @@ export interface RegionSettings {
   initialHome: string;
   /** Pipeline region → URL of its ingest queue (empty for a function that never forwards). */
   pipelineQueues: Record<string, string>;
+  /** The forwarder's back-off when not the deployed one (the local simulation's). */
+  retrySchedule?: RetrySchedule;
 }
 
 const pipelineQueuesSchema = z.record(z.string().min(1), z.url());
@@ -42,7 +52,18 @@ export function regionSettings(env: NodeJS.ProcessEnv = process.env): RegionSett
     }
     pipelineQueues = result.data;
   }
-  return { self, initialHome, pipelineQueues };
+  const retrySchedule = localRetrySchedule(env);
+  return { self, initialHome, pipelineQueues, ...(retrySchedule ? { retrySchedule } : {}) };
+}
+
+function localRetrySchedule(env: NodeJS.ProcessEnv): RetrySchedule | undefined {
+  const value = env[LOCAL_RETRY_SCHEDULE_VAR];
+  if (!value || env.FAULTLINE_LOCAL !== '1') return undefined;
+  const [firstSeconds, longestSeconds] = value.split(',').map(Number);
+  if (!(Number.isSafeInteger(firstSeconds) && Number.isSafeInteger(longestSeconds))) {
+    throw new ConfigurationError(`${LOCAL_RETRY_SCHEDULE_VAR} is not <first>,<longest> in whole seconds`);
+  }
+  return { firstSeconds: firstSeconds!, longestSeconds: longestSeconds! };
 }
 
 /** The settings of a function that must run in several regions (the forwarder). */

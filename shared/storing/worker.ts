@@ -42,6 +42,8 @@ export interface BatchResult {
   deploys?: number;
   /** Messages sent on to the home region's queue. */
   forwarded?: number;
+  /** Messages that could not be forwarded now (or were held), re-sent to this queue to wait there. */
+  requeued?: number;
 }
 
 export interface StoringWorkerOptions {
@@ -207,8 +209,10 @@ export interface RegionalStoringOptions {
 
 /**
  * Stores while this region is home and active; forwards, like an edge, while another region is
- * home; holds (the batch fails, pushed back by the forwarder's back-off) while a promotion toward
+ * home; holds (the messages wait in this queue by the forwarder's back-off) while a promotion toward
  * this region recounts what the old home stored, so nothing is stored here before that is done.
+ * The forwarder of a pipeline region re-sends what must wait (`requeue`): no outage or promotion,
+ * however long, spends the receives after which its queue's dead-letter queue takes a message.
  */
 export function createRegionalStoringWorker(
   store: (messages: readonly QueuedMessage[]) => Promise<BatchResult>,
@@ -230,6 +234,7 @@ export function createRegionalStoringWorker(
       stored: 0,
       duplicates: 0,
       forwarded: report.forwarded,
+      ...(report.requeued !== undefined ? { requeued: report.requeued } : {}),
     };
   };
 }

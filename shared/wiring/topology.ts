@@ -108,10 +108,24 @@ export type QueueAction = 'SendMessage' | 'GetQueueAttributes';
  */
 export type QueueAccess = 'consume' | readonly QueueAction[];
 
+/**
+ * Consumed, and sent to by the consumer's own code as well: a pipeline region's storing worker re-sends
+ * a message that must wait for home to its own queue, delayed (shared/regions/forwarder.ts, `requeue`).
+ * The stack grants what `consume` grants plus these actions.
+ */
+export interface ConsumeAndSend {
+  consume: true;
+  send: readonly QueueAction[];
+}
+
+export function isConsumeAndSend(access: QueueAccess | ConsumeAndSend): access is ConsumeAndSend {
+  return typeof access === 'object' && 'consume' in access;
+}
+
 /** What a function sends to tables and queues: its grants. */
 export interface FunctionAccess {
   tables: Partial<Record<TableName, readonly TableAction[]>>;
-  queues: Partial<Record<QueueName, QueueAccess>>;
+  queues: Partial<Record<QueueName, QueueAccess | ConsumeAndSend>>;
   /**
    * Sends what it does not store to the home region's ingest queue, in another region: the stack
    * grants `sqs:SendMessage` on the pipeline regions' ingest queues and sets FAULTLINE_PIPELINE_QUEUES.
@@ -267,17 +281,17 @@ export const functions = {
     timeoutSeconds: 30,
     memoryMb: 1024,
     severalRegions: {
-      // The home row read (cached briefly); batches forwarded while another region is home, or pushed
-      // back while a promotion toward this one is under way; deploys posted to an edge recorded: a
-      // message marker read, then the deploy numbered (a counter update) and put with its marker in
-      // one transaction, or its status updated.
+      // The home row read (cached briefly); batches forwarded while another region is home, or held
+      // while a promotion toward this one is under way, what must wait re-sent to its own queue with a
+      // delay (SendMessage); deploys posted to an edge recorded: a message marker read, then the deploy
+      // numbered (a counter update) and put with its marker in one transaction, or its status updated.
       pipeline: {
         tables: {
           occurrences: ['GetItem', 'PutItem'],
           projects: ['GetItem', 'UpdateItem'],
           items: ['GetItem', 'PutItem', 'UpdateItem'],
         },
-        queues: { ingest: 'consume' },
+        queues: { ingest: { consume: true, send: ['SendMessage'] } },
         forwardsToHome: true,
       },
     },
@@ -308,6 +322,17 @@ export const functions = {
     queues: {},
     timeoutSeconds: 120,
     memoryMb: 1024,
+    severalRegions: {
+      // The home row read (cached briefly): a region counts its own rows only while it is home.
+      pipeline: {
+        tables: {
+          projects: ['GetItem', 'UpdateItem'],
+          items: ['BatchGetItem', 'PutItem', 'UpdateItem'],
+          occurrences: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+        },
+        queues: {},
+      },
+    },
   },
   notificationRules: {
     entry: 'functions/notification-rules.ts',

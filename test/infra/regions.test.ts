@@ -26,7 +26,14 @@ import {
   regionVariableReaders,
 } from '#shared/wiring/regions';
 import { type TableName, tables } from '#shared/wiring/tables';
-import { accessOf, type FunctionName, functions, type QueueName, queues } from '#shared/wiring/topology';
+import {
+  accessOf,
+  type FunctionName,
+  functions,
+  isConsumeAndSend,
+  type QueueName,
+  queues,
+} from '#shared/wiring/topology';
 
 // Skipping esbuild keeps a synth at a fraction of a second (test/infra/stack.test.ts bundles for real).
 const skipBundling = { 'aws:cdk:bundling-stacks': [] };
@@ -105,6 +112,12 @@ interface PolicyStatement {
   Action: string | string[];
   Resource: unknown;
   Condition?: unknown;
+}
+
+/** A statement on the stack's own ingest queue: the worker re-queues to itself what must wait. */
+function sendsToOwnQueue(stack: RegionalStack, statement: PolicyStatement): boolean {
+  const own = render(stack.resolve(stack.queues.ingest.queue.queueArn));
+  return [statement.Resource].flat().every((resource) => render(resource) === own);
 }
 
 function statementsOf(fn: FaultlineFunction, plan: Plan = full): PolicyStatement[] {
@@ -284,9 +297,10 @@ describe('the home stack', () => {
     expect(homeRowReaders('home')).not.toContain('foldOccurrences');
   });
 
-  it("lets its storing worker send to the standby's ingest queue only: it forwards while not home", () => {
-    const sends = statementsOf(home().functions.storeOccurrences).filter((statement) =>
-      [statement.Action].flat().includes('sqs:SendMessage'),
+  it("lets its storing worker send to the standby's ingest queue only (and re-queue to its own): it forwards while not home", () => {
+    const sends = statementsOf(home().functions.storeOccurrences).filter(
+      (statement) =>
+        [statement.Action].flat().includes('sqs:SendMessage') && !sendsToOwnQueue(home(), statement),
     );
     expect(sends.map((statement) => [statement.Action, [statement.Resource].flat().map(render)])).toEqual([
       ['sqs:SendMessage', [ingestQueueArn('eu-west-1')]],
@@ -294,8 +308,10 @@ describe('the home stack', () => {
   });
 
   it('has no cross-region grant when the plan has no standby (home and edges only)', () => {
-    const sends = statementsOf(plain.stacks.home.functions.storeOccurrences, plain).filter((statement) =>
-      [statement.Action].flat().includes('sqs:SendMessage'),
+    const sends = statementsOf(plain.stacks.home.functions.storeOccurrences, plain).filter(
+      (statement) =>
+        [statement.Action].flat().includes('sqs:SendMessage') &&
+        !sendsToOwnQueue(plain.stacks.home, statement),
     );
     expect(sends).toEqual([]);
   });
@@ -341,9 +357,10 @@ describe('the standby stack', () => {
     expect(streamOf('indexSearch')).toBe('Faultline-items');
   });
 
-  it("lets its storing worker send to the home's ingest queue only", () => {
-    const sends = statementsOf(standby().functions.storeOccurrences).filter((statement) =>
-      [statement.Action].flat().includes('sqs:SendMessage'),
+  it("lets its storing worker send to the home's ingest queue only (and re-queue to its own)", () => {
+    const sends = statementsOf(standby().functions.storeOccurrences).filter(
+      (statement) =>
+        [statement.Action].flat().includes('sqs:SendMessage') && !sendsToOwnQueue(standby(), statement),
     );
     expect(sends.map((statement) => [statement.Action, [statement.Resource].flat().map(render)])).toEqual([
       ['sqs:SendMessage', [ingestQueueArn('us-east-1')]],
@@ -448,7 +465,7 @@ function everyStack(): Array<{ stack: RegionalStack | EdgeStack; plan: Plan }> {
 
 type Granted = {
   tables: Partial<Record<TableName, string[]>>;
-  queues: Partial<Record<QueueName, 'consume' | string[]>>;
+  queues: Partial<Record<QueueName, 'consume' | { consume: boolean; send: string[] } | string[]>>;
   forwardsToHome: boolean;
 };
 
@@ -475,8 +492,18 @@ function grantedTo(name: FunctionName, stack: RegionalStack | EdgeStack, plan: P
   ][]) {
     const actions = actionsOn(render(stack.resolve(resource.queueArn)), 'sqs');
     // Consuming is the event source's grant: receive, delete, change visibility.
-    if (actions.includes('ReceiveMessage')) granted.queues[queue] = 'consume';
-    else if (actions.length > 0) granted.queues[queue] = actions;
+    if (actions.includes('ReceiveMessage')) {
+      // What a consumer sends besides what consuming grants (a pipeline worker re-queueing to itself).
+      const consuming = [
+        'ReceiveMessage',
+        'DeleteMessage',
+        'ChangeMessageVisibility',
+        'GetQueueAttributes',
+        'GetQueueUrl',
+      ];
+      const send = actions.filter((action) => !consuming.includes(action));
+      granted.queues[queue] = send.length > 0 ? { consume: true, send } : 'consume';
+    } else if (actions.length > 0) granted.queues[queue] = actions;
   }
   granted.forwardsToHome = plan.regions.regions
     .filter((region) => region !== stack.region)
@@ -498,7 +525,11 @@ describe('grants in every part', () => {
           queues: Object.fromEntries(
             Object.entries(access.queues).map(([queue, queueAccess]) => [
               queue,
-              queueAccess === 'consume' ? 'consume' : sorted(queueAccess),
+              queueAccess === 'consume'
+                ? 'consume'
+                : isConsumeAndSend(queueAccess)
+                  ? { consume: true, send: sorted(queueAccess.send) }
+                  : sorted(queueAccess),
             ]),
           ),
           // Only where there is another pipeline region to forward to.

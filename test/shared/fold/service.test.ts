@@ -1,11 +1,14 @@
 // The fold's service against DynamoDB Local: a stream batch as Lambda delivers it, where Lambda
 // resumes when the fold runs out of time, and a failed step failing the invocation.
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFoldHandler } from '#shared/fold/service';
 import { logger } from '#shared/observability';
+import { createHomeReader, DynamoDBHomeStore } from '#shared/regions/home';
 import { DynamoDBOccurrenceWriter } from '#shared/store/occurrence-writer';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { collisionItemId } from '#shared/storing/occurrence';
+import { homeRowKey } from '#shared/wiring/regions';
 import { type FoldTables, openFoldTables } from '../../support/fold-tables';
 import { errorData, occurrence } from '../../support/occurrences';
 
@@ -118,29 +121,68 @@ describe('the fold handler', () => {
     expect(info).toHaveBeenCalledWith('stream batch folded', expect.objectContaining({ collisions: 1 }));
   });
 
-  it('in several regions, counts only what its own region’s worker stored', async () => {
+  /** Occurrences of one item stored by `region`'s worker, and their stream records. */
+  async function storedIn(region: string, count: number, className: string) {
     const projectId = await tables.newProject();
     const names = tables.dynamo.tableNames;
-    const writerIn = (region: string) =>
-      new DynamoDBOccurrenceWriter(
-        tables.documents,
-        names.occurrences,
-        new DynamoDBPayloadCodec(tables.documents, names.occurrences),
-        region,
-      );
-    const data = errorData({ className: 'SeenInTwoRegions' });
-    const here = [occurrence(projectId, data), occurrence(projectId, data)];
-    const replicated = [occurrence(projectId, data)];
-    await writerIn('us-east-1').write(here);
-    await writerIn('eu-west-1').write(replicated);
+    const writer = new DynamoDBOccurrenceWriter(
+      tables.documents,
+      names.occurrences,
+      new DynamoDBPayloadCodec(tables.documents, names.occurrences),
+      region,
+    );
+    const batch = Array.from({ length: count }, () => occurrence(projectId, errorData({ className })));
+    await writer.write(batch);
     const records = (await tables.stream.readNew()).filter(
       (record) => Number(record.dynamodb?.NewImage?.project_id?.N) === projectId,
     );
+    return { batch, records };
+  }
+
+  /** The fold of `region`, reading the home row from the projects table (never written: us-east-1). */
+  function foldIn(region: string) {
+    const home = createHomeReader({
+      store: new DynamoDBHomeStore(tables.documents, tables.dynamo.tableNames.projects),
+      initialHome: 'us-east-1',
+      cacheSeconds: 0,
+    });
+    return createFoldHandler({ folder: tables.folder(), regional: { region, home } });
+  }
+
+  it('in several regions, counts only what its own region’s worker stored', async () => {
+    const here = await storedIn('us-east-1', 2, 'SeenInTwoRegions');
+    const replicated = await storedIn('eu-west-1', 1, 'SeenInTwoRegions');
+    const records = [...here.records, ...replicated.records];
     expect(records.filter((record) => record.dynamodb?.NewImage?.stored_in)).toHaveLength(3);
 
-    await createFoldHandler({ folder: tables.folder(), region: 'us-east-1' })(records, () => 60_000);
+    await foldIn('us-east-1')(records, () => 60_000);
 
     // The row eu-west-1 stored is eu-west-1's fold's to count (or the reconciler's after a promotion).
-    expect((await tables.itemRow(here[0]!.itemId)).total_occurrences).toBe(2);
+    expect((await tables.itemRow(here.batch[0]!.itemId)).total_occurrences).toBe(2);
+  });
+
+  it('an old home that comes back after a promotion counts none of the rows its own worker stored', async () => {
+    const before = await storedIn('us-east-1', 3, 'StoredBeforeTheOutage');
+    const store = new DynamoDBHomeStore(tables.documents, tables.dynamo.tableNames.projects);
+    await store.write({ region: 'eu-west-1', epoch: 1, state: 'active', promotedAt: Date.now() }, undefined);
+    try {
+      const info = vi.spyOn(logger, 'info').mockImplementation(() => {});
+      expect(await foldIn('us-east-1')(before.records, () => 60_000)).toEqual({ batchItemFailures: [] });
+      // The promotion's recount counted them at the new home: counting them here too would double them.
+      await expect(tables.itemRow(before.batch[0]!.itemId)).rejects.toThrow('not found');
+      expect(info).toHaveBeenCalledWith(expect.stringContaining('not home'), {
+        home: 'eu-west-1',
+        records: before.records.length,
+      });
+
+      // While a promotion toward it is under way, the region the row names counts its own rows.
+      await store.write({ region: 'us-east-1', epoch: 2, state: 'promoting', promotedAt: Date.now() }, 1);
+      await foldIn('us-east-1')(before.records, () => 60_000);
+      expect((await tables.itemRow(before.batch[0]!.itemId)).total_occurrences).toBe(3);
+    } finally {
+      await tables.documents.send(
+        new DeleteCommand({ TableName: tables.dynamo.tableNames.projects, Key: homeRowKey }),
+      );
+    }
   });
 });

@@ -1,8 +1,14 @@
 // The forwarder against two fauxqs servers standing for two regions: an edge's ingest queue and the
 // home's. Bodies and attributes arrive unchanged, big batches are split under SQS's limits, and what
-// cannot be sent (home unreachable, an entry refused) waits in the edge queue, pushed back.
+// cannot be sent (home unreachable, an entry refused) waits in the edge queue, pushed back; a pipeline
+// region's worker re-sends it to its own queue instead, so its dead-letter queue never takes it.
 import { createServer } from 'node:net';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toRecord } from '#infra/local/sqs-poller';
 import {
@@ -15,7 +21,10 @@ import {
   retryDelaySeconds,
   SEND_BATCH_LIMITS,
   sendBatchesOf,
+  WAITING_ATTRIBUTES,
 } from '#shared/regions/forwarder';
+import { LOCAL_RETRY_SCHEDULE_VAR, regionSettings } from '#shared/regions/settings';
+import { queues as queueDeclarations } from '#shared/wiring/topology';
 import { credentials, type Queues, region, startQueues } from '../../support/emulators';
 
 let edge: Queues;
@@ -41,7 +50,11 @@ beforeAll(async () => {
     attributes: { MaximumMessageSize: '2048' },
   }).queueUrl;
   unreachableUrl = `http://sqs.us-west-2.localhost:${await closedPort()}/000000000000/gone-ingest`;
-  forwarder = createForwarder({
+  forwarder = createForwarder(forwarderOptions());
+}, 60_000);
+
+function forwarderOptions() {
+  return {
     queueUrl: edge.queues.ingest.url,
     pipelineQueues: {
       'us-east-1': home.queues.ingest.url,
@@ -49,14 +62,14 @@ beforeAll(async () => {
       'eu-west-1': smallQueueUrl,
     },
     sqs: edge.client,
-    sqsFor: (target) => {
+    sqsFor: (target: string) => {
       const endpoint = target === 'us-west-2' ? new URL(unreachableUrl).origin : home.endpoint;
       const client = new SQSClient({ endpoint, region, credentials, maxAttempts: 1 });
       clients.push(client);
       return client;
     },
-  });
-}, 60_000);
+  };
+}
 
 afterAll(async () => {
   for (const client of clients) client.destroy();
@@ -202,10 +215,138 @@ describe('forwarding to the home region', () => {
   });
 });
 
+describe("a pipeline region's worker forwarding while home is unreachable", () => {
+  beforeEach(() => {
+    edge.server.reset();
+    home.server.reset();
+  });
+
+  /** Receives what is visible in the worker's queue now, as Lambda hands it over. */
+  async function receiveVisible(): Promise<ReceivedMessage[]> {
+    const output = await edge.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: edge.queues.ingest.url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    return (output.Messages ?? []).map((message) =>
+      receivedMessageOf(toRecord(message, { queueArn: edge.queues.ingest.arn })),
+    );
+  }
+
+  /** Lambda's part after an invocation: deletes what the function did not report failed. */
+  async function acknowledge(received: ReceivedMessage[], failedMessageIds: string[]): Promise<void> {
+    const done = received.filter((message) => !failedMessageIds.includes(message.messageId));
+    if (done.length === 0) return;
+    await edge.client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: edge.queues.ingest.url,
+        Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.receiptHandle! })),
+      }),
+    );
+  }
+
+  it('re-sends what it cannot forward to its own queue, delayed by the back-off, and acknowledges what it received', async () => {
+    const requeuing = createForwarder({ ...forwarderOptions(), waiting: 'requeue' });
+    const received = await receivedAtEdge(['{"uuid":"w"}'], () => ({
+      uuid: { DataType: 'String', StringValue: 'w' },
+    }));
+
+    const report = await requeuing.forward(received, 'us-west-2');
+
+    expect(report).toEqual({ forwarded: 0, failedMessageIds: [], requeued: 1 });
+    const delayed = edge.server.inspectQueue('edge-IngestQueue')?.messages.delayed ?? [];
+    expect(delayed).toHaveLength(1);
+    expect(delayed[0]!.body).toBe('{"uuid":"w"}');
+    const wait = (delayed[0]!.delayUntil! - Date.now()) / 1000;
+    expect(wait).toBeGreaterThan(5);
+    expect(wait).toBeLessThanOrEqual(10);
+    expect(delayed[0]!.messageAttributes[WAITING_ATTRIBUTES.attempts]?.StringValue).toBe('1');
+  });
+
+  it('never lets its dead-letter queue take a message however often home fails, and forwards it unchanged when home returns', async () => {
+    // No delay between attempts, so the test runs through more receives than the queue allows in a moment.
+    const requeuing = createForwarder({
+      ...forwarderOptions(),
+      waiting: 'requeue',
+      retrySchedule: { firstSeconds: 0, longestSeconds: 0 },
+    });
+    const original = { uuid: { DataType: 'String', StringValue: 'outlasting' } };
+    await edge.client.send(
+      new SendMessageCommand({
+        QueueUrl: edge.queues.ingest.url,
+        MessageBody: '{"uuid":"outlasting"}',
+        MessageAttributes: original,
+      }),
+    );
+    const attempts = queueDeclarations.ingest.maxReceiveCount + 3;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const received = await receiveVisible();
+      expect(received).toHaveLength(1);
+      const report = await requeuing.forward(received, 'us-west-2');
+      expect(report.requeued).toBe(1);
+      await acknowledge(received, report.failedMessageIds);
+    }
+    const deadLetters = await edge.client.send(
+      new ReceiveMessageCommand({ QueueUrl: edge.queues.ingest.deadLetterUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(deadLetters.Messages ?? []).toHaveLength(0);
+
+    // Home is back: the message arrives there as ingest sent it, without the attributes it waited with.
+    const received = await receiveVisible();
+    expect(received[0]!.attributes[WAITING_ATTRIBUTES.attempts]?.StringValue).toBe(String(attempts));
+    const report = await requeuing.forward(received, 'us-east-1');
+    expect(report).toEqual({ forwarded: 1, failedMessageIds: [], requeued: 0 });
+    await acknowledge(received, report.failedMessageIds);
+    const arrived = await drain(home.client, home.queues.ingest.url, 1);
+    expect(arrived.map((message) => message.Body)).toEqual(['{"uuid":"outlasting"}']);
+    expect(Object.keys(arrived[0]!.MessageAttributes ?? {})).toEqual(['uuid']);
+  });
+
+  it('holds a batch during a promotion by re-sending it to wait, not by spending its receives', async () => {
+    const requeuing = createForwarder({ ...forwarderOptions(), waiting: 'requeue' });
+    const received = await receivedAtEdge(['{"uuid":"held"}']);
+    expect(await requeuing.holdBack(received)).toEqual({ forwarded: 0, failedMessageIds: [], requeued: 1 });
+    expect(edge.server.inspectQueue('edge-IngestQueue')?.messages.delayed).toHaveLength(1);
+  });
+
+  it('falls back to pushing a message back when even re-sending it to its own queue fails', async () => {
+    const cutOff = new SQSClient({
+      endpoint: new URL(unreachableUrl).origin,
+      region,
+      credentials,
+      maxAttempts: 1,
+    });
+    clients.push(cutOff);
+    const received = await receivedAtEdge(['{"uuid":"stuck"}']);
+    // Its own queue refuses too (an SQS outage in its own region): the receive is pushed back instead.
+    const requeuing = createForwarder({ ...forwarderOptions(), waiting: 'requeue', sqs: cutOff });
+    const report = await requeuing.forward(received, 'us-west-2');
+    expect(report).toEqual({ forwarded: 0, failedMessageIds: [received[0]!.messageId], requeued: 0 });
+  });
+});
+
 describe('the back-off and the batches', () => {
   it('doubles from 10 s at each receive and never waits more than 5 minutes', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 50].map(retryDelaySeconds)).toEqual([10, 20, 40, 80, 160, 300, 300, 300]);
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map((attempt) => retryDelaySeconds(attempt))).toEqual([
+      10, 20, 40, 80, 160, 300, 300, 300,
+    ]);
     expect(LONGEST_RETRY_SECONDS).toBe(300);
+  });
+
+  it('takes a shorter schedule from the environment only where the local stack runs', () => {
+    const env = {
+      FAULTLINE_REGION: 'eu-west-1',
+      FAULTLINE_INITIAL_HOME: 'us-east-1',
+      [LOCAL_RETRY_SCHEDULE_VAR]: '5,15',
+    };
+    expect(regionSettings(env)?.retrySchedule).toBeUndefined();
+    const local = regionSettings({ ...env, FAULTLINE_LOCAL: '1' })?.retrySchedule;
+    expect(local).toEqual({ firstSeconds: 5, longestSeconds: 15 });
+    expect([1, 2, 3].map((attempt) => retryDelaySeconds(attempt, local))).toEqual([5, 10, 15]);
   });
 
   it('puts at most 10 messages and at most 1 MiB, attributes counted, in one call', () => {
