@@ -331,6 +331,12 @@ export async function dlqCommand(
     );
   }
   const endpoint = values.endpoint ?? local?.endpoints.sqs;
+  if (local) {
+    // The local stack's queues are named `http://sqs.<region>.localhost:PORT/…`, which not every
+    // system's resolver knows is loopback: the emulator's own interceptor resolves them here too.
+    const { interceptLocalhostDns } = await import('fauxqs');
+    interceptLocalhostDns();
+  }
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const sqs = new SQSClient({
     region: values.region ?? process.env.AWS_REGION ?? local?.region ?? 'us-east-1',
