@@ -9,9 +9,9 @@ export default defineConfig({
     // Each test file in its own process: handlers are imported once per process, and DynamoDB Local
     // (a child JVM) is killed with the process that started it.
     pool: 'forks',
-    // Two files at a time even on a 2-core machine: most of an integration test's time is spent
-    // waiting on emulators and pollers, not computing.
-    maxWorkers: 2,
+    // Three files at a time even on a 2-core machine: most of an integration test's time is spent
+    // waiting on emulators, pollers and the two-region simulation's 60 s cut, not computing.
+    maxWorkers: 3,
     // Handlers log nothing in tests: the errors they log are the ones tests provoke on purpose, and a
     // failing test says what failed. POWERTOOLS_LOG_LEVEL=ERROR (or DEBUG) shows them when debugging.
     env: {

@@ -78,12 +78,17 @@ async function report(
     expect(answer.status).toBe(200);
   }
   await stack.idle();
-  const listed = await call('GET', '/api/1/items', tokens.read);
-  const item = (listed.body.result as { items: Array<Item & { title: string }> }).items.find((candidate) =>
-    candidate.title.endsWith(title),
-  );
-  if (!item) throw new Error(`no item for ${title}`);
-  return item;
+  // The listing reads the ByProject index, which DynamoDB updates after the item (eventually
+  // consistent): a new item may take a moment to be listed after the pipeline is idle.
+  for (let attempt = 0; ; attempt++) {
+    const listed = await call('GET', '/api/1/items', tokens.read);
+    const item = (listed.body.result as { items: Array<Item & { title: string }> }).items.find((candidate) =>
+      candidate.title.endsWith(title),
+    );
+    if (item) return item;
+    if (attempt === 20) throw new Error(`no item for ${title}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 const patch = (item: Item, body: unknown, token = tokens.write) =>

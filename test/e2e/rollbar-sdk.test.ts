@@ -56,7 +56,7 @@ function failInOrders(): Error {
 }
 
 beforeAll(async () => {
-  ({ stack, tokens } = await startStackWithProject('e2e'));
+  ({ stack, tokens } = await startStackWithProject('e2e', { batching: 'declared' }));
 });
 
 afterAll(async () => {

@@ -17,14 +17,18 @@ export interface StackWithProject {
  * Retried messages come back after 2 s instead of the declared 180 s, so failure paths test quickly;
  * no trigger waits to fill a batch.
  */
-export async function startStackWithProject(name: string): Promise<StackWithProject> {
+export async function startStackWithProject(
+  name: string,
+  options: { batching?: 'none' | 'declared' } = {},
+): Promise<StackWithProject> {
   const stack = await startLocalStack({
     port: 0,
     quiet: true,
     prefix: name,
     visibilityTimeoutOverrides: { ingest: 2 },
-    // One occurrence at a time: waiting for fuller batches would only slow every test down.
-    maxBatchingWindowSeconds: 0,
+    // One occurrence at a time: waiting for fuller batches would only slow most tests down; a file
+    // that sends bursts keeps the declared windows, which fold a burst in fewer, bigger batches.
+    ...(options.batching === 'declared' ? {} : { maxBatchingWindowSeconds: 0 }),
   });
   try {
     const dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region, credentials });
