@@ -248,7 +248,10 @@ describe('several regions, simulated', () => {
       // Nothing reached home: the standby keeps what it accepted until home is back.
       expect((await storedOccurrences(standby)).size).toBe(0);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, cutAt + CUT_MS - Date.now())));
-      expect(await queued(standby)).toBe(1000);
+      // All of it waits in the standby's queue. A message being re-queued (its copy sent, the original
+      // not yet deleted) is counted twice for a moment: duplicates are harmless, as the exact counts
+      // after the drain show.
+      expect(await queued(standby)).toBeGreaterThanOrEqual(1000);
 
       await sim.restore(HOME);
       const returnedAt = Date.now();
