@@ -22,8 +22,15 @@ beforeAll(async () => {
   });
   expect(posted.status).toBe(200);
   await stack.idle();
-  const item = await get('/api/1/item_by_counter/1');
-  itemId = (item.body.result as { id: number }).id;
+  // item_by_counter reads the ByProject index, updated after the item (eventually consistent).
+  for (let attempt = 0; itemId === undefined; attempt++) {
+    const item = await get('/api/1/item_by_counter/1');
+    itemId = (item.body.result as { id: number } | undefined)?.id as number;
+    if (itemId === undefined) {
+      if (attempt === 20) throw new Error('item #1 was never listed');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }, 60_000);
 
 afterAll(async () => {
