@@ -35,8 +35,9 @@ export async function withRequestNote<T>(run: () => Promise<T>): Promise<{ resul
   return { result, note };
 }
 
-// Every JSON line carries these; a terminal needs none of them (the function name is kept).
-const contextKeys = new Set([
+// Powertools' context keys: every JSON line carries these, so a terminal needs none of them (the
+// function name is kept) and a self-reported item's custom data neither.
+export const contextKeys: ReadonlySet<string> = new Set([
   'level',
   'message',
   'timestamp',

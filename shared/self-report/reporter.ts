@@ -1,6 +1,7 @@
 // Faultline reporting its own logged errors to its own API as Rollbar items: opt-in, bounded per
 // container, and never recursive (a failure to report is only logged, at warn, which reports nothing).
 import { createHash, randomUUID } from 'node:crypto';
+import { contextKeys } from '#shared/observability';
 
 /** The variables that turn self-reporting on in a function (set by infra/stacks/releases.ts). */
 export const selfReportEnvironment = {
@@ -42,21 +43,6 @@ interface LoggedError {
 function isLoggedError(value: unknown): value is LoggedError {
   return typeof value === 'object' && value !== null && 'name' in value && 'message' in value;
 }
-
-// Powertools' context keys: the same on every line of a function, so not worth an item's custom data.
-const contextKeys = new Set([
-  'level',
-  'message',
-  'timestamp',
-  'service',
-  'cold_start',
-  'function_arn',
-  'function_memory_size',
-  'function_name',
-  'function_request_id',
-  'sampling_rate',
-  'xray_trace_id',
-]);
 
 /**
  * The Rollbar item for one logged error. Grouped by function, log message and error class (an
