@@ -6,9 +6,13 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    // Each test file in its own process: handlers are imported once per process, and DynamoDB Local
-    // (a child JVM) is killed with the process that started it.
+    // Each test file in its own process: handlers are imported once per process, and read their
+    // environment (tables, queues) at import, as a cold start does.
     pool: 'forks',
+    // One DynamoDB Local per worker for the whole run, emptied before each file: starting a JVM per
+    // file cost more CPU than most files' tests (test/support/dynamodb-pool.ts).
+    globalSetup: ['test/support/dynamodb-pool.ts'],
+    setupFiles: ['test/support/dynamodb-slot.ts'],
     // Three files at a time even on a 2-core machine: most of an integration test's time is spent
     // waiting on emulators, pollers and the two-region simulation's 60 s cut, not computing.
     maxWorkers: 3,

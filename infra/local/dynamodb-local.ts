@@ -24,6 +24,19 @@ export class DynamoDbLocalError extends Error {
   override readonly name = 'DynamoDbLocalError';
 }
 
+/**
+ * An already running DynamoDB Local to use instead of starting one. The test run starts one per
+ * test worker and shares it between the files that worker runs (test/support/dynamodb-pool.ts):
+ * a JVM start costs seconds of CPU, which a 2-core machine pays in every file otherwise.
+ */
+export const RUNNING_DYNAMODB_LOCAL = 'FAULTLINE_DYNAMODB_LOCAL_ENDPOINT';
+
+/**
+ * JVM options for a start that is quick rather than fast in the long run: the C1 compiler only (C2
+ * compiles for minutes, on every core, what a short session never needs) and the serial collector.
+ */
+export const QUICK_START_JAVA_OPTIONS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] as const;
+
 export interface DynamoDbLocalOptions {
   /** Port to listen on; a free one is picked when absent. */
   port?: number;
@@ -31,6 +44,8 @@ export interface DynamoDbLocalOptions {
   dataDir?: string;
   /** How long to wait for the emulator to answer; 60 s by default (it starts in ~2.5 s, far slower on a loaded machine). */
   startTimeoutMs?: number;
+  /** Options for the JVM, before `-jar` (e.g. QUICK_START_JAVA_OPTIONS). */
+  javaOptions?: readonly string[];
 }
 
 export interface DynamoDbLocal {
@@ -42,6 +57,11 @@ export interface DynamoDbLocal {
 }
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const running = process.env[RUNNING_DYNAMODB_LOCAL];
+  if (running && options.dataDir === undefined && options.port === undefined) {
+    // Not ours to stop: whoever started it stops it.
+    return { endpoint: running, port: Number(new URL(running).port), pid: undefined, stop: async () => {} };
+  }
   await assertJava17();
   const dir = await ensureEmulator();
   const port = options.port ?? (await freePort());
@@ -52,6 +72,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const child = spawn(
     'java',
     [
+      ...(options.javaOptions ?? []),
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-jar',
       'DynamoDBLocal.jar',

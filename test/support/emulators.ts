@@ -1,4 +1,5 @@
-// Real emulators for integration tests: DynamoDB Local (with its stream API) and fauxqs, started per test file.
+// Real emulators for integration tests: DynamoDB Local (with its stream API; the worker's own, emptied
+// before each file) and fauxqs, started per test file.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';

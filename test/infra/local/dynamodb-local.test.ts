@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal } from '#infra/local/dynamodb-local';
+import { RUNNING_DYNAMODB_LOCAL, startDynamoDbLocal } from '#infra/local/dynamodb-local';
 import { credentials, region } from '../../support/emulators';
 
 let scratch: string;
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'faultline-ddb-'));
+  // This file tests starting a JVM, not the test run's shared one (test/support/dynamodb-slot.ts).
+  delete process.env[RUNNING_DYNAMODB_LOCAL];
 });
 
 afterAll(async () => {
@@ -39,7 +41,9 @@ async function withPath<T>(dir: string, start: () => Promise<T>): Promise<T> {
 }
 
 describe('startDynamoDbLocal', () => {
-  it('keeps tables in the data directory across restarts, and stop() ends the JVM', async () => {
+  it('keeps tables in the data directory across restarts, and stop() ends the JVM', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = join(scratch, 'data');
     const first = await startDynamoDbLocal({ dataDir });
     const client = new DynamoDBClient({ endpoint: first.endpoint, region, credentials });
@@ -78,5 +82,26 @@ describe('startDynamoDbLocal', () => {
     await writeFile(join(oldJava, 'java'), '#!/bin/sh\necho \'java version "1.8.0_392"\' >&2\n');
     await chmod(join(oldJava, 'java'), 0o755);
     await expect(withPath(oldJava, () => startDynamoDbLocal({}))).rejects.toThrow(/Java 17\+.*1\.8\.0_392/s);
+  });
+
+  it('uses a DynamoDB Local already running when one is named, and leaves it to whoever started it', {
+    timeout: 120_000,
+  }, async () => {
+    process.env[RUNNING_DYNAMODB_LOCAL] = 'http://127.0.0.1:8123';
+    try {
+      const running = await startDynamoDbLocal({});
+      expect(running).toMatchObject({ endpoint: 'http://127.0.0.1:8123', port: 8123, pid: undefined });
+      await running.stop();
+      // A data directory asks for an instance of its own.
+      const own = await startDynamoDbLocal({ dataDir: join(scratch, 'own') });
+      try {
+        expect(own.endpoint).not.toBe('http://127.0.0.1:8123');
+        expect(isRunning(own.pid)).toBe(true);
+      } finally {
+        await own.stop();
+      }
+    } finally {
+      delete process.env[RUNNING_DYNAMODB_LOCAL];
+    }
   });
 });
