@@ -27,7 +27,7 @@ import { startDynamoWithTables, startQueues } from '../test/support/emulators';
 import { openTableStream } from '../test/support/table-stream';
 import type { WriteScenarioResult } from './grouping-writes';
 import { nodeErrorData, seededRandom } from './payloads';
-import { PRICES } from './prices';
+import { FREE_TIER, PRICES } from './prices';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Posts per measured scenario: enough for stable means, few enough for the bench's time. */
@@ -77,7 +77,10 @@ export interface CostResult {
 
 export interface IdleLine {
   part: string;
+  /** At list price, no free tier. */
   usdPerMonth: number;
+  /** Within the account's always-free allowances (FREE_TIER), were this region their only use. */
+  usdPerMonthFreeTier: number;
   detail: string;
 }
 
@@ -383,37 +386,44 @@ export function costPerMillion(measures: CostMeasures, writes: WriteScenarioResu
 /**
  * A deployed region's monthly cost with no traffic, from the one-region stack's declared resources:
  * alarms, dashboards, secrets, health checks, the queue pollers' empty receives, the scheduled
- * function's runs, and metrics (none: EMF metrics bill only in the hours they are written).
+ * function's runs, and metrics (none: EMF metrics bill only in the hours they are written). Each line
+ * at list price and within the account's free tier (FREE_TIER).
  */
-export function idleCostPerMonth(): IdleLine[] {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const template = Template.fromStack(
-    new RegionalStack(app, 'Faultline-us-east-1', { env: { region: 'us-east-1' } }),
-  );
+export function idleCostPerMonth(template: Template = oneRegionTemplate()): IdleLine[] {
   const count = (type: string) => Object.keys(template.findResources(type)).length;
   const lines: IdleLine[] = [];
   const alarms = count('AWS::CloudWatch::Alarm');
   lines.push({
     part: 'CloudWatch alarms',
     usdPerMonth: alarms * PRICES.alarmMonth.usd,
-    detail: `${alarms} alarms`,
+    usdPerMonthFreeTier: Math.max(0, alarms - FREE_TIER.alarms) * PRICES.alarmMonth.usd,
+    detail: `${alarms} alarms (${FREE_TIER.alarms} free per account)`,
   });
-  const dashboards = count('AWS::CloudWatch::Dashboard');
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const metricsPerDashboard = dashboards.map((dashboard) => dashboardMetricCount(dashboard));
+  // A dashboard of more metrics than the free tier allows is billed whatever the number of dashboards.
+  const freeDashboards = Math.min(
+    FREE_TIER.dashboards,
+    metricsPerDashboard.filter((metrics) => metrics <= FREE_TIER.dashboardMetrics).length,
+  );
   lines.push({
     part: 'CloudWatch dashboard',
-    usdPerMonth: dashboards * PRICES.dashboardMonth.usd,
-    detail: `${dashboards} dashboard (free if among the account's first 3)`,
+    usdPerMonth: dashboards.length * PRICES.dashboardMonth.usd,
+    usdPerMonthFreeTier: (dashboards.length - freeDashboards) * PRICES.dashboardMonth.usd,
+    detail: `${dashboards.length} dashboard of ${metricsPerDashboard.join(', ')} metric lines (searches counted once; ${FREE_TIER.dashboards} free per account, of up to ${FREE_TIER.dashboardMetrics} metrics each)`,
   });
   const secrets = count('AWS::SecretsManager::Secret');
   lines.push({
     part: 'Secrets Manager',
     usdPerMonth: secrets * PRICES.secretMonth.usd,
-    detail: `${secrets} secret`,
+    usdPerMonthFreeTier: secrets * PRICES.secretMonth.usd,
+    detail: `${secrets} secret (no free tier past a 30-day trial)`,
   });
   const healthChecks = count('AWS::Route53::HealthCheck');
   lines.push({
     part: 'Route 53 health checks',
     usdPerMonth: healthChecks * PRICES.healthCheckMonth.usd,
+    usdPerMonthFreeTier: healthChecks * PRICES.healthCheckMonth.usd,
     detail: `${healthChecks} in one region`,
   });
   // AWS does not publish how its pollers poll an empty queue: taken as 5 pollers each long-polling
@@ -425,31 +435,60 @@ export function idleCostPerMonth(): IdleLine[] {
   lines.push({
     part: 'SQS empty receives',
     usdPerMonth: emptyReceives * PRICES.sqsRequest.usd,
-    detail: `${sqsMappings} queue event sources x 5 pollers x a 20 s long poll: ${(emptyReceives / 1e6).toFixed(2)} M requests`,
+    usdPerMonthFreeTier: Math.max(0, emptyReceives - FREE_TIER.sqsRequests) * PRICES.sqsRequest.usd,
+    detail: `${sqsMappings} queue event sources x 5 pollers x a 20 s long poll: ${(emptyReceives / 1e6).toFixed(2)} M requests (1 M free per account)`,
   });
   const scheduled = Object.values(functions).filter((fn) => fn.trigger.kind === 'schedule');
   let scheduleUsd = 0;
+  let scheduleReadsUsd = 0;
   for (const fn of scheduled) {
     if (fn.trigger.kind !== 'schedule') continue;
     const runs = (30 * 24 * 60) / fn.trigger.everyMinutes;
     // A run that finds nothing due: about 200 ms, a query, a log line or two.
+    const reads = runs * 0.5 * PRICES.dynamoReadUnit.usd;
+    scheduleReadsUsd += reads;
     scheduleUsd +=
       runs * (PRICES.lambdaRequest.usd + (fn.memoryMb / 1024) * 0.2 * PRICES.lambdaArmGbSecond.usd) +
-      runs * 0.5 * PRICES.dynamoReadUnit.usd +
+      reads +
       (runs * 300 * PRICES.logsIngestedGb.usd) / 1024 ** 3;
   }
   lines.push({
     part: 'Scheduled runs',
     usdPerMonth: scheduleUsd,
+    // Lambda's free requests and GB-seconds and the free 5 GB of logs cover them; on-demand reads are not free.
+    usdPerMonthFreeTier: scheduleReadsUsd,
     detail: `${scheduled.length} schedule(s): the daily summaries every 15 minutes (EventBridge schedules are free)`,
   });
   lines.push({
     part: 'Metrics, KMS, storage',
     usdPerMonth: 0,
+    usdPerMonthFreeTier: 0,
     detail:
       'EMF metrics bill only in hours they are written; queues use SQS-managed keys (free); empty tables and log groups store nothing',
   });
   return lines;
+}
+
+function oneRegionTemplate(): Template {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(new RegionalStack(app, 'Faultline-us-east-1', { env: { region: 'us-east-1' } }));
+}
+
+/**
+ * The metric lines a dashboard declares: each named metric, and each metric math expression once
+ * (a search draws one line per metric it finds, which only traffic tells).
+ */
+export function dashboardMetricCount(dashboard: Record<string, unknown>): number {
+  const { DashboardBody: body } = dashboard.Properties as {
+    DashboardBody: string | { 'Fn::Join': [string, unknown[]] };
+  };
+  // References (`Ref`, `Fn::GetAtt`) sit inside the body's JSON strings; any placeholder keeps it JSON.
+  const text =
+    typeof body === 'string'
+      ? body
+      : body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'ref')).join('');
+  const { widgets } = JSON.parse(text) as { widgets: Array<{ properties: { metrics?: unknown[] } }> };
+  return widgets.reduce((sum, widget) => sum + (widget.properties.metrics?.length ?? 0), 0);
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

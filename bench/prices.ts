@@ -83,3 +83,17 @@ export const PRICES = {
     source: 'Route 53 pricing, health checks: $0.50 a month (several regions only; none in one region)',
   },
 } as const satisfies Record<string, Price>;
+
+/**
+ * The always-free allowances that touch an idle region, per account and month, shared by every region
+ * and stack of the account (the idle figure "within the free tier" assumes Faultline is their only use).
+ */
+export const FREE_TIER = {
+  /** CloudWatch: 10 standard-resolution alarm metrics. */
+  alarms: 10,
+  /** CloudWatch: 3 dashboards, of up to 50 metrics each. */
+  dashboards: 3,
+  dashboardMetrics: 50,
+  /** SQS: the first million requests. */
+  sqsRequests: 1_000_000,
+} as const;

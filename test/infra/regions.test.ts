@@ -617,10 +617,36 @@ describe('releases in every stack of a plan', () => {
     // An edge's queue keeps what home cannot take yet: no dead letters for its releases to watch.
     expect(rollbackAlarmIds('forwardOccurrences', edge())).toEqual([
       'ForwardOccurrencesErrorsAlarm',
-      'ForwardOccurrencesThrottlesAlarm',
+      'LambdaThrottlesAlarm',
     ]);
     expect(rollbackAlarmIds('ingestItem', edge())).not.toContain('IngestDeadLetterQueueDepthAlarm');
     expect(rollbackAlarmIds('storeOccurrences', standby())).toContain('IngestDeadLetterQueueDepthAlarm');
+  });
+
+  it('roll back on the one throttles alarm of their region, which has no dimension; errors stay per function', () => {
+    for (const { stack, plan } of everyStack()) {
+      const template = templateOf(stack, plan);
+      const throttles = Object.entries(
+        template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Throttles' } }),
+      );
+      expect(throttles, stack.stackName).toHaveLength(1);
+      const [throttlesId, alarm] = throttles[0]!;
+      expect(alarm.Properties.Dimensions, stack.stackName).toBeUndefined();
+      const groups = Object.entries(template.findResources('AWS::CodeDeploy::DeploymentGroup'));
+      expect(groups.length, stack.stackName).toBeGreaterThan(0);
+      for (const [id, group] of groups) {
+        expect(group.Properties.AlarmConfiguration.Alarms, `${id} in ${stack.stackName}`).toContainEqual({
+          Name: { Ref: throttlesId },
+        });
+      }
+      // Errors stay per function: a canary rolls back on its own function's failures.
+      expect(
+        Object.keys(
+          template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Errors' } }),
+        ),
+        stack.stackName,
+      ).toHaveLength(Object.keys(stack.functions).length);
+    }
   });
 });
 

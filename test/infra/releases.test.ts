@@ -126,7 +126,7 @@ describe('the canary', () => {
     }
   });
 
-  it('rolls back on the function’s errors and throttles, the API’s 5xx, its dead-letter queues and its stream', () => {
+  it('rolls back on the function’s errors, throttles in the region, the API’s 5xx, its dead-letter queues and its stream', () => {
     const alarmRef = (id: string) => ({ Name: { Ref: logicalId(stack.node.findChild(id)) } });
     for (const name of functionNames().filter((name) => !MOVED_ALL_AT_ONCE.includes(name))) {
       const properties = groupOf(name)!.Properties;
@@ -141,13 +141,28 @@ describe('the canary', () => {
     }
     expect(rollbackAlarmIds('readApi')).toEqual([
       'ReadApiErrorsAlarm',
-      'ReadApiThrottlesAlarm',
+      'LambdaThrottlesAlarm',
       'Api5xxAlarm',
     ]);
     expect(rollbackAlarmIds('storeOccurrences')).toContain('IngestDeadLetterQueueDepthAlarm');
     expect(rollbackAlarmIds('indexSearch')).toEqual(
       expect.arrayContaining(['IndexSearchIteratorAgeAlarm', 'IndexSearchStreamFailureQueueDepthAlarm']),
     );
+  });
+
+  it('every deployment group rolls back on the one throttles alarm of the region, which has no dimension', () => {
+    const throttles = ofType('AWS::CloudWatch::Alarm').filter(
+      ([, alarm]) => alarm.Properties.MetricName === 'Throttles',
+    );
+    expect(throttles.map(([id]) => id)).toEqual([logicalId(stack.node.findChild('LambdaThrottlesAlarm'))]);
+    expect(throttles[0]![1].Properties.Dimensions).toBeUndefined();
+    const groups = ofType('AWS::CodeDeploy::DeploymentGroup');
+    expect(groups).toHaveLength(functionNames().length - MOVED_ALL_AT_ONCE.length);
+    for (const [id, group] of groups) {
+      expect((group.Properties.AlarmConfiguration as { Alarms: unknown[] }).Alarms, id).toContainEqual({
+        Name: { Ref: throttles[0]![0] },
+      });
+    }
   });
 
   it('leaves the fold out: its alias moves all at once, with no deployment group', () => {

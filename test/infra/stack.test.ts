@@ -5,10 +5,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FaultlineFunction, repositoryRoot } from '#infra/constructs/faultline-function';
+import { REGION_THROTTLES_ALARM_ID } from '#infra/stacks/monitoring';
 import { RegionalStack } from '#infra/stacks/regional-stack';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
@@ -23,6 +25,7 @@ import {
   type QueueName,
   queues,
 } from '#shared/wiring/topology';
+import { FREE_TIER } from '../../bench/prices';
 
 // The one-region stack's functions: the forwarder runs in edge regions only (test/infra/regions.test.ts).
 const functionDeclarations = (Object.entries(functions) as Array<[FunctionName, FunctionDeclaration]>).filter(
@@ -603,14 +606,55 @@ describe('the occurrences table', () => {
 });
 
 describe('alarms', () => {
-  it.each(functionDeclarations)('%s has error and throttle alarms', (name) => {
-    for (const metric of ['Errors', 'Throttles']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/Lambda',
-        MetricName: metric,
-        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(name) } }],
-      });
-    }
+  const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+  const alarmIds = () =>
+    stack.node.children.filter((child) => child instanceof Alarm).map((alarm) => alarm.node.id);
+
+  it('are 25: errors per function, one for throttles in the region, the queues, the streams and the API', () => {
+    const streamReaders = functionDeclarations.filter(([, d]) => d.trigger.kind === 'stream');
+    expect(alarmIds().sort()).toEqual(
+      [
+        ...functionDeclarations.map(([name]) => `${pascal(name)}ErrorsAlarm`),
+        REGION_THROTTLES_ALARM_ID,
+        ...queueDeclarations.flatMap(([, queue]) => [
+          `${queue.deadLetter.logicalId}DepthAlarm`,
+          `${queue.logicalId}OldestMessageAlarm`,
+        ]),
+        ...streamReaders.flatMap(([name]) => [
+          `${pascal(name)}IteratorAgeAlarm`,
+          `${pascal(name)}StreamFailureQueueDepthAlarm`,
+        ]),
+        'Api5xxAlarm',
+      ].sort(),
+    );
+    // Each is $0.10 a month past the account's free 10 (docs/benchmarks.md, "Idle").
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 25);
+  });
+
+  it.each(functionDeclarations)('%s has its own errors alarm', (name) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(name) } }],
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+  });
+
+  it('one alarm watches throttles of every function in the region, with no dimension', () => {
+    const throttles = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Throttles' } }),
+    );
+    expect(throttles).toHaveLength(1);
+    expect(throttles[0]!.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+    expect(throttles[0]!.Properties.Dimensions).toBeUndefined();
+    expect(dashboardMetrics()).toContainEqual(['AWS/Lambda', 'Throttles', expect.anything()]);
   });
 
   it('the API alarms on 5xx answers', () => {
@@ -619,6 +663,17 @@ describe('alarms', () => {
       MetricName: '5xx',
       Threshold: 0,
     });
+  });
+});
+
+describe('the CloudWatch dashboard', () => {
+  it('draws no more metrics than a free dashboard holds (50), searches counted as one line each', () => {
+    const lines = dashboardMetrics();
+    const searches = lines.filter((line) => JSON.stringify(line).includes('SEARCH('));
+    // 32 named metrics: the two searches may draw 18 lines (refusal reasons, channels x outcomes) for free.
+    expect(lines.length - searches.length).toBe(32);
+    expect(searches).toHaveLength(2);
+    expect(lines.length).toBeLessThanOrEqual(FREE_TIER.dashboardMetrics);
   });
 });
 

@@ -1,0 +1,48 @@
+// The idle bill of bench/cost.ts, read from a synthesized stack: what each declared resource costs a
+// month at list price and within the account's free tier.
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Dashboard, GraphWidget, Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { describe, expect, it } from 'vitest';
+import { type IdleLine, idleCostPerMonth } from '../../bench/cost';
+import { FREE_TIER, PRICES } from '../../bench/prices';
+
+const line = (lines: IdleLine[], part: string): IdleLine => {
+  const found = lines.find((candidate) => candidate.part === part);
+  if (!found) throw new Error(`no idle line ${part}`);
+  return found;
+};
+
+/** A stack with one dashboard drawing `metrics` metrics, and nothing else. */
+function dashboardOf(metrics: number): Template {
+  const stack = new Stack(new App(), 'Dashboard');
+  new Dashboard(stack, 'Dashboard').addWidgets(
+    new GraphWidget({
+      left: Array.from(
+        { length: metrics },
+        (_, index) => new Metric({ namespace: 'Test', metricName: `M${index}`, period: Duration.minutes(1) }),
+      ),
+    }),
+  );
+  return Template.fromStack(stack);
+}
+
+describe('the idle cost of a region', () => {
+  it('bills every alarm at list price, and those past the free 10 within the free tier', () => {
+    const lines = idleCostPerMonth();
+    const alarms = line(lines, 'CloudWatch alarms');
+    expect(alarms.detail).toMatch(/^25 alarms/);
+    expect(alarms.usdPerMonth).toBeCloseTo(25 * PRICES.alarmMonth.usd);
+    expect(alarms.usdPerMonthFreeTier).toBeCloseTo((25 - FREE_TIER.alarms) * PRICES.alarmMonth.usd);
+    // The channel credentials key stays a Secrets Manager secret, which has no free tier.
+    expect(line(lines, 'Secrets Manager').usdPerMonthFreeTier).toBeCloseTo(PRICES.secretMonth.usd);
+  });
+
+  it('counts the dashboard free only while it draws at most 50 metrics', () => {
+    const within = line(idleCostPerMonth(dashboardOf(FREE_TIER.dashboardMetrics)), 'CloudWatch dashboard');
+    expect(within.usdPerMonth).toBe(PRICES.dashboardMonth.usd);
+    expect(within.usdPerMonthFreeTier).toBe(0);
+    const over = line(idleCostPerMonth(dashboardOf(FREE_TIER.dashboardMetrics + 1)), 'CloudWatch dashboard');
+    expect(over.usdPerMonthFreeTier).toBe(PRICES.dashboardMonth.usd);
+  });
+});
