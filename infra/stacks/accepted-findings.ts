@@ -2,6 +2,7 @@
 import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnDomain } from 'aws-cdk-lib/aws-opensearchservice';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
   accessOf,
@@ -96,12 +97,14 @@ export function acknowledgeAcceptedFindings(stack: RegionalStack): void {
     });
   }
 
-  Validations.of(stack.secretsKey).acknowledge({
-    id: nag('SMG4'),
-    reason:
-      'The key seals the channel credentials stored in notification rules; rotating it would make ' +
-      'them unreadable until re-sealed, which Faultline does not do yet (docs/notifications.md).',
-  });
+  // A standby reads the home's replica: nothing of its own to acknowledge.
+  if (stack.secretsKey instanceof Secret)
+    Validations.of(stack.secretsKey).acknowledge({
+      id: nag('SMG4'),
+      reason:
+        'The key seals the channel credentials stored in notification rules; rotating it would make ' +
+        'them unreadable until re-sealed, which Faultline does not do yet (docs/notifications.md).',
+    });
 
   for (const queue of stack.streamFailureQueues) {
     Validations.of(queue).acknowledge({

@@ -16,7 +16,7 @@ import { Schedule, Rule as ScheduleRule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -24,7 +24,7 @@ import type { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
-import { SECRETS_KEY_ARN_VAR } from '#shared/notifications/secrets';
+import { SECRETS_KEY_SECRET_VAR } from '#shared/notifications/secrets';
 import { OPENSEARCH_ENDPOINT_VAR, SEARCH_ENGINE_VAR } from '#shared/search/opensearch/domain';
 import {
   functionsFor,
@@ -115,7 +115,7 @@ export class RegionalStack extends Stack {
   /** Where stream records that failed every retry are described, one queue per stream consumer. */
   readonly streamFailureQueues: Queue[] = [];
   /** The key that seals channel credentials in notification rules (generated; never rotated: see docs). */
-  readonly secretsKey: Secret;
+  readonly secretsKey: ISecret;
   /** The SES identity notification emails are sent from (a stack parameter). */
   readonly emailFrom: CfnParameter;
   /** The OpenSearch domain, with `-c search=opensearch` only. */
@@ -145,12 +145,7 @@ export class RegionalStack extends Stack {
     this.publicUrl =
       props.publicUrl ?? (this.domain ? `https://${this.domain.regionalName}` : api.apiEndpoint);
 
-    this.secretsKey = new Secret(this, 'NotificationSecretsKey', {
-      description: 'Faultline: the key that seals channel credentials in notification rules',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      // Losing it makes every stored channel credential unreadable.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.secretsKey = this.createSecretsKey(props.regions);
     this.emailFrom = new CfnParameter(this, 'NotificationEmailFrom', {
       type: 'String',
       default: '',
@@ -186,6 +181,28 @@ export class RegionalStack extends Stack {
     return role;
   }
 
+  /**
+   * The key that seals channel credentials. Rules live in the notifications table, which a standby
+   * holds as a replica: a standby that becomes home must open what the home sealed, so in a plan of
+   * several regions the home's secret is replicated to every standby (under one name) and a standby
+   * reads its replica instead of generating a key of its own.
+   */
+  private createSecretsKey(regions: RegionalStackProps['regions']): ISecret {
+    const secretName = regions ? `${regions.prefix}-NotificationSecretsKey` : undefined;
+    if (this.role === 'standby' && secretName) {
+      return Secret.fromSecretNameV2(this, 'NotificationSecretsKey', secretName);
+    }
+    return new Secret(this, 'NotificationSecretsKey', {
+      description: 'Faultline: the key that seals channel credentials in notification rules',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // Losing it makes every stored channel credential unreadable.
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...(regions && {
+        secretName,
+        replicaRegions: regions.plan.standbys.map((region) => ({ region })),
+      }),
+    });
+  }
   private createTables(regions: RegionsOptions | undefined): Record<TableName, ITableV2> {
     const created = {} as Record<TableName, ITableV2>;
     for (const [name, declaration] of declared(tableDeclarations)) {
@@ -272,7 +289,12 @@ export class RegionalStack extends Stack {
     for (const service of declaration.uses ?? []) {
       if (service === 'secretsKey') {
         this.secretsKey.grantRead(fn);
-        fn.addEnvironment(SECRETS_KEY_ARN_VAR, this.secretsKey.secretArn);
+        // A standby's key is the home's replica, known here by name only (its ARN ends in a suffix
+        // Secrets Manager draws at creation).
+        fn.addEnvironment(
+          SECRETS_KEY_SECRET_VAR,
+          this.role === 'standby' ? this.secretsKey.secretName : this.secretsKey.secretArn,
+        );
         fn.addEnvironment(PUBLIC_URL_VAR, this.publicUrl);
       } else if (service === 'email') {
         fn.addEnvironment(EMAIL_FROM_VAR, this.emailFrom.valueAsString);

@@ -9,8 +9,11 @@ import type { ChannelName } from './model';
 
 /** The variable holding the key itself (base64 of 32 bytes): the local stack and tests. */
 export const SECRETS_KEY_VAR = 'FAULTLINE_SECRETS_KEY';
-/** The variable naming the Secrets Manager secret that holds it: AWS. */
-export const SECRETS_KEY_ARN_VAR = 'FAULTLINE_SECRETS_KEY_ARN';
+/**
+ * The variable naming the Secrets Manager secret that holds it (its ARN, or in a standby region the
+ * name of the home's replica): AWS.
+ */
+export const SECRETS_KEY_SECRET_VAR = 'FAULTLINE_SECRETS_KEY_SECRET';
 
 const VERSION = 'v1';
 
@@ -63,15 +66,15 @@ export function generateSecretsKey(): string {
 export async function loadSecretBox(env: NodeJS.ProcessEnv = process.env): Promise<SecretBox> {
   const inline = env[SECRETS_KEY_VAR];
   if (inline) return createSecretBox(Buffer.from(inline, 'base64'));
-  const arn = env[SECRETS_KEY_ARN_VAR];
-  if (!arn)
+  const secret = env[SECRETS_KEY_SECRET_VAR];
+  if (!secret)
     throw new ConfigurationError(
-      `environment variable ${SECRETS_KEY_VAR} or ${SECRETS_KEY_ARN_VAR} is not set`,
+      `environment variable ${SECRETS_KEY_VAR} or ${SECRETS_KEY_SECRET_VAR} is not set`,
     );
   const client = new SecretsManagerClient({});
   try {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-    if (!SecretString) throw new ConfigurationError(`the secret ${arn} holds no string`);
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secret }));
+    if (!SecretString) throw new ConfigurationError(`the secret ${secret} holds no string`);
     return createSecretBox(keyOfSecretString(SecretString));
   } finally {
     client.destroy();

@@ -16,6 +16,7 @@ import { parseDomain } from '#infra/stacks/regional-domain';
 import type { RegionalStack } from '#infra/stacks/regional-stack';
 import { MOVED_ALL_AT_ONCE, rollbackAlarmIds } from '#infra/stacks/releases';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
+import { SECRETS_KEY_SECRET_VAR } from '#shared/notifications/secrets';
 import {
   edgeFunctions,
   homeRowReaders,
@@ -355,6 +356,26 @@ describe('the standby stack', () => {
     expect(streamOf('foldOccurrences')).toBe('Faultline-occurrences');
     expect(streamOf('fanOutNotifications')).toBe('Faultline-items');
     expect(streamOf('indexSearch')).toBe('Faultline-items');
+  });
+
+  it("opens channel credentials with the home's key: the home's secret replicates to it, and it makes none", () => {
+    const secrets = (stack: Stack) =>
+      Object.values(templateOf(stack).findResources('AWS::SecretsManager::Secret'));
+    const [homeSecret] = secrets(home());
+    expect(secrets(home())).toHaveLength(1);
+    expect(homeSecret!.Properties).toMatchObject({
+      Name: 'Faultline-NotificationSecretsKey',
+      ReplicaRegions: [{ Region: 'eu-west-1' }],
+    });
+    expect(secrets(standby())).toEqual([]);
+    const sender = standby().functions.sendNotifications;
+    expect(environmentOf(sender)[SECRETS_KEY_SECRET_VAR]).toBe('Faultline-NotificationSecretsKey');
+    const reads = statementsOf(sender).filter((statement) =>
+      [statement.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    expect(reads.map((statement) => render(statement.Resource))).toEqual([
+      `arn:aws:secretsmanager:eu-west-1:${account}:secret:Faultline-NotificationSecretsKey-??????`,
+    ]);
   });
 
   it("lets its storing worker send to the home's ingest queue only (and re-queue to its own)", () => {

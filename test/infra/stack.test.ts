@@ -14,7 +14,7 @@ import { REGION_THROTTLES_ALARM_ID } from '#infra/stacks/monitoring';
 import { RegionalStack } from '#infra/stacks/regional-stack';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
-import { SECRETS_KEY_ARN_VAR } from '#shared/notifications/secrets';
+import { SECRETS_KEY_SECRET_VAR } from '#shared/notifications/secrets';
 import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -225,7 +225,7 @@ describe.each(functionDeclarations)('the %s function', (name, declaration) => {
       ...Object.keys(commonEnvironment),
       ...(declaration.uses ?? []).flatMap((service) =>
         service === 'secretsKey'
-          ? [SECRETS_KEY_ARN_VAR, PUBLIC_URL_VAR]
+          ? [SECRETS_KEY_SECRET_VAR, PUBLIC_URL_VAR]
           : service === 'email'
             ? [EMAIL_FROM_VAR]
             : // The dashboard's build travels in the bundle: no variable.
