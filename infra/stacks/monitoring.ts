@@ -131,7 +131,7 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
   const functionList = declared<FunctionName, FaultlineFunction>(parts.functions);
   dashboard.addWidgets(
     new GraphWidget({
-      title: 'API and ingest URL: requests, 5xx and p99 latency',
+      title: "API requests, 5xx and p99 latency, and the ingest function URL's",
       left: [
         parts.api.metricCount({ period: minute }),
         parts.api.metricServerError({ period: minute }),
