@@ -72,6 +72,11 @@ export interface CostResult {
   total: number;
   /** X-Ray at Lambda's own documented sampling (1 a second, then 5%), for comparison. */
   xrayAtLambdaDefault: number;
+  /**
+   * The total when SDKs post through the HTTP API instead of the function URL (a team with a custom
+   * domain, `-c domain=`): API Gateway's requests and its access log line added.
+   */
+  throughApiGateway: number;
   measures: CostMeasures;
 }
 
@@ -225,19 +230,20 @@ async function drain(client: import('@aws-sdk/client-sqs').SQSClient, url: strin
   }
 }
 
+/** A post as ingest's function URL delivers it (SDKs post there): no route key, the path as sent. */
 function postEvent(body: string): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
-    routeKey: 'POST /api/1/item',
+    routeKey: '$default',
     rawPath: '/api/1/item/',
     rawQueryString: '',
     headers: { 'content-type': 'application/json' },
     body,
     isBase64Encoded: false,
     requestContext: {
-      accountId: '123456789012',
+      accountId: 'anonymous',
       apiId: 'bench',
-      domainName: 'bench',
+      domainName: 'bench.lambda-url.us-east-1.on.aws',
       domainPrefix: 'bench',
       http: {
         method: 'POST',
@@ -247,7 +253,7 @@ function postEvent(body: string): APIGatewayProxyEventV2 {
         userAgent: 'bench',
       },
       requestId: 'bench',
-      routeKey: 'POST /api/1/item',
+      routeKey: '$default',
       stage: '$default',
       time: '',
       timeEpoch: Date.now(),
@@ -281,10 +287,14 @@ export function costPerMillion(measures: CostMeasures, writes: WriteScenarioResu
     lines.push({ part, usdPerMillion, detail });
   const gbSeconds = (fn: FunctionName, ms: number) => (functions[fn].memoryMb / 1024) * (ms / 1000);
 
+  // SDKs post to ingest's function URL, which bills nothing beyond the invocation. Through the API (a
+  // custom domain) each post would be a request, each 512 KB of it one more: `throughApiGateway`.
+  const apiGatewayRequests =
+    million * Math.ceil(measures.meanPostBytes / (512 * 1024)) * PRICES.apiGatewayHttpRequest.usd;
   add(
     'API Gateway requests',
-    million * Math.ceil(measures.meanPostBytes / (512 * 1024)) * PRICES.apiGatewayHttpRequest.usd,
-    `1 request per post (${Math.round(measures.meanPostBytes)} B)`,
+    0,
+    `none: SDKs post to the function URL (no charge beyond the invocation); through the API, ${apiGatewayRequests.toFixed(2)} (1 request per ${Math.round(measures.meanPostBytes)} B post)`,
   );
   const invocations = {
     ingestItem: 1,
@@ -341,18 +351,19 @@ export function costPerMillion(measures: CostMeasures, writes: WriteScenarioResu
     `${rru.toFixed(2)} RRU per occurrence (the write bench's worker and fold)`,
   );
 
+  // A function URL writes no access log; the API's stage writes one line per request.
   const access = accessLogLineBytes() + LOG_EVENT_OVERHEAD_BYTES;
   const perHandler = (handler: HandlerMeasure, count: number) =>
     count * (handler.logBytes + handler.logEvents * LOG_EVENT_OVERHEAD_BYTES);
   const logBytes =
-    access +
     perHandler(measures.ingest, 1) +
     perHandler(measures.worker, invocations.storeOccurrences) +
     perHandler(measures.fold, invocations.foldOccurrences);
+  const logUsd = (bytes: number) => (million * bytes * PRICES.logsIngestedGb.usd) / 1024 ** 3;
   add(
     'CloudWatch Logs',
-    (million * logBytes * PRICES.logsIngestedGb.usd) / 1024 ** 3,
-    `${Math.round(logBytes)} B per occurrence: access log ${access}, ingest ${Math.round(perHandler(measures.ingest, 1))} (its EMF line), worker and fold ${Math.round(perHandler(measures.worker, invocations.storeOccurrences) + perHandler(measures.fold, invocations.foldOccurrences))}; no START/END/REPORT lines (system log level WARN)`,
+    logUsd(logBytes),
+    `${Math.round(logBytes)} B per occurrence: ingest ${Math.round(perHandler(measures.ingest, 1))} (its EMF line), worker and fold ${Math.round(perHandler(measures.worker, invocations.storeOccurrences) + perHandler(measures.fold, invocations.foldOccurrences))}; no access log (function URL; through the API, ${access} B more); no START/END/REPORT lines (system log level WARN)`,
   );
 
   const rate = RATES_PER_SECOND[measures.scenario];
@@ -379,6 +390,7 @@ export function costPerMillion(measures: CostMeasures, writes: WriteScenarioResu
     lines,
     total,
     xrayAtLambdaDefault: million * tracesPerOccurrence(1, 0.05) * PRICES.xrayTrace.usd,
+    throughApiGateway: total + apiGatewayRequests + logUsd(access),
     measures,
   };
 }
@@ -392,12 +404,19 @@ export function costPerMillion(measures: CostMeasures, writes: WriteScenarioResu
 export function idleCostPerMonth(template: Template = oneRegionTemplate()): IdleLine[] {
   const count = (type: string) => Object.keys(template.findResources(type)).length;
   const lines: IdleLine[] = [];
-  const alarms = count('AWS::CloudWatch::Alarm');
+  // AWS bills an alarm per metric it reads: a metric-math alarm (the API's and the function URL's
+  // 5xx) is billed for each metric it reads.
+  const alarmResources = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+  const alarms = alarmResources.length;
+  const alarmMetrics = alarmResources.reduce((sum, alarm) => {
+    const metrics = alarm.Properties.Metrics as Array<{ MetricStat?: unknown }> | undefined;
+    return sum + (metrics ? metrics.filter((metric) => metric.MetricStat !== undefined).length : 1);
+  }, 0);
   lines.push({
     part: 'CloudWatch alarms',
-    usdPerMonth: alarms * PRICES.alarmMonth.usd,
-    usdPerMonthFreeTier: Math.max(0, alarms - FREE_TIER.alarms) * PRICES.alarmMonth.usd,
-    detail: `${alarms} alarms (${FREE_TIER.alarms} free per account)`,
+    usdPerMonth: alarmMetrics * PRICES.alarmMonth.usd,
+    usdPerMonthFreeTier: Math.max(0, alarmMetrics - FREE_TIER.alarms) * PRICES.alarmMonth.usd,
+    detail: `${alarms} alarms reading ${alarmMetrics} metrics (${FREE_TIER.alarms} alarm metrics free per account)`,
   });
   const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
   const metricsPerDashboard = dashboards.map((dashboard) => dashboardMetricCount(dashboard));

@@ -384,6 +384,10 @@ async function printCost(writes: WriteScenarioResult[]): Promise<void> {
       `usd_per_million_${result.scenario}.xray_at_lambda_default_sampling`,
       fixed(result.xrayAtLambdaDefault, 3),
     );
+    figure(
+      `usd_per_million_${result.scenario}.through_api_gateway`,
+      `${fixed(result.throughApiGateway)} (SDKs posting through the HTTP API, as with a custom domain)`,
+    );
     const m = result.measures;
     figure(`${result.scenario}.ingest_ms_mean`, fixed(m.ingest.ms, 1));
     figure(`${result.scenario}.ingest_log_bytes_per_request`, Math.round(m.ingest.logBytes));

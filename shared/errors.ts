@@ -33,6 +33,17 @@ export class NotFoundError extends ClientError {
   readonly statusCode = 404;
 }
 
+/** 405: the path is a route, of other methods; `Allow` names them. */
+export class MethodNotAllowedError extends ClientError {
+  override readonly name = 'MethodNotAllowedError';
+  readonly statusCode = 405;
+  override readonly headers: Record<string, string>;
+  constructor(method: string, path: string, allowed: readonly string[]) {
+    super(`${method} is not allowed on ${path}: use ${allowed.join(' or ')}`);
+    this.headers = { allow: allowed.join(', ') };
+  }
+}
+
 /** 413: the body is over the documented size limit. */
 export class PayloadTooLargeError extends ClientError {
   override readonly name = 'PayloadTooLargeError';

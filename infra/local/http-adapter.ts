@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { matchRoute, parseRouteKey } from '#shared/http/routes';
 import { type RequestNote, withRequestNote } from '#shared/observability';
 import { httpApi, type RouteKey } from '#shared/wiring/topology';
-import { matchRoute, parseRouteKey } from './http-routes';
 import { invoke, type LoadedFunction } from './lambda-runtime';
 
 export interface HttpRoute {

@@ -2,11 +2,11 @@
 // forwarder that moves what it accepted to the home region's ingest queue. It reads tokens (and the
 // home row) from its replica of the projects table; its only table of its own counts rate limits (docs/regions.md).
 import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
-import { type HttpApi, HttpMethod, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -25,7 +25,7 @@ import { FaultlineFunction } from '../constructs/faultline-function';
 import { acknowledgeEdgeFindings } from './accepted-findings';
 import { joinRegions, type RegionsOptions } from './cross-region';
 import { declared, pascalCase } from './declarations';
-import { createHttpApi, type HttpApiLimits } from './http-api';
+import { createHttpApi, type HttpApiLimits, serveHttpTrigger } from './http-api';
 import { addAlarmsAndDashboard, addTraceSampling, type TraceSampling } from './monitoring';
 import { type DomainOptions, RegionalDomain } from './regional-domain';
 import { createDeclaredTable } from './regional-stack';
@@ -63,6 +63,8 @@ export class EdgeStack extends Stack {
   readonly functions: Record<EdgeFunctionName, FaultlineFunction>;
   readonly api: HttpApi;
   readonly apiStage: HttpStage;
+  /** The function URLs the wiring declares: ingest's, which SDKs near this region post to (`IngestUrl`). */
+  readonly functionUrls: Partial<Record<EdgeFunctionName, FunctionUrl>> = {};
   readonly alarmTopic: Topic;
   readonly domain?: RegionalDomain;
   /** CodeDeploy's canary of each function, as in a region that runs the pipeline (releases.ts). */
@@ -178,11 +180,8 @@ export class EdgeStack extends Stack {
       });
     }
     if (trigger.kind === 'http') {
-      const integration = new HttpLambdaIntegration(`${id}Integration`, fn.live);
-      for (const routeKey of trigger.routes) {
-        const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
-        this.api.addRoutes({ path, methods: [HttpMethod[method]], integration });
-      }
+      const url = serveHttpTrigger(this, this.api, name, fn, trigger);
+      if (url) this.functionUrls[name] = url;
     } else if (trigger.kind !== 'queue') {
       throw new Error(`${name} is triggered by a ${trigger.kind}, which an edge has not`);
     }
@@ -192,7 +191,8 @@ export class EdgeStack extends Stack {
   private createOutputs(): void {
     new CfnOutput(this, 'ApiUrl', {
       value: this.apiStage.url,
-      description: 'Rollbar endpoint in this edge region: <url>api/1/ (items and deploys)',
+      description:
+        'Rollbar endpoint in this edge region: <url>api/1/ (deploys; items too, though SDKs use IngestUrl)',
     });
     new CfnOutput(this, `${queues.ingest.logicalId}Url`, { value: this.ingestQueue.queueUrl });
     new CfnOutput(this, `${tables.projects.logicalId}Name`, { value: this.projects.tableName });

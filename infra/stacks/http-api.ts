@@ -1,10 +1,26 @@
-// The HTTP API every region serves (the whole API at home and standbys, ingest and health at an edge):
-// CORS for browser SDKs, access logs, and a stage that throttles.
-import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
+// The front doors every region serves: the HTTP API (the whole API at home and standbys, ingest and
+// health at an edge; CORS for browser SDKs, access logs, a stage that throttles), and the function URL
+// SDKs post items to (the same CORS; no API Gateway request to pay for).
+import { CfnOutput, Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CorsHttpMethod, HttpApi, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  type FunctionUrl,
+  FunctionUrlAuthType,
+  type FunctionUrlCorsOptions,
+  HttpMethod as FunctionUrlMethod,
+} from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { httpApi } from '#shared/wiring/topology';
+import { type FunctionName, httpApi, type Trigger } from '#shared/wiring/topology';
+import type { FaultlineFunction } from '../constructs/faultline-function';
+import { pascalCase } from './declarations';
 
 export interface HttpApiLimits {
   /** Steady requests per second the API stage accepts. @default 1000 */
@@ -59,4 +75,50 @@ export function createHttpApi(stack: Stack, limits: HttpApiLimits): { api: HttpA
     throttle: { rateLimit: limits.apiRateLimit ?? 1000, burstLimit: limits.apiBurstLimit ?? 2000 },
   });
   return { api, stage };
+}
+
+/** The function URL's CORS: the HTTP API's, from the same declaration (`httpApi.cors`). */
+export const functionUrlCors: FunctionUrlCorsOptions = {
+  allowedOrigins: [...httpApi.cors.allowOrigins],
+  allowedMethods: httpApi.cors.allowMethods.map((method) => FunctionUrlMethod[method]),
+  allowedHeaders: [...httpApi.cors.allowHeaders],
+  exposedHeaders: [...httpApi.cors.exposeHeaders],
+  maxAge: Duration.seconds(httpApi.cors.maxAgeSeconds),
+};
+
+/** The output naming a function's URL: `IngestUrl` for the item ingest SDKs post to. */
+export function functionUrlOutputId(name: FunctionName): string {
+  return name === 'ingestItem' ? 'IngestUrl' : `${pascalCase(name)}Url`;
+}
+
+/**
+ * An HTTP function's front doors: its declared routes on the API, through its `live` alias, and, when
+ * the wiring says so, a function URL on that alias. AuthType NONE: the Rollbar access token in the
+ * request is the authentication, as on the API route. The URL's events carry the `$default` route key,
+ * and the router matches their method and path to the declared routes (shared/http/router.ts). A
+ * CodeDeploy canary shifts the alias's weights, so it shifts the URL's traffic too.
+ */
+export function serveHttpTrigger(
+  stack: Stack,
+  api: HttpApi,
+  name: FunctionName,
+  fn: FaultlineFunction,
+  trigger: Extract<Trigger, { kind: 'http' }>,
+): FunctionUrl | undefined {
+  const id = `${pascalCase(name)}Function`;
+  const integration = new HttpLambdaIntegration(`${id}Integration`, fn.live);
+  for (const routeKey of trigger.routes) {
+    const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
+    api.addRoutes({ path, methods: [HttpMethod[method]], integration });
+  }
+  if (!trigger.functionUrl) return undefined;
+  const url = fn.live.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, cors: functionUrlCors });
+  new CfnOutput(stack, functionUrlOutputId(name), {
+    value: url.url,
+    description:
+      name === 'ingestItem'
+        ? 'Rollbar endpoint for SDKs: <url>api/1/ (items only; deploys, reads and the dashboard use ApiUrl)'
+        : `${name}'s function URL`,
+  });
+  return url;
 }

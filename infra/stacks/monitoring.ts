@@ -112,11 +112,35 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
       `${name} is more than a minute behind its table's stream`,
     );
   }
+  // A function URL's 5xx (a handled 500 is no function error) count with the API's: SDKs post items
+  // there, and a release of any HTTP function rolls back on this alarm. AWS bills it per metric it reads.
+  const urlFunctions = declared<FunctionName, FaultlineFunction>(parts.functions).filter(([name]) => {
+    const trigger = functionDeclarations[name].trigger;
+    return trigger.kind === 'http' && trigger.functionUrl === true;
+  });
+  const api5xx = parts.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' });
   alarm(
     'Api5xxAlarm',
-    parts.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+    urlFunctions.length === 0
+      ? api5xx
+      : new MathExpression({
+          expression: ['FILL(api, 0)', ...urlFunctions.map((_, index) => `FILL(url${index}, 0)`)].join(' + '),
+          usingMetrics: {
+            api: api5xx,
+            ...Object.fromEntries(
+              urlFunctions.map(([, fn], index) => [
+                `url${index}`,
+                fn.metric('Url5xxCount', { period: fiveMinutes, statistic: 'Sum' }),
+              ]),
+            ),
+          },
+          period: fiveMinutes,
+          label: 'API and function URL 5xx',
+        }),
     0,
-    'The API answered 5xx: clients may be retrying or losing items',
+    urlFunctions.length === 0
+      ? 'The API answered 5xx: clients may be retrying or losing items'
+      : 'The API or the ingest function URL answered 5xx: clients may be retrying or losing items',
   );
 
   // One screen per region: is traffic arriving, is it being processed, is anything failing.
@@ -124,9 +148,21 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
   const functionList = declared<FunctionName, FaultlineFunction>(parts.functions);
   dashboard.addWidgets(
     new GraphWidget({
-      title: 'API requests, 5xx and p99 latency',
-      left: [parts.api.metricCount({ period: minute }), parts.api.metricServerError({ period: minute })],
-      right: [parts.api.metricLatency({ period: minute, statistic: 'p99' })],
+      title: "API requests, 5xx and p99 latency, and the ingest function URL's",
+      left: [
+        parts.api.metricCount({ period: minute }),
+        parts.api.metricServerError({ period: minute }),
+        ...urlFunctions.flatMap(([name, fn]) => [
+          fn.metric('UrlRequestCount', { period: minute, statistic: 'Sum', label: `${name} URL requests` }),
+          fn.metric('Url5xxCount', { period: minute, statistic: 'Sum', label: `${name} URL 5xx` }),
+        ]),
+      ],
+      right: [
+        parts.api.metricLatency({ period: minute, statistic: 'p99' }),
+        ...urlFunctions.map(([name, fn]) =>
+          fn.metric('UrlRequestLatency', { period: minute, statistic: 'p99', label: `${name} URL p99` }),
+        ),
+      ],
     }),
     new GraphWidget({
       title: 'Oldest message age (s) and dead-letter depth',

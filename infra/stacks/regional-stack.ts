@@ -2,8 +2,7 @@
 // the wiring declared in shared/wiring/tables.ts and shared/wiring/topology.ts. An edge is edge-stack.ts.
 import path from 'node:path';
 import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
-import { type HttpApi, HttpMethod, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   AttributeType,
   Billing,
@@ -15,6 +14,7 @@ import {
 import { Schedule, Rule as ScheduleRule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -50,7 +50,7 @@ import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-funct
 import { acknowledgeAcceptedFindings } from './accepted-findings';
 import { importReplica, joinRegions, type RegionsOptions } from './cross-region';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
-import { createHttpApi, type HttpApiLimits } from './http-api';
+import { createHttpApi, type HttpApiLimits, serveHttpTrigger } from './http-api';
 import { addAlarmsAndDashboard, addTraceSampling, type TraceSampling } from './monitoring';
 import { type DomainOptions, RegionalDomain } from './regional-domain';
 import { addReleases, type Releases, releaseOptionsFromContext } from './releases';
@@ -111,6 +111,8 @@ export class RegionalStack extends Stack {
   readonly functions: Record<FunctionName, FaultlineFunction>;
   readonly api: HttpApi;
   readonly apiStage: HttpStage;
+  /** The function URLs the wiring declares (`functionUrl`): ingest's, which SDKs post to (`IngestUrl`). */
+  readonly functionUrls: Partial<Record<FunctionName, FunctionUrl>> = {};
   readonly alarmTopic: Topic;
   /** Where stream records that failed every retry are described, one queue per stream consumer. */
   readonly streamFailureQueues: Queue[] = [];
@@ -336,11 +338,8 @@ export class RegionalStack extends Stack {
 
     switch (trigger.kind) {
       case 'http': {
-        const integration = new HttpLambdaIntegration(`${id}Integration`, fn.live);
-        for (const routeKey of trigger.routes) {
-          const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
-          this.api.addRoutes({ path, methods: [HttpMethod[method]], integration });
-        }
+        const url = serveHttpTrigger(this, this.api, name, fn, trigger);
+        if (url) this.functionUrls[name] = url;
         break;
       }
       case 'queue': {
@@ -394,7 +393,10 @@ export class RegionalStack extends Stack {
   }
 
   private createOutputs(): void {
-    new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Rollbar endpoint: <url>api/1/' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.apiStage.url,
+      description: 'The API: <url>api/1/ for deploys and reads (and items, where SDKs do not use IngestUrl)',
+    });
     // Same origin as the API: the page calls /api/1/ without CORS, and costs nothing while nobody looks.
     new CfnOutput(this, 'DashboardUrl', {
       // With a domain, at the region's own name: the shared name may answer from an edge.

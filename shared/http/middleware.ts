@@ -20,9 +20,9 @@ export function rollbarErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
     onError: async (request) => {
       const error = request.error;
       if (error instanceof ClientError) {
-        // A 404 is a client asking for what is not there (or scanning), a 429 one of a flood the limit
-        // holds back: neither is worth a line at info.
-        const quiet = error.statusCode === 404 || error.statusCode === 429;
+        // A 404 or 405 is a client asking for what is not there (or scanning a public function URL), a
+        // 429 one of a flood the limit holds back: none is worth a line at info.
+        const quiet = error.statusCode === 404 || error.statusCode === 405 || error.statusCode === 429;
         const log = quiet ? logger.debug.bind(logger) : logger.info.bind(logger);
         log('request refused', { statusCode: error.statusCode, reason: error.message });
         const answer = rollbarError(error.statusCode, error.message);

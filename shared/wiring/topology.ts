@@ -62,7 +62,17 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 export type RouteKey = `${HttpMethod} /${string}`;
 
 export type Trigger =
-  | { kind: 'http'; routes: RouteKey[] }
+  | {
+      kind: 'http';
+      routes: RouteKey[];
+      /**
+       * Also served on a Lambda function URL of its `live` alias (AuthType NONE: the access token is
+       * the authentication, as on the API route; CORS as `httpApi.cors`), in every region that runs it.
+       * The URL routes by method and path to the same routes (shared/http/router.ts) and costs nothing
+       * beyond the invocation, where API Gateway bills each request.
+       */
+      functionUrl?: boolean;
+    }
   | { kind: 'queue'; queue: QueueName; batchSize: number; maxBatchingWindowSeconds: number }
   | {
       kind: 'stream';
@@ -165,8 +175,10 @@ export const functions = {
   ingestItem: {
     entry: 'functions/ingest-item.ts',
     description: 'Validates Rollbar items and enqueues them for storing',
-    // rollbar.js posts to the endpoint itself (`/api/1/`), the other SDKs to `/api/1/item/`.
-    trigger: { kind: 'http', routes: ['POST /api/1/item', 'POST /api/1'] },
+    // rollbar.js posts to the endpoint itself (`/api/1/`), the other SDKs to `/api/1/item/`. SDKs post
+    // through the function URL (the `IngestUrl` output): API Gateway's $1 per million requests was most of
+    // what a hot occurrence cost; the API routes stay for a custom domain (docs/operations.md).
+    trigger: { kind: 'http', routes: ['POST /api/1/item', 'POST /api/1'], functionUrl: true },
     // The token and its project are read; the occurrence is sent on, never written here. The token's
     // calls are added to its rate-limit counter, once per batch of calls (shared/rate-limits/limiter.ts).
     tables: { projects: ['GetItem'], rateLimits: ['UpdateItem'] },
@@ -482,8 +494,9 @@ export function accessOf(name: FunctionName, role: RegionRole): FunctionAccess {
 }
 
 /**
- * The HTTP API's CORS: browser SDKs post items from any site, with the token in a header and no
- * cookies, so any origin may call. API Gateway answers preflights and adds the headers itself.
+ * The HTTP API's CORS, and the ingest function URL's: browser SDKs post items from any site, with the
+ * token in a header and no cookies, so any origin may call. API Gateway and Lambda's function URLs
+ * answer preflights and add the headers themselves.
  */
 export const httpApi = {
   cors: {

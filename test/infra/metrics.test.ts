@@ -61,6 +61,9 @@ describe('the dashboard', () => {
     );
     // The AWS metrics stay: API traffic, queues, function errors.
     expect(metricsOf(/^API requests/)).toContain('AWS/ApiGateway');
+    // Beside them, the ingest function URL's, where SDKs post items.
+    for (const metric of ['UrlRequestCount', 'Url5xxCount', 'UrlRequestLatency'])
+      expect(metricsOf(/^API requests/)).toContain(metric);
     expect(metricsOf(/^Function errors/)).toContain('AWS/Lambda');
   });
 });

@@ -188,6 +188,24 @@ describe('the stacks of a plan', () => {
     expect(plain.synthError).toBeUndefined();
   });
 
+  it("give every region's ingest a function URL on its live alias, open to SDKs, named by IngestUrl", () => {
+    for (const plan of [full, plain]) {
+      for (const stack of [plan.stacks.home, ...plan.stacks.standbys, ...plan.stacks.edges]) {
+        const template = templateOf(stack, plan);
+        const urls = template.findResources('AWS::Lambda::Url');
+        expect(Object.values(urls).map((url) => url.Properties)).toEqual([
+          expect.objectContaining({
+            TargetFunctionArn: { 'Fn::GetAtt': [logicalId(stack.functions.ingestItem), 'Arn'] },
+            Qualifier: 'live',
+            AuthType: 'NONE',
+            Cors: expect.objectContaining({ AllowOrigins: ['*'] }),
+          }),
+        ]);
+        template.hasOutput('IngestUrl', { Value: { 'Fn::GetAtt': [Object.keys(urls)[0], 'FunctionUrl'] } });
+      }
+    }
+  });
+
   it('of one region are the one-region stack: no fixed name, no replica, no region variable', () => {
     // test/infra/stack.test.ts checks that stack in full; here, that a plan of one region builds it.
     const app = new App({ context: skipBundling });

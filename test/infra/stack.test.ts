@@ -21,6 +21,7 @@ import {
   type FunctionDeclaration,
   type FunctionName,
   functions,
+  httpApi,
   type QueueDeclaration,
   type QueueName,
   queues,
@@ -657,12 +658,101 @@ describe('alarms', () => {
     expect(dashboardMetrics()).toContainEqual(['AWS/Lambda', 'Throttles', expect.anything()]);
   });
 
-  it('the API alarms on 5xx answers', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/ApiGateway',
-      MetricName: '5xx',
-      Threshold: 0,
+  it("the API alarms on 5xx answers, and so does ingest's function URL, in the same alarm", () => {
+    const metricsOf = (alarm: { [key: string]: { Metrics?: unknown[] } }) =>
+      JSON.stringify(alarm.Properties?.Metrics ?? []);
+    const api5xx = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+      metricsOf(alarm).includes('"AWS/ApiGateway"'),
+    );
+    expect(api5xx).toHaveLength(1);
+    expect(api5xx[0]!.Properties.Threshold).toBe(0);
+    expect(api5xx[0]!.Properties.Metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Expression: 'FILL(api, 0) + FILL(url0, 0)', ReturnData: true }),
+        expect.objectContaining({
+          Id: 'api',
+          MetricStat: expect.objectContaining({
+            Metric: expect.objectContaining({ Namespace: 'AWS/ApiGateway', MetricName: '5xx' }),
+          }),
+        }),
+        expect.objectContaining({
+          Id: 'url0',
+          MetricStat: expect.objectContaining({
+            Metric: {
+              Namespace: 'AWS/Lambda',
+              MetricName: 'Url5xxCount',
+              Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId('ingestItem') } }],
+            },
+          }),
+        }),
+      ]),
+    );
+  });
+});
+
+describe("ingest's function URL", () => {
+  const urlFunctions = functionDeclarations.filter(
+    ([, declaration]) => declaration.trigger.kind === 'http' && declaration.trigger.functionUrl === true,
+  );
+
+  it('is declared for ingest alone: deploys, reads and the dashboard stay on the API', () => {
+    expect(urlFunctions.map(([name]) => name)).toEqual(['ingestItem']);
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+  });
+
+  it("serves the live alias, with no AWS auth (the access token is the authentication) and the API's CORS", () => {
+    const [url] = Object.values(template.findResources('AWS::Lambda::Url'));
+    expect(url!.Properties).toEqual({
+      TargetFunctionArn: { 'Fn::GetAtt': [functionId('ingestItem'), 'Arn'] },
+      Qualifier: 'live',
+      AuthType: 'NONE',
+      // From the wiring's one declaration, as the HTTP API's own: browser rollbar.js posts cross-origin.
+      Cors: {
+        AllowOrigins: [...httpApi.cors.allowOrigins],
+        AllowMethods: [...httpApi.cors.allowMethods],
+        AllowHeaders: [...httpApi.cors.allowHeaders],
+        ExposeHeaders: [...httpApi.cors.exposeHeaders],
+        MaxAge: httpApi.cors.maxAgeSeconds,
+      },
     });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: [...httpApi.cors.allowOrigins],
+        AllowHeaders: [...httpApi.cors.allowHeaders],
+        ExposeHeaders: [...httpApi.cors.exposeHeaders],
+        MaxAge: httpApi.cors.maxAgeSeconds,
+      },
+    });
+  });
+
+  it('may be called by anyone, on the live alias only, and only through the URL', () => {
+    // AWS requires both permissions for a URL with AuthType NONE; without them every call is a 403.
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (permission) => permission.Properties.Principal === '*',
+    );
+    expect(permissions.map((permission) => permission.Properties)).toEqual(
+      expect.arrayContaining([
+        {
+          Action: 'lambda:InvokeFunctionUrl',
+          FunctionName: { Ref: aliasId('ingestItem') },
+          FunctionUrlAuthType: 'NONE',
+          Principal: '*',
+        },
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { Ref: aliasId('ingestItem') },
+          InvokedViaFunctionUrl: true,
+          Principal: '*',
+        },
+      ]),
+    );
+    expect(permissions).toHaveLength(2);
+  });
+
+  it('is the IngestUrl output, beside the API URL', () => {
+    const [urlId] = Object.keys(template.findResources('AWS::Lambda::Url'));
+    template.hasOutput('IngestUrl', { Value: { 'Fn::GetAtt': [urlId, 'FunctionUrl'] } });
+    template.hasOutput('ApiUrl', { Value: Match.anyValue() });
   });
 });
 
@@ -670,8 +760,8 @@ describe('the CloudWatch dashboard', () => {
   it('draws no more metrics than a free dashboard holds (50), searches counted as one line each', () => {
     const lines = dashboardMetrics();
     const searches = lines.filter((line) => JSON.stringify(line).includes('SEARCH('));
-    // 32 named metrics: the two searches may draw 18 lines (refusal reasons, channels x outcomes) for free.
-    expect(lines.length - searches.length).toBe(32);
+    // 35 named metrics: the two searches may draw 15 lines (refusal reasons, channels x outcomes) for free.
+    expect(lines.length - searches.length).toBe(35);
     expect(searches).toHaveLength(2);
     expect(lines.length).toBeLessThanOrEqual(FREE_TIER.dashboardMetrics);
   });

@@ -1,6 +1,7 @@
-// Route selection as API Gateway's HTTP API makes it, which the local adapter plays.
+// Route selection as API Gateway's HTTP API makes it, which the local adapter plays and the router uses
+// for a function URL's events.
 import { describe, expect, it } from 'vitest';
-import { matchRoute, parseRouteKey } from '#infra/local/http-routes';
+import { matchRoute, methodsMatching, parseRouteKey } from '#shared/http/routes';
 import type { RouteKey } from '#shared/wiring/topology';
 
 const routes = (
@@ -49,5 +50,13 @@ describe('a request', () => {
     expect(match('DELETE', '/api/1/item/42')).toBeUndefined();
     expect(match('GET', '/api/1/item/42/instances/7')).toBeUndefined();
     expect(match('GET', '/api/1')).toBeUndefined();
+  });
+});
+
+describe('the methods a path allows', () => {
+  it('are those of the routes its path matches, each once', () => {
+    expect(methodsMatching(routes, '/api/1/item/')).toEqual(['POST']);
+    expect(methodsMatching(routes, '/api/1/item/42')).toEqual(['GET']);
+    expect(methodsMatching(routes, '/api/1/nothing')).toEqual([]);
   });
 });

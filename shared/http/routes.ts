@@ -1,5 +1,6 @@
-// API Gateway HTTP API's route selection, played locally: route keys parsed into patterns, and the
-// most specific match for a request with its path parameters.
+// API Gateway HTTP API's route selection: route keys parsed into patterns, and the most specific match
+// for a request with its path parameters. The local HTTP adapter plays API Gateway with it, and the
+// router picks a route with it for a function URL's events, which carry no route key.
 import type { RouteKey } from '#shared/wiring/topology';
 
 type Segment =
@@ -45,6 +46,18 @@ export function matchRoute<R extends { pattern: RoutePattern }>(
   if (!best) return undefined;
   const hasParameters = Object.keys(best.pathParameters).length > 0;
   return { route: best.route, pathParameters: hasParameters ? best.pathParameters : undefined };
+}
+
+/** The methods of the routes whose path matches `pathname`: what a request of another method may use. */
+export function methodsMatching<R extends { pattern: RoutePattern }>(
+  routes: readonly R[],
+  pathname: string,
+): string[] {
+  const parts = pathname.split('/').filter((part) => part !== '');
+  const methods = routes
+    .filter((route) => matchSegments(route.pattern.segments, parts) !== undefined)
+    .map((route) => route.pattern.method);
+  return [...new Set(methods)];
 }
 
 function matchSegments(
