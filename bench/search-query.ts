@@ -6,7 +6,7 @@
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Level } from '#shared/domain/levels';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
-import { emptyFacets, type Facets } from '#shared/search/document';
+import { documentOf, emptyFacets, type Facets, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
 import type { SearchIndexReader } from '#shared/search/engine';
 import { createSearchService } from '#shared/search/service';
 import { DynamoDBItemRepository } from '#shared/store/items';
@@ -203,12 +203,17 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
     // In slices written side by side: DynamoDB Local takes one batch at a time per connection.
     const slices = 8;
     const slice = Math.ceil(seeded.length / slices);
+    // Each item's entry whole, its document and facets in one row, as the indexer writes a new item.
+    const facetsOf = new Map(facets.map((entry) => [entry.item_id, entry.facets]));
+    const entries = seeded.map((item) => ({
+      document: documentOf(item, { lastSeenStep: LAST_SEEN_STEP_SECONDS }),
+      facets: facetsOf.get(item.id) ?? emptyFacets(),
+    }));
     await Promise.all([
       putItemRows(documents, dynamo.tableNames.items, seeded, bookkeepingOf),
       ...Array.from({ length: slices }, (_, at) =>
-        indexItems(writer, seeded.slice(at * slice, (at + 1) * slice)),
+        writer.putEntries(entries.slice(at * slice, (at + 1) * slice)),
       ),
-      writer.putFacets(PROJECT, facets),
     ]);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
 
@@ -292,7 +297,7 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
   }
 }
 
-/** The project's document partitions read whole, as a search no value narrows reads them, nothing parsed. */
+/** The project's entry partitions read whole, as a search no value narrows reads them, nothing parsed. */
 async function readWholeIndex(
   documents: ReturnType<typeof createDocumentClient>,
   tableName: string,
@@ -302,8 +307,8 @@ async function readWholeIndex(
       queryAll(documents, {
         TableName: tableName,
         KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': searchKeys.documentPartition(PROJECT, shard) },
-        ProjectionExpression: 'SK, d',
+        ExpressionAttributeValues: { ':pk': searchKeys.entryPartition(PROJECT, shard) },
+        ProjectionExpression: 'SK, d, f',
       }),
     ),
   );

@@ -6,9 +6,13 @@
 //
 // | Write                       | Repeated                                                          |
 // | --------------------------- | ----------------------------------------------------------------- |
-// | document (put, whole)       | the same document of the same image: the same row                 |
-// | facets (read, merge, put)   | values already held stay where they are (merge keeps each once,   |
+// | document (whole)            | the same document of the same image: the same row                 |
+// | facets (read, merge, whole) | values already held stay where they are (merge keeps each once,   |
 // |                             | newest first): the merge finds nothing new and writes nothing     |
+//
+// An item whose document and facets both change (a new item, in the usual case) is written as one
+// entry, both parts together (`putEntries`: one row, one write unit, on DynamoDB); an item of which
+// one part changes has that part written alone, the other kept as the index holds it.
 //
 // An item is written only from a numbered image: an item is shown and listed once it has its number
 // (`#shared/items/events`), and a search result names it by it.
@@ -29,7 +33,7 @@ import {
   sameFacets,
   documentOf as searchDocumentOf,
 } from './document';
-import type { SearchIndexWriter } from './engine';
+import type { SearchEntry, SearchIndexWriter } from './engine';
 import { facetsOfOccurrence } from './facets';
 
 export class SearchIndexerError extends Error {
@@ -62,10 +66,12 @@ export interface ItemToIndex {
 }
 
 export interface IndexReport {
-  /** Documents written. */
+  /** Documents written (with their facets or alone). */
   documents: number;
   /** Items whose facets were written (their occurrences brought a value the index lacked). */
   facets: number;
+  /** Items written whole, document and facets together: counted in both of the above too. */
+  entries: number;
   occurrencesRead: number;
   /** Occurrences gone (expired) or unreadable: their values are left out. */
   occurrencesSkipped: number;
@@ -77,32 +83,65 @@ export const indexedDocumentOf = (item: ItemRecord): SearchDocument =>
 
 /**
  * Writes the items into the index: the documents asked for, and the facets their occurrences bring,
- * merged over what the index holds and written only when that changes them. Throws when a read or a
- * write fails (the caller retries: every write here is idempotent).
+ * merged over what the index holds and written only when that changes them; an item with both to
+ * write is written as one entry. Throws when a read or a write fails (the caller retries: every
+ * write here is idempotent).
  */
 export async function indexItems(
   deps: SearchIndexerDependencies,
   items: ItemToIndex[],
 ): Promise<IndexReport> {
-  const report: IndexReport = { documents: 0, facets: 0, occurrencesRead: 0, occurrencesSkipped: 0 };
-  const documents = items
-    .filter((entry) => entry.writeDocument)
-    .map((entry) => indexedDocumentOf(entry.item));
-  // Both settle before a failure is thrown: nothing of this call is left running after it.
+  const report: IndexReport = {
+    documents: 0,
+    facets: 0,
+    entries: 0,
+    occurrencesRead: 0,
+    occurrencesSkipped: 0,
+  };
+  // The facets first: an item whose facets change too is written once, with its document.
+  const changedFacets = await changedFacetsOf(deps, items, report);
+  const entries: SearchEntry[] = [];
+  const documents: SearchDocument[] = [];
+  for (const entry of items) {
+    if (!entry.writeDocument) continue;
+    const document = indexedDocumentOf(entry.item);
+    const facets = changedFacets.get(entry.item);
+    if (facets) {
+      entries.push({ document, facets });
+      changedFacets.delete(entry.item);
+    } else {
+      documents.push(document);
+    }
+  }
+  const facetsByProject = new Map<number, Array<{ item_id: number; facets: Facets }>>();
+  for (const [item, facets] of changedFacets) {
+    facetsByProject.set(item.project_id, [
+      ...(facetsByProject.get(item.project_id) ?? []),
+      { item_id: item.id, facets },
+    ]);
+  }
+  // All settle before a failure is thrown: nothing of this call is left running after it.
   const outcomes = await Promise.allSettled([
+    entries.length > 0 ? deps.engine.putEntries(entries) : undefined,
     documents.length > 0 ? deps.engine.putDocuments(documents) : undefined,
-    indexFacets(deps, items, report),
+    ...[...facetsByProject].map(([projectId, written]) => deps.engine.putFacets(projectId, written)),
   ]);
   for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
-  report.documents = documents.length;
+  report.entries = entries.length;
+  report.documents = entries.length + documents.length;
+  report.facets = entries.length + changedFacets.size;
   return report;
 }
 
-async function indexFacets(
+/**
+ * Per item whose occurrences bring a value its facets lack, its facets as they become: what the
+ * index holds (read consistently) with the new values merged in first.
+ */
+async function changedFacetsOf(
   deps: SearchIndexerDependencies,
   items: ItemToIndex[],
   report: IndexReport,
-): Promise<void> {
+): Promise<Map<ItemRecord, Facets>> {
   const reads = items.flatMap((entry) =>
     entry.occurrenceIds.slice(-MAX_OCCURRENCES_PER_ITEM).map((uuid) => ({ entry, uuid })),
   );
@@ -121,22 +160,21 @@ async function indexFacets(
     if (isEmpty(facets)) continue;
     byProject.set(item.project_id, [...(byProject.get(item.project_id) ?? []), { item, facets }]);
   }
+  const changed = new Map<ItemRecord, Facets>();
   await Promise.all(
     [...byProject].map(async ([projectId, entries]) => {
       const held = await deps.engine.readFacets(
         projectId,
         entries.map(({ item }) => item.id),
       );
-      const changed = entries.flatMap(({ item, facets }) => {
+      for (const { item, facets } of entries) {
         const before = held.get(item.id) ?? emptyFacets();
         const merged = mergeFacets(before, facets);
-        return sameFacets(merged, before) ? [] : [{ item_id: item.id, facets: merged }];
-      });
-      if (changed.length === 0) return;
-      await deps.engine.putFacets(projectId, changed);
-      report.facets += changed.length;
+        if (!sameFacets(merged, before)) changed.set(item, merged);
+      }
     }),
   );
+  return changed;
 }
 
 /** The facets one occurrence carries; undefined when it is gone or its payload cannot be read. */
