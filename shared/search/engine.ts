@@ -26,9 +26,10 @@ export interface SearchEntry {
 }
 
 /**
- * Three writes, each an idempotent upsert by project and item id: an item's whole entry (a new item,
- * or one whose document and facets both changed: one row, one write, on DynamoDB), or one part of it
- * when only that part changed, the other kept as the index holds it (no read needed first).
+ * Three writes, each an idempotent upsert by project and item id: an item's whole entry (what the
+ * indexer writes when the document changes: one row, one write, on DynamoDB), or one part of it,
+ * the other kept as the index holds it (the indexer's new facets of an unchanged document; a
+ * document alone for callers that hold no facets, such as tests seeding an index).
  */
 export interface SearchIndexWriter {
   /** Writes each item's document and facets together, whole (the indexer merged the facets first). */

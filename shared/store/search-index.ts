@@ -4,8 +4,8 @@
 //
 // Why one row per item: a new item's document (~0.3 KB) and facets (~0.4 KB) were two rows, each
 // billed at least one write unit; together they fit in one (under 1 KB in the usual case), so a new
-// error's index entry is one write. A change of one part only is an `UpdateItem` of that attribute,
-// still one write, with no read first. The price: a search reads the facets with the documents
+// error's index entry is one write. New facets alone are an `UpdateItem` of that attribute, still
+// one write, with no read of the document first. The price: a search reads the facets with the documents
 // (DynamoDB bills a Query by the rows' whole size, whatever it projects).
 //
 // How a search reads (design):

@@ -11,14 +11,16 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ItemData } from '#shared/domain/payload';
 import { planUserChange } from '#shared/items/rules';
-import { emptyFacets, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
-import { createSearchIndexer, MAX_OCCURRENCES_PER_ITEM } from '#shared/search/indexer';
+import { emptyFacets, FACET_NAMES, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
+import { createSearchIndexer, indexItems, MAX_OCCURRENCES_PER_ITEM } from '#shared/search/indexer';
 import type { SearchQuery, SearchTerm } from '#shared/search/query';
-import { itemKeys, occurrenceKeys } from '#shared/store/keys';
+import { toItemRecord } from '#shared/store/items';
+import { itemKeys, occurrenceKeys, searchKeys } from '#shared/store/keys';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
@@ -209,7 +211,7 @@ describe('the search indexer', () => {
     expect(await found(projectId, byHost)).toEqual([itemId]);
   });
 
-  it('resolving an item moves its document to resolved, for one document write', async () => {
+  it('resolving an item moves its document to resolved, for one write of its entry', async () => {
     const projectId = await tables.newProject();
     const records = await steps(projectId, [{ data: errorData({ className: 'ResolvableError' }) }]);
     await indexer()(records);
@@ -224,7 +226,7 @@ describe('the search indexer', () => {
 
     expect(await found(projectId, active)).toEqual([]);
     expect(await found(projectId, resolved)).toEqual([itemId]);
-    expect(searchWrites).toEqual(['DOCUMENT']);
+    expect(searchWrites).toEqual(['ENTRY']);
   });
 
   it("a hot item's occurrences within the last-seen step write no document, and facets only when a value is new", async () => {
@@ -248,12 +250,16 @@ describe('the search indexer', () => {
     await indexer()(await steps(projectId, [{ data: moved, receivedAt: start + 300_000 }]));
     expect(searchWrites).toEqual(['FACETS']);
 
-    // The next step moves the document's last-seen time: one document write.
+    // The next step moves the document's last-seen time: one write of the entry.
     searchWrites = [];
     await indexer()(
       await steps(projectId, [{ data: moved, receivedAt: start + LAST_SEEN_STEP_SECONDS * 1000 + 5_000 }]),
     );
-    expect(searchWrites).toEqual(['DOCUMENT']);
+    expect(searchWrites).toEqual(['ENTRY']);
+    expect((await engine.readFacets(projectId, [itemIdOf(hot)])).get(itemIdOf(hot))?.hosts).toEqual([
+      'web-2',
+      'web-1',
+    ]);
   });
 
   it('facets keep the newest values first, bounded, reading at most a few occurrences per item per batch', async () => {
@@ -297,8 +303,43 @@ describe('the search indexer', () => {
     searchWrites = [];
     expect(await indexer()(records)).toEqual({ batchItemFailures: [] });
     expect(await searchRows(projectId)).toEqual(before);
-    // The new items' documents are written again (the same values); the facets find nothing new.
-    expect(searchWrites).toEqual(['DOCUMENT', 'DOCUMENT']);
+    // The new items' entries are written again, the same rows: the facets found nothing new.
+    expect(searchWrites).toEqual(['ENTRY', 'ENTRY']);
+  });
+
+  it('rewriting an item indexed before entries held facets carries its former facets into its entry, as a reindex does', async () => {
+    const projectId = await tables.newProject();
+    const records = await steps(projectId, [{ data: errorData({ className: 'FormerError' }) }]);
+    await indexer()(records);
+    const itemId = itemIdOf(records);
+    // As the index was before: the entry without facets, and the facets in a row of their own.
+    const former = { ...emptyFacets(), hosts: ['old-host'] };
+    await tables.documents.send(
+      new UpdateCommand({
+        TableName: searchTable,
+        Key: searchKeys.entry(projectId, itemId),
+        UpdateExpression: 'REMOVE f',
+      }),
+    );
+    await tables.documents.send(
+      new PutCommand({
+        TableName: searchTable,
+        Item: {
+          ...searchKeys.formerFacets(projectId, itemId),
+          f: JSON.stringify(FACET_NAMES.map((name) => former[name])),
+        },
+      }),
+    );
+    const hostQuery: SearchQuery = {
+      terms: [term({ kind: 'text', qualifier: 'host', value: 'old-host', negated: false })],
+    };
+    expect(await found(projectId, hostQuery)).toEqual([]);
+
+    const item = toItemRecord(unmarshall(records.at(-1)!.dynamodb!.NewImage as never));
+    await indexItems({ engine, occurrences: { get: async () => undefined } }, [
+      { item, writeDocument: true, occurrenceIds: [] },
+    ]);
+    expect(await found(projectId, hostQuery)).toEqual([itemId]);
   });
 
   it('an item without its number yet is not indexed', async () => {
@@ -360,7 +401,7 @@ describe('the search indexer', () => {
     expect((await found(projectId, words('error'))).sort()).toEqual(
       [itemIdOf(gone), itemIdOf(broken)].sort(),
     );
-    expect(searchWrites).toEqual(['DOCUMENT', 'DOCUMENT']);
+    expect(searchWrites).toEqual(['ENTRY', 'ENTRY']);
   });
 
   it('a failed write hands the whole batch back from its first record, and the retry indexes it', async () => {
