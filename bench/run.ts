@@ -51,9 +51,7 @@ const GOALS = {
 
 /** The search table's write units of a scenario. */
 const searchUnits = (result: WriteScenarioResult) =>
-  result.totals.units['search documents'] +
-  result.totals.units['search facets'] +
-  result.totals.units['search versions'];
+  result.totals.units['search entries'] + result.totals.units['search versions'];
 
 function printDashboard(result: DashboardResult): { bundleKb: number; firstPageP50: number } {
   console.log('\n## Dashboard (esbuild bundle; headless Chromium against the local stack)');
@@ -232,6 +230,10 @@ function printSearchQueries(result: SearchQueryResult): number {
   figure('search_query_partitions_read_median', result.breakdown.partitionsReadPerSearch);
   figure('search_query_cold_engine_ms_median', Math.round(result.breakdown.coldEngineMs));
   figure('search_index_read_whole_ms_median', Math.round(result.breakdown.readWholeIndexMs));
+  figure('search_index_whole_kb', Math.round(result.wholeIndex.kilobytes));
+  figure('search_index_read_whole_rru', result.wholeIndex.readUnits);
+  figure('search_index_documents_alone_kb', Math.round(result.wholeIndex.documentsKilobytes));
+  figure('search_index_documents_alone_rru', result.wholeIndex.documentsReadUnits);
   figure('search_seed_seconds', fixed(result.seedSeconds, 1));
   return p50;
 }

@@ -6,7 +6,7 @@
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Level } from '#shared/domain/levels';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
-import { emptyFacets, type Facets } from '#shared/search/document';
+import { documentOf, emptyFacets, type Facets, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
 import type { SearchIndexReader } from '#shared/search/engine';
 import { createSearchService } from '#shared/search/service';
 import { DynamoDBItemRepository } from '#shared/store/items';
@@ -15,6 +15,7 @@ import { queryAll } from '#shared/store/query-all';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { startDynamoWithTables } from '../test/support/emulators';
 import { anItem, indexItems, putItemRows } from '../test/support/search-items';
+import { itemSize } from './item-size';
 import { seededRandom } from './payloads';
 
 export const SEARCHED_ITEMS = 20_000;
@@ -55,6 +56,18 @@ export interface SearchQueryResult {
     partitionsReadPerSearch: number;
     coldEngineMs: number;
     readWholeIndexMs: number;
+  };
+  /**
+   * The project's whole index as a cold search reads it: its size (DynamoDB's item size rules) and
+   * the consistent read units that bills (a Query by the started 4 KB of each page it returns); and
+   * the same of the documents alone (each row less its facets), what a search read before the facets
+   * shared the documents' rows.
+   */
+  wholeIndex: {
+    kilobytes: number;
+    readUnits: number;
+    documentsKilobytes: number;
+    documentsReadUnits: number;
   };
   seedSeconds: number;
 }
@@ -203,12 +216,17 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
     // In slices written side by side: DynamoDB Local takes one batch at a time per connection.
     const slices = 8;
     const slice = Math.ceil(seeded.length / slices);
+    // Each item's entry whole, its document and facets in one row, as the indexer writes a new item.
+    const facetsOf = new Map(facets.map((entry) => [entry.item_id, entry.facets]));
+    const entries = seeded.map((item) => ({
+      document: documentOf(item, { lastSeenStep: LAST_SEEN_STEP_SECONDS }),
+      facets: facetsOf.get(item.id) ?? emptyFacets(),
+    }));
     await Promise.all([
       putItemRows(documents, dynamo.tableNames.items, seeded, bookkeepingOf),
       ...Array.from({ length: slices }, (_, at) =>
-        indexItems(writer, seeded.slice(at * slice, (at + 1) * slice)),
+        writer.putEntries(entries.slice(at * slice, (at + 1) * slice)),
       ),
-      writer.putFacets(PROJECT, facets),
     ]);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
 
@@ -267,9 +285,10 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
     }
 
     const readWholeIndexMs: number[] = [];
+    let wholeIndex: SearchQueryResult['wholeIndex'] | undefined;
     for (let run = 0; run < 2; run++) {
       const started = performance.now();
-      await readWholeIndex(documents, dynamo.tableNames.search);
+      wholeIndex = await readWholeIndex(documents, dynamo.tableNames.search);
       readWholeIndexMs.push(performance.now() - started);
     }
     const allMs = names.flatMap((name) => byQuery[name].ms);
@@ -285,6 +304,7 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
         coldEngineMs: median(coldEngineMs),
         readWholeIndexMs: median(readWholeIndexMs),
       },
+      wholeIndex: wholeIndex!,
       seedSeconds,
     };
   } finally {
@@ -292,19 +312,45 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
   }
 }
 
-/** The project's document partitions read whole, as a search no value narrows reads them, nothing parsed. */
+/**
+ * The project's entry partitions read whole, as a search no value narrows reads them, nothing parsed;
+ * what that reads, in kilobytes and read units (see `SearchQueryResult['wholeIndex']`).
+ */
 async function readWholeIndex(
   documents: ReturnType<typeof createDocumentClient>,
   tableName: string,
-): Promise<void> {
-  await Promise.all(
+): Promise<SearchQueryResult['wholeIndex']> {
+  const shards = await Promise.all(
     Array.from({ length: SEARCH_SHARDS }, (_, shard) =>
       queryAll(documents, {
         TableName: tableName,
         KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': searchKeys.documentPartition(PROJECT, shard) },
-        ProjectionExpression: 'SK, d',
+        ExpressionAttributeValues: { ':pk': searchKeys.entryPartition(PROJECT, shard) },
+        ConsistentRead: true,
       }),
     ),
   );
+  // A Query page holds up to 1 MB: each shard's rows, billed per page, per started 4 KB.
+  const billed = (sizes: number[]) => {
+    let units = 0;
+    let page = 0;
+    for (const size of sizes) {
+      if (page + size > 1024 * 1024) {
+        units += Math.ceil(page / 4096);
+        page = 0;
+      }
+      page += size;
+    }
+    return units + Math.max(1, Math.ceil(page / 4096));
+  };
+  const whole = shards.map((rows) => rows.map((row) => itemSize(row)));
+  const alone = shards.map((rows) => rows.map(({ f: _facets, ...document }) => itemSize(document)));
+  const sum = (sizes: number[][]) => sizes.flat().reduce((total, size) => total + size, 0) / 1024;
+  const units = (sizes: number[][]) => sizes.reduce((total, shard) => total + billed(shard), 0);
+  return {
+    kilobytes: sum(whole),
+    readUnits: units(whole),
+    documentsKilobytes: sum(alone),
+    documentsReadUnits: units(alone),
+  };
 }

@@ -44,8 +44,7 @@ export const WRITE_CATEGORIES = [
   'fold ledger',
   'index writes',
   'project counter',
-  'search documents',
-  'search facets',
+  'search entries',
   'search versions',
 ] as const;
 export type WriteCategory = (typeof WRITE_CATEGORIES)[number];
@@ -241,12 +240,10 @@ export class WriteMeter {
     const declaration = this.declarations.get(write.table);
     if (declaration === tables.projects) return 'project counter';
     if (declaration === tables.items) return transactional ? 'item updates' : 'item creations';
-    if (declaration === tables.search)
-      return write.key.PK.includes('#FACETS#')
-        ? 'search facets'
-        : write.key.PK.endsWith('#VERSIONS')
-          ? 'search versions'
-          : 'search documents';
+    if (declaration === tables.search) {
+      if (write.key.PK.endsWith('#VERSIONS')) return 'search versions';
+      if (write.key.PK.includes('#DOCS#')) return 'search entries';
+    }
     if (write.key.SK === 'OCC') return 'occurrence puts';
     if (write.key.SK === 'PERSON') return 'people';
     if (write.key.SK === 'DICT') return 'compression dictionaries';

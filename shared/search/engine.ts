@@ -19,12 +19,26 @@ export interface SearchCandidates {
   more: boolean;
 }
 
+/** An item as the index holds it: its document and its facets. */
+export interface SearchEntry {
+  document: SearchDocument;
+  facets: Facets;
+}
+
+/**
+ * Three writes, each an idempotent upsert by project and item id: an item's whole entry (what the
+ * indexer writes when the document changes: one row, one write, on DynamoDB), or one part of it,
+ * the other kept as the index holds it (the indexer's new facets of an unchanged document; a
+ * document alone for callers that hold no facets, such as tests seeding an index).
+ */
 export interface SearchIndexWriter {
-  /** Writes each document whole, as an idempotent upsert by project and item id. */
+  /** Writes each item's document and facets together, whole (the indexer merged the facets first). */
+  putEntries(entries: SearchEntry[]): Promise<void>;
+  /** Writes each document whole; the item's facets stay as the index holds them. */
   putDocuments(documents: SearchDocument[]): Promise<void>;
   /** The facets the index holds for these items (empty facets for an item it holds none for). */
   readFacets(projectId: number, itemIds: number[]): Promise<Map<number, Facets>>;
-  /** Writes each item's facets whole (the indexer merged them first), idempotent by item id. */
+  /** Writes each item's facets whole (the indexer merged them first); its document stays as held. */
   putFacets(projectId: number, entries: Array<{ item_id: number; facets: Facets }>): Promise<void>;
 }
 

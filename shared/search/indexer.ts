@@ -6,9 +6,14 @@
 //
 // | Write                       | Repeated                                                          |
 // | --------------------------- | ----------------------------------------------------------------- |
-// | document (put, whole)       | the same document of the same image: the same row                 |
-// | facets (read, merge, put)   | values already held stay where they are (merge keeps each once,   |
+// | document (whole)            | the same document of the same image: the same row                 |
+// | facets (read, merge, whole) | values already held stay where they are (merge keeps each once,   |
 // |                             | newest first): the merge finds nothing new and writes nothing     |
+//
+// An item whose document changes (a new item, a status change, a last-seen step) is written as its
+// whole entry, its facets read and merged first (`putEntries`: one row, one write unit, on
+// DynamoDB); an item whose occurrences alone bring new values has its facets written alone, its
+// document kept as the index holds it.
 //
 // An item is written only from a numbered image: an item is shown and listed once it has its number
 // (`#shared/items/events`), and a search result names it by it.
@@ -29,7 +34,7 @@ import {
   sameFacets,
   documentOf as searchDocumentOf,
 } from './document';
-import type { SearchIndexWriter } from './engine';
+import type { SearchEntry, SearchIndexWriter } from './engine';
 import { facetsOfOccurrence } from './facets';
 
 export class SearchIndexerError extends Error {
@@ -62,10 +67,12 @@ export interface ItemToIndex {
 }
 
 export interface IndexReport {
-  /** Documents written. */
+  /** Documents written (each in its whole entry). */
   documents: number;
-  /** Items whose facets were written (their occurrences brought a value the index lacked). */
+  /** Items whose facets changed (their occurrences brought a value the index lacked), in their entry or alone. */
   facets: number;
+  /** Items written whole, document and facets together (as many as documents). */
+  entries: number;
   occurrencesRead: number;
   /** Occurrences gone (expired) or unreadable: their values are left out. */
   occurrencesSkipped: number;
@@ -76,33 +83,59 @@ export const indexedDocumentOf = (item: ItemRecord): SearchDocument =>
   searchDocumentOf(item, { lastSeenStep: LAST_SEEN_STEP_SECONDS });
 
 /**
- * Writes the items into the index: the documents asked for, and the facets their occurrences bring,
- * merged over what the index holds and written only when that changes them. Throws when a read or a
- * write fails (the caller retries: every write here is idempotent).
+ * Writes the items into the index: each item whose document is asked for as its whole entry (the
+ * facets its occurrences bring merged into those the index holds), and, for the others, the facets
+ * alone when their occurrences bring a value the index lacks. Throws when a read or a write fails
+ * (the caller retries: every write here is idempotent).
  */
 export async function indexItems(
   deps: SearchIndexerDependencies,
   items: ItemToIndex[],
 ): Promise<IndexReport> {
-  const report: IndexReport = { documents: 0, facets: 0, occurrencesRead: 0, occurrencesSkipped: 0 };
-  const documents = items
-    .filter((entry) => entry.writeDocument)
-    .map((entry) => indexedDocumentOf(entry.item));
-  // Both settle before a failure is thrown: nothing of this call is left running after it.
+  const report: IndexReport = {
+    documents: 0,
+    facets: 0,
+    entries: 0,
+    occurrencesRead: 0,
+    occurrencesSkipped: 0,
+  };
+  const facets = await facetsToWrite(deps, items, report);
+  const entries: SearchEntry[] = [];
+  const facetsByProject = new Map<number, Array<{ item_id: number; facets: Facets }>>();
+  for (const { item, writeDocument } of items) {
+    const written = facets.get(item);
+    if (written?.changed) report.facets += 1;
+    if (writeDocument) {
+      entries.push({ document: indexedDocumentOf(item), facets: written?.facets ?? emptyFacets() });
+    } else if (written) {
+      facetsByProject.set(item.project_id, [
+        ...(facetsByProject.get(item.project_id) ?? []),
+        { item_id: item.id, facets: written.facets },
+      ]);
+    }
+  }
+  // All settle before a failure is thrown: nothing of this call is left running after it.
   const outcomes = await Promise.allSettled([
-    documents.length > 0 ? deps.engine.putDocuments(documents) : undefined,
-    indexFacets(deps, items, report),
+    entries.length > 0 ? deps.engine.putEntries(entries) : undefined,
+    ...[...facetsByProject].map(([projectId, written]) => deps.engine.putFacets(projectId, written)),
   ]);
   for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
-  report.documents = documents.length;
+  report.entries = entries.length;
+  report.documents = entries.length;
   return report;
 }
 
-async function indexFacets(
+/**
+ * The facets to write: for an item whose document is written, what the index holds (read
+ * consistently) with the values its occurrences bring merged in first, so the whole entry is one
+ * write and nothing held is lost (an index written before entries gives its former facets row here,
+ * which the entry then carries); for another item, the same only when the new values change them.
+ */
+async function facetsToWrite(
   deps: SearchIndexerDependencies,
   items: ItemToIndex[],
   report: IndexReport,
-): Promise<void> {
+): Promise<Map<ItemRecord, { facets: Facets; changed: boolean }>> {
   const reads = items.flatMap((entry) =>
     entry.occurrenceIds.slice(-MAX_OCCURRENCES_PER_ITEM).map((uuid) => ({ entry, uuid })),
   );
@@ -116,27 +149,28 @@ async function indexFacets(
     if (!facets) return;
     brought.set(entry.item, mergeFacets(brought.get(entry.item) ?? emptyFacets(), facets));
   });
-  const byProject = new Map<number, Array<{ item: ItemRecord; facets: Facets }>>();
-  for (const [item, facets] of brought) {
-    if (isEmpty(facets)) continue;
-    byProject.set(item.project_id, [...(byProject.get(item.project_id) ?? []), { item, facets }]);
+  const byProject = new Map<number, ItemToIndex[]>();
+  for (const entry of items) {
+    const facets = brought.get(entry.item);
+    if (!entry.writeDocument && (!facets || isEmpty(facets))) continue;
+    byProject.set(entry.item.project_id, [...(byProject.get(entry.item.project_id) ?? []), entry]);
   }
+  const toWrite = new Map<ItemRecord, { facets: Facets; changed: boolean }>();
   await Promise.all(
     [...byProject].map(async ([projectId, entries]) => {
       const held = await deps.engine.readFacets(
         projectId,
         entries.map(({ item }) => item.id),
       );
-      const changed = entries.flatMap(({ item, facets }) => {
+      for (const { item, writeDocument } of entries) {
         const before = held.get(item.id) ?? emptyFacets();
-        const merged = mergeFacets(before, facets);
-        return sameFacets(merged, before) ? [] : [{ item_id: item.id, facets: merged }];
-      });
-      if (changed.length === 0) return;
-      await deps.engine.putFacets(projectId, changed);
-      report.facets += changed.length;
+        const merged = mergeFacets(before, brought.get(item) ?? emptyFacets());
+        const changed = !sameFacets(merged, before);
+        if (writeDocument || changed) toWrite.set(item, { facets: merged, changed });
+      }
     }),
   );
+  return toWrite;
 }
 
 /** The facets one occurrence carries; undefined when it is gone or its payload cannot be read. */

@@ -1,34 +1,24 @@
-// The DynamoDB engine's per-container cache of projects' index: each range's parsed documents (or
-// facets) kept with the version the index had when they were read, so a search reads again only the
-// ranges written since. Bounded by the rows it holds, least recently searched project out first.
+// The DynamoDB engine's per-container cache of projects' index: each range's parsed entries kept with
+// the version the index had when they were read, so a search reads again only the ranges written
+// since. Bounded by the rows it holds, least recently searched project out first.
 // Plain logic, no AWS: the engine (`#shared/store/search-index`) reads the versions and the ranges.
-import type { Facets, SearchDocument } from './document';
 
-/** What a range holds: documents, or facets by item id. */
-export interface RangeRows {
-  documents: SearchDocument[];
-  facets: Map<number, Facets>;
-}
-export type RangeKind = keyof RangeRows;
-
-interface CachedRange<K extends RangeKind> {
+interface CachedRange<Row> {
   version: number;
-  rows: RangeRows[K];
-  size: number;
+  rows: Row[];
   /** When the rows were read (ms). */
   readAt: number;
 }
 
-interface CachedProject {
-  documents: Map<number, CachedRange<'documents'>>;
-  facets: Map<number, CachedRange<'facets'>>;
+interface CachedProject<Row> {
+  ranges: Map<number, CachedRange<Row>>;
   size: number;
 }
 
 /**
- * Rows held per container by default: about 200,000 documents and facets, roughly 100 MB of parsed
- * rows (estimated at ≈ 0.5 KB a parsed document; not measured), well inside the read API's 1,024 MB. Ten 20,000-item projects
- * searched in turn stay warm.
+ * Rows held per container by default: about 200,000 entries (an item's document, its facets kept as
+ * stored until a search needs them), roughly 100 MB (estimated at ≈ 0.5 KB a parsed entry; not
+ * measured), well inside the read API's 1,024 MB. Ten 20,000-item projects searched in turn stay warm.
  */
 export const DEFAULT_SEARCH_CACHE_ROWS = 200_000;
 
@@ -43,9 +33,9 @@ export const MAX_RANGE_AGE_MS = 5 * 60_000;
 /** Projects remembered as too big to hold, at most (they are searched without the cache). */
 const MAX_TOO_BIG_PROJECTS = 1_000;
 
-export class SearchRangeCache {
+export class SearchRangeCache<Row> {
   /** Insertion order is recency: a project used is moved to the end, the first one goes first. */
-  private readonly projects = new Map<number, CachedProject>();
+  private readonly projects = new Map<number, CachedProject<Row>>();
   private readonly tooBig = new Set<number>();
   private held = 0;
 
@@ -68,16 +58,11 @@ export class SearchRangeCache {
    * The range's rows if they were read at exactly this version of the index, less than
    * `MAX_RANGE_AGE_MS` ago, else undefined.
    */
-  get<K extends RangeKind>(
-    projectId: number,
-    kind: K,
-    range: number,
-    version: number,
-  ): RangeRows[K] | undefined {
+  get(projectId: number, range: number, version: number): Row[] | undefined {
     const project = this.projects.get(projectId);
     if (!project) return undefined;
     this.touch(projectId, project);
-    const cached = (project[kind] as Map<number, CachedRange<K>>).get(range);
+    const cached = project.ranges.get(range);
     if (!cached || cached.version !== version || this.now() - cached.readAt >= MAX_RANGE_AGE_MS)
       return undefined;
     return cached.rows;
@@ -88,25 +73,17 @@ export class SearchRangeCache {
    * then only makes the next search read the range again). Evicts the least recently searched
    * projects past the bound; a project that alone exceeds it is dropped and remembered as too big.
    */
-  set<K extends RangeKind>(
-    projectId: number,
-    kind: K,
-    range: number,
-    version: number,
-    rows: RangeRows[K],
-  ): void {
+  set(projectId: number, range: number, version: number, rows: Row[]): void {
     if (this.tooBig.has(projectId)) return;
     let project = this.projects.get(projectId);
     if (!project) {
-      project = { documents: new Map(), facets: new Map(), size: 0 };
+      project = { ranges: new Map(), size: 0 };
       this.projects.set(projectId, project);
     }
     this.touch(projectId, project);
-    const ranges = project[kind] as Map<number, CachedRange<K>>;
-    const size = rows instanceof Map ? rows.size : rows.length;
-    const previous = ranges.get(range);
-    ranges.set(range, { version, rows, size, readAt: this.now() });
-    const grown = size - (previous?.size ?? 0);
+    const previous = project.ranges.get(range);
+    project.ranges.set(range, { version, rows, readAt: this.now() });
+    const grown = rows.length - (previous?.rows.length ?? 0);
     project.size += grown;
     this.held += grown;
     if (project.size > this.maxRows) {
@@ -122,12 +99,12 @@ export class SearchRangeCache {
     }
   }
 
-  private touch(projectId: number, project: CachedProject): void {
+  private touch(projectId: number, project: CachedProject<Row>): void {
     this.projects.delete(projectId);
     this.projects.set(projectId, project);
   }
 
-  private drop(projectId: number, project: CachedProject): void {
+  private drop(projectId: number, project: CachedProject<Row>): void {
     this.projects.delete(projectId);
     this.held -= project.size;
   }

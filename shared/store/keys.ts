@@ -168,9 +168,9 @@ export const notificationKeys = {
 };
 
 /**
- * The search table: a project's documents and facets, spread over `SEARCH_SHARDS` partitions by
- * item id, so a search reads them in parallel and no partition grows past what one query page holds
- * for a project of ordinary size.
+ * The search table: a project's entries (each item's document and facets, one row), spread over
+ * `SEARCH_SHARDS` partitions by item id, so a search reads them in parallel and no partition grows
+ * past what one query page holds for a project of ordinary size.
  */
 export const SEARCH_SHARDS = 8;
 
@@ -187,7 +187,7 @@ export const SEARCH_RANGES = SEARCH_SHARDS * SEARCH_RANGES_PER_SHARD;
 const SEARCH_RANGE_SPAN = 2 ** 49;
 
 export const searchRanges = {
-  /** The range (0 to `SEARCH_RANGES` - 1) an item's document and facets are in. */
+  /** The range (0 to `SEARCH_RANGES` - 1) an item's entry is in. */
   of: (itemId: number): number =>
     searchShard(itemId) * SEARCH_RANGES_PER_SHARD +
     Math.min(SEARCH_RANGES_PER_SHARD - 1, Math.floor(itemId / SEARCH_RANGE_SPAN)),
@@ -203,20 +203,26 @@ export const searchRanges = {
 };
 
 export const searchKeys = {
-  document: (projectId: number, itemId: number): Key => ({
-    PK: searchKeys.documentPartition(projectId, searchShard(itemId)),
+  /** An item's entry: its document (`d`) and its facets (`f`) in one row, one write unit in the usual case. */
+  entry: (projectId: number, itemId: number): Key => ({
+    PK: searchKeys.entryPartition(projectId, searchShard(itemId)),
     SK: pad(itemId, 16),
   }),
-  documentPartition: (projectId: number, shard: number) => `SEARCH#${projectId}#DOCS#${shard}`,
-  facets: (projectId: number, itemId: number): Key => ({
-    PK: searchKeys.facetsPartition(projectId, searchShard(itemId)),
-    SK: pad(itemId, 16),
-  }),
-  facetsPartition: (projectId: number, shard: number) => `SEARCH#${projectId}#FACETS#${shard}`,
+  /** Named `DOCS` since the rows held documents alone: an index written before keeps its rows. */
+  entryPartition: (projectId: number, shard: number) => `SEARCH#${projectId}#DOCS#${shard}`,
   /**
-   * The project's index versions: one counter per range of documents (`d0`…`d63`) and of facets
-   * (`f0`…`f63`), bumped after each write to the range, so a search reads again only what changed.
-   * One row under 1 KB: a bump is one write unit, reading them all one read unit.
+   * An item's facets row as the index kept it apart before entries held them (read only, never
+   * written): the engine falls back to it for an entry written before then (see `readFacets`).
+   */
+  formerFacets: (projectId: number, itemId: number): Key => ({
+    PK: `SEARCH#${projectId}#FACETS#${searchShard(itemId)}`,
+    SK: pad(itemId, 16),
+  }),
+  /**
+   * The project's index versions: one counter per range of entries (`d0`…`d63`), bumped after each
+   * write to the range, so a search reads again only what changed. One row under 1 KB (an index
+   * written before entries also holds the facets' former `f0`…`f63`, never bumped now): a bump is
+   * one write unit, reading them all one read unit.
    */
   versions: (projectId: number): Key => ({ PK: `SEARCH#${projectId}#VERSIONS`, SK: 'VERSIONS' }),
 };

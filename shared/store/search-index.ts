@@ -1,11 +1,17 @@
-// The default search engine, on DynamoDB: each item's document and facets in the search table, a
-// search matching a project's documents in memory. Nothing runs while nobody searches.
+// The default search engine, on DynamoDB: each item's entry (its document and its facets, one row)
+// in the search table, a search matching a project's entries in memory. Nothing runs while nobody
+// searches.
+//
+// Why one row per item: a new item's document (~0.3 KB) and facets (~0.4 KB) were two rows, each
+// billed at least one write unit; together they fit in one (under 1 KB in the usual case), so a new
+// error's index entry is one write. New facets alone are an `UpdateItem` of that attribute, still
+// one write, with no read of the document first. The price: a search reads the facets with the documents
+// (DynamoDB bills a Query by the rows' whole size, whatever it projects).
 //
 // How a search reads (design):
-// - A project's index is spread over `SEARCH_SHARDS` partitions of documents and as many of facets,
-//   each cut into ranges of item ids (`searchRanges`: 64 ranges of each kind). One row per project
-//   (`searchKeys.versions`) holds a version per range (`d0`…`d63`, `f0`…`f63`); every write of the
-//   engine (`putDocuments`, `putFacets`) bumps the versions of the ranges it touched, one
+// - A project's index is spread over `SEARCH_SHARDS` partitions, each cut into ranges of item ids
+//   (`searchRanges`: 64 ranges). One row per project (`searchKeys.versions`) holds a version per
+//   range (`d0`…`d63`); every write of the engine bumps the versions of the ranges it touched, one
 //   `UpdateItem ADD` per project per call (one write unit), AFTER the rows are written.
 // - Each container keeps the ranges it read, parsed, with the version they were read at
 //   (`SearchRangeCache`, bounded by rows held, least recently searched project out first). A search
@@ -15,11 +21,14 @@
 //   the version before the rows means a write racing the read at worst makes the next search read
 //   the range again: never a stale range kept as fresh. Containers share nothing but the table, so
 //   none serves another's stale rows.
-// - A warm search of a 20,000-item project reads the version row and the few ranges written since
-//   (≈ 60 KB each); the first search of a project in a container (cold) reads its index whole (about
-//   4 MB, ≈ 1,000 consistent read units). A project bigger than the whole cache is searched without
-//   it, as before the cache: partitions filtered by DynamoDB to the rows holding the query's values,
-//   or the few documents a facet qualifier selects.
+// - The first search of a project in a container (cold) reads its index whole; a project bigger than
+//   the whole cache is searched without it: partitions filtered by DynamoDB to the rows whose
+//   document holds the query's values.
+//
+// An index written before entries held the facets has each item's facets in a row of its own
+// (`searchKeys.formerFacets`): `readFacets` falls back to it for an entry without facets, so the
+// indexer and `faultline search reindex` carry them into the entry; a search does not read them
+// (run the reindex once after upgrading: docs/search.md).
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -35,22 +44,26 @@ import {
   LAST_SEEN_STEP_SECONDS,
   type SearchDocument,
 } from '#shared/search/document';
-import type { SearchCandidate, SearchCandidates, SearchEngine } from '#shared/search/engine';
+import type { SearchCandidates, SearchEngine, SearchEntry } from '#shared/search/engine';
 import { matchesQuery } from '#shared/search/match';
 import type { SearchQuery, SearchTerm } from '#shared/search/query';
-import {
-  DEFAULT_SEARCH_CACHE_ROWS,
-  type RangeKind,
-  type RangeRows,
-  SearchRangeCache,
-} from '#shared/search/range-cache';
+import { DEFAULT_SEARCH_CACHE_ROWS, SearchRangeCache } from '#shared/search/range-cache';
 import { titleTokens } from '#shared/search/title-tokens';
 import { backOff, batchGetAll } from './batch-get';
-import { SEARCH_RANGES, SEARCH_RANGES_PER_SHARD, SEARCH_SHARDS, searchKeys, searchRanges } from './keys';
+import {
+  type Key,
+  SEARCH_RANGES,
+  SEARCH_RANGES_PER_SHARD,
+  SEARCH_SHARDS,
+  searchKeys,
+  searchRanges,
+} from './keys';
 import { queryAll } from './query-all';
 
 /** BatchWriteItem's limit. */
 const WRITES_PER_BATCH = 25;
+/** Single-row updates (one part of an entry) in flight at once. */
+const CONCURRENT_UPDATES = 16;
 
 /**
  * A document as stored: one JSON array in one attribute, positional, so a row stays small (every
@@ -119,52 +132,50 @@ function documentOfRow(projectId: number, row: Record<string, unknown>): SearchD
   };
 }
 
-function facetsOfRow(row: Record<string, unknown> | undefined): Facets {
+/** Facets as stored: one JSON array of the lists, in `FACET_NAMES` order (no attribute names billed). */
+const storedFacets = (facets: Facets) => JSON.stringify(FACET_NAMES.map((name) => facets[name]));
+
+function parseFacets(stored: string): Facets {
   const facets = emptyFacets();
-  if (!row || typeof row.f !== 'string') return facets;
-  const lists = JSON.parse(row.f) as string[][];
+  const lists = JSON.parse(stored) as string[][];
   FACET_NAMES.forEach((name, index) => {
     facets[name] = lists[index] ?? [];
   });
   return facets;
 }
 
+function facetsOfRow(row: Record<string, unknown> | undefined): Facets {
+  return typeof row?.f === 'string' ? parseFacets(row.f) : emptyFacets();
+}
+
+/**
+ * An entry as a search holds it: the document parsed, the facets as stored until a search needs
+ * them (most searches do not: parsing every item's facets would cost each read of a range for
+ * nothing), then kept parsed.
+ */
+interface ReadEntry {
+  document: SearchDocument;
+  stored: string | undefined;
+  facets?: Facets;
+}
+
+function readEntryOf(projectId: number, row: Record<string, unknown>): ReadEntry {
+  return { document: documentOfRow(projectId, row), stored: typeof row.f === 'string' ? row.f : undefined };
+}
+
+function facetsOfEntry(entry: ReadEntry): Facets {
+  if (entry.stored === undefined) return NO_FACETS;
+  entry.facets ??= parseFacets(entry.stored);
+  return entry.facets;
+}
+
+/** A row with a document: `putFacets` alone on an item the index had no document of writes one without. */
+const hasDocument = (row: Record<string, unknown>) => typeof row.d === 'string';
+
 /** Terms that read an item's facets: only a search using one reads the facets partitions. */
 const FACET_QUALIFIERS = new Set(['host', 'context', 'file', 'code_version', 'person', 'username', 'email']);
 const needsFacets = (terms: SearchTerm[]) =>
   terms.some((term) => term.kind === 'text' && FACET_QUALIFIERS.has(term.qualifier));
-
-/**
- * Qualifiers that only an item's facets answer (`code_version:` also reads the document's own
- * version). A search with one of these, not negated, can only find items with such a facet: it reads
- * the facets first, then only the documents of the items they select.
- */
-const FACET_ONLY_QUALIFIERS = new Set(['host', 'context', 'file', 'person', 'username', 'email']);
-const selectingFacetTerms = (terms: SearchTerm[]) =>
-  terms.filter((term) => !term.negated && term.kind === 'text' && FACET_ONLY_QUALIFIERS.has(term.qualifier));
-
-/**
- * Documents read one by one (BatchGetItem) rather than the project's partitions, at most: past this,
- * reading the partitions whole is as fast and no dearer (a document is a fraction of a read unit).
- */
-const MAX_SELECTED_DOCUMENTS = 500;
-
-/** What facet-only terms are evaluated with: they never read the document. */
-const NO_DOCUMENT: SearchDocument = {
-  project_id: 0,
-  item_id: 0,
-  counter: null,
-  title: '',
-  tokens: [],
-  level: 'error',
-  status: 'active',
-  environment: '',
-  framework: null,
-  fingerprint: '',
-  code_version: null,
-  first_seen: 0,
-  last_seen: 0,
-};
 
 /**
  * A filter DynamoDB applies before it answers, so the rows that cannot match never cross the network
@@ -218,20 +229,18 @@ function documentFilter(
   return { FilterExpression: conditions.join(' AND '), ExpressionAttributeValues: values };
 }
 
-/** The prefix of a range's version attribute in the project's version row. */
-const VERSION_PREFIX: Record<RangeKind, string> = { documents: 'd', facets: 'f' };
-
 /**
- * The project's version of each range, as last bumped; 0 for a range never written (every write of
- * this engine bumps: only an index written before the versions existed needs `search reindex`).
+ * The prefix of a range's version attribute in the project's version row: `d`, as the documents'
+ * versions were named before entries held the facets too, so a deployed version row keeps its
+ * attributes (and stays under 1 KB) and its containers' caches stay valid across the upgrade.
  */
-type RangeVersions = Record<RangeKind, number[]>;
+const VERSION_PREFIX = 'd';
 
-/** What an item with no facets row is matched with (never changed: the matcher only reads it). */
+/** What an item with no facets is matched with (never changed: the matcher only reads it). */
 const NO_FACETS: Facets = emptyFacets();
 
 export interface DynamoDBSearchIndexOptions {
-  /** Rows (documents and facets) the container's cache holds at most; 0 turns the cache off. */
+  /** Entries the container's cache holds at most; 0 turns the cache off. */
   cacheRows?: number;
 }
 
@@ -273,7 +282,7 @@ function clearOfNegatedWords(document: SearchDocument, negatedWords: string[]): 
 }
 
 export class DynamoDBSearchIndex implements SearchEngine {
-  private readonly cache: SearchRangeCache;
+  private readonly cache: SearchRangeCache<ReadEntry>;
 
   constructor(
     private readonly documents: DynamoDBDocumentClient,
@@ -283,17 +292,28 @@ export class DynamoDBSearchIndex implements SearchEngine {
     this.cache = new SearchRangeCache(options.cacheRows ?? DEFAULT_SEARCH_CACHE_ROWS);
   }
 
-  async putDocuments(documents: SearchDocument[]): Promise<void> {
+  /** Each entry as one row, put whole: one write unit for a row under 1 KB. */
+  async putEntries(entries: SearchEntry[]): Promise<void> {
     await this.writeAll(
-      documents.map((document) => ({
-        ...searchKeys.document(document.project_id, document.item_id),
+      entries.map(({ document, facets }) => ({
+        ...searchKeys.entry(document.project_id, document.item_id),
         d: JSON.stringify(storedDocument(document)),
+        f: storedFacets(facets),
       })),
     );
-    await this.bumpVersions(
-      'documents',
-      documents.map((document) => [document.project_id, document.item_id]),
+    await this.bumpVersions(entries.map(({ document }) => [document.project_id, document.item_id]));
+  }
+
+  /** Sets each entry's document, its facets kept: one `UpdateItem` per item (one write unit under 1 KB). */
+  async putDocuments(documents: SearchDocument[]): Promise<void> {
+    await this.updateAll(
+      documents.map((document) => ({
+        key: searchKeys.entry(document.project_id, document.item_id),
+        name: 'd',
+        value: JSON.stringify(storedDocument(document)),
+      })),
     );
+    await this.bumpVersions(documents.map((document) => [document.project_id, document.item_id]));
   }
 
   async readFacets(projectId: number, itemIds: number[]): Promise<Map<number, Facets>> {
@@ -301,24 +321,36 @@ export class DynamoDBSearchIndex implements SearchEngine {
     const rows = await batchGetAll(
       this.documents,
       this.tableName,
-      itemIds.map((itemId) => searchKeys.facets(projectId, itemId)),
-      { consistent: true },
+      itemIds.map((itemId) => searchKeys.entry(projectId, itemId)),
+      { consistent: true, projection: 'SK, d, f' },
     );
     const byId = new Map(rows.map((row) => [Number(row.SK), row]));
+    // An entry with a document and no facets may be one written before entries held them: its
+    // facets are in their former row. (A new item whose occurrences carried no values also has
+    // none: one read for nothing, the first time its occurrences bring some.)
+    const former = rows.filter((row) => hasDocument(row) && row.f === undefined);
+    if (former.length > 0) {
+      const formerRows = await batchGetAll(
+        this.documents,
+        this.tableName,
+        former.map((row) => searchKeys.formerFacets(projectId, Number(row.SK))),
+        { consistent: true, projection: 'SK, f' },
+      );
+      for (const row of formerRows) byId.set(Number(row.SK), row);
+    }
     return new Map(itemIds.map((itemId) => [itemId, facetsOfRow(byId.get(itemId))]));
   }
 
+  /** Sets each entry's facets, its document kept: one `UpdateItem` per item. */
   async putFacets(projectId: number, entries: Array<{ item_id: number; facets: Facets }>): Promise<void> {
-    await this.writeAll(
+    await this.updateAll(
       entries.map(({ item_id, facets }) => ({
-        ...searchKeys.facets(projectId, item_id),
-        f: JSON.stringify(FACET_NAMES.map((name) => facets[name])),
+        key: searchKeys.entry(projectId, item_id),
+        name: 'f',
+        value: storedFacets(facets),
       })),
     );
-    await this.bumpVersions(
-      'facets',
-      entries.map((entry) => [projectId, entry.item_id]),
-    );
+    await this.bumpVersions(entries.map((entry) => [projectId, entry.item_id]));
   }
 
   async candidates(
@@ -327,81 +359,65 @@ export class DynamoDBSearchIndex implements SearchEngine {
     options: { limit: number },
   ): Promise<SearchCandidates> {
     const { lenient, negatedWords } = engineQuery(query);
-    if (this.cache.maxRows === 0 || this.cache.isTooBig(projectId)) {
-      return this.uncachedCandidates(projectId, lenient, negatedWords, options);
-    }
-    query = lenient;
-    const versions = await this.readVersions(projectId);
-    const [documentRanges, facetRanges] = await Promise.all([
-      this.readRanges(projectId, 'documents', versions.documents),
-      needsFacets(query.terms) ? this.readRanges(projectId, 'facets', versions.facets) : undefined,
-    ]);
-    const matching: Array<{ document: SearchDocument; facets: Facets }> = [];
-    // An item's facets are in the same range as its document.
-    documentRanges.forEach((range, at) => {
-      const facetsById = facetRanges?.[at];
-      for (const document of range) {
-        const facets = facetsById?.get(document.item_id) ?? NO_FACETS;
-        if (
-          matchesQuery(query, { document, facets }, { lastSeenStep: LAST_SEEN_STEP_SECONDS }) &&
-          clearOfNegatedWords(document, negatedWords)
-        ) {
-          matching.push({ document, facets });
-        }
-      }
-    });
+    const entries =
+      this.cache.maxRows === 0 || this.cache.isTooBig(projectId)
+        ? await this.uncachedEntries(projectId, lenient)
+        : (await this.readRanges(projectId, await this.readVersions(projectId))).flat();
+    const withFacets = needsFacets(lenient.terms);
+    const matching = entries.filter(
+      (entry) =>
+        matchesQuery(
+          lenient,
+          { document: entry.document, facets: withFacets ? facetsOfEntry(entry) : NO_FACETS },
+          { lastSeenStep: LAST_SEEN_STEP_SECONDS },
+        ) && clearOfNegatedWords(entry.document, negatedWords),
+    );
     matching.sort(
       (a, b) => b.document.last_seen - a.document.last_seen || b.document.item_id - a.document.item_id,
     );
     return {
-      candidates: matching.slice(0, options.limit).map(({ document, facets }) => ({
-        item_id: document.item_id,
-        last_seen: document.last_seen,
-        // A copy: the cached facets are shared by every search of the container.
-        facets: facets === NO_FACETS ? emptyFacets() : facets,
-      })),
+      candidates: matching.slice(0, options.limit).map((entry) => {
+        const facets = facetsOfEntry(entry);
+        return {
+          item_id: entry.document.item_id,
+          last_seen: entry.document.last_seen,
+          // A copy of none: the cached facets are shared by every search of the container, read only.
+          facets: facets === NO_FACETS ? emptyFacets() : facets,
+        };
+      }),
       more: matching.length > options.limit,
     };
   }
 
   /**
-   * Each range's rows, from the cache when it holds them at the version the index has now, else read
-   * consistently (a range read at version v holds every write that bumped it to v) and kept at that
-   * version: a partition with most of its ranges to read is read whole, else range by range.
+   * Each range's entries, from the cache when it holds them at the version the index has now, else
+   * read consistently (a range read at version v holds every write that bumped it to v) and kept at
+   * that version: a partition with most of its ranges to read is read whole, else range by range.
    */
-  private readRanges<K extends RangeKind>(
-    projectId: number,
-    kind: K,
-    versions: number[],
-  ): Promise<Array<RangeRows[K]>> {
-    const found = new Array<RangeRows[K]>(SEARCH_RANGES);
-    const partition = kind === 'documents' ? searchKeys.documentPartition : searchKeys.facetsPartition;
+  private readRanges(projectId: number, versions: number[]): Promise<ReadEntry[][]> {
+    const found = new Array<ReadEntry[]>(SEARCH_RANGES);
     const read = (shard: number, range?: { from: string; to: string }) =>
       queryAll(this.documents, {
         TableName: this.tableName,
         KeyConditionExpression: range ? 'PK = :pk AND SK BETWEEN :from AND :to' : 'PK = :pk',
         ExpressionAttributeValues: {
-          ':pk': partition(projectId, shard),
+          ':pk': searchKeys.entryPartition(projectId, shard),
           ...(range ? { ':from': range.from, ':to': range.to } : {}),
         },
-        ProjectionExpression: kind === 'documents' ? 'SK, d' : 'SK, f',
+        ProjectionExpression: 'SK, d, f',
         ConsistentRead: true,
       });
     const keep = (range: number, rows: Record<string, unknown>[]) => {
-      const parsed = (
-        kind === 'documents'
-          ? rows.map((row) => documentOfRow(projectId, row))
-          : new Map(rows.map((row) => [Number(row.SK), facetsOfRow(row)]))
-      ) as RangeRows[K];
+      const parsed = rows.filter(hasDocument).map((row) => readEntryOf(projectId, row));
       found[range] = parsed;
-      this.cache.set(projectId, kind, range, versions[range]!, parsed);
+      this.cache.set(projectId, range, versions[range]!, parsed);
     };
     return Promise.all(
       Array.from({ length: SEARCH_SHARDS }, async (_, shard) => {
         const stale: number[] = [];
         for (let part = 0; part < SEARCH_RANGES_PER_SHARD; part++) {
           const range = shard * SEARCH_RANGES_PER_SHARD + part;
-          const cached = this.cache.get(projectId, kind, range, versions[range]!);
+          const cached = this.cache.get(projectId, range, versions[range]!);
           if (cached) found[range] = cached;
           else stale.push(range);
         }
@@ -419,26 +435,21 @@ export class DynamoDBSearchIndex implements SearchEngine {
   }
 
   /** The project's range versions, read consistently: a version older than the rows would do no harm, a newer one would. */
-  private async readVersions(projectId: number): Promise<RangeVersions> {
+  private async readVersions(projectId: number): Promise<number[]> {
     const [row] = await batchGetAll(this.documents, this.tableName, [searchKeys.versions(projectId)], {
       consistent: true,
     });
-    const of = (kind: RangeKind) =>
-      Array.from({ length: SEARCH_RANGES }, (_, range) => {
-        const version = row?.[`${VERSION_PREFIX[kind]}${range}`];
-        return typeof version === 'number' ? version : 0;
-      });
-    return { documents: of('documents'), facets: of('facets') };
+    return Array.from({ length: SEARCH_RANGES }, (_, range) => {
+      const version = row?.[`${VERSION_PREFIX}${range}`];
+      return typeof version === 'number' ? version : 0;
+    });
   }
 
   /**
    * Bumps the version of each range these items' rows were written to: one update per project (one
    * write unit), after the rows, so a search that sees the new version reads the new rows.
    */
-  private async bumpVersions(
-    kind: RangeKind,
-    written: Array<[projectId: number, itemId: number]>,
-  ): Promise<void> {
+  private async bumpVersions(written: Array<[projectId: number, itemId: number]>): Promise<void> {
     const rangesByProject = new Map<number, Set<number>>();
     for (const [projectId, itemId] of written) {
       const ranges = rangesByProject.get(projectId) ?? new Set<number>();
@@ -448,7 +459,7 @@ export class DynamoDBSearchIndex implements SearchEngine {
     await Promise.all(
       [...rangesByProject].map(([projectId, ranges]) => {
         const names = Object.fromEntries(
-          [...ranges].map((range, at) => [`#v${at}`, `${VERSION_PREFIX[kind]}${range}`]),
+          [...ranges].map((range, at) => [`#v${at}`, `${VERSION_PREFIX}${range}`]),
         );
         return this.documents.send(
           new UpdateCommand({
@@ -466,62 +477,19 @@ export class DynamoDBSearchIndex implements SearchEngine {
   }
 
   /**
-   * A search of a project too big for the cache: the partitions read filtered by DynamoDB (or the few
-   * documents a facet qualifier selects), parsed and matched, nothing kept.
+   * The entries that may match in a project too big for the cache: its partitions read whole, but
+   * narrowed by DynamoDB to the rows whose document holds the query's values; nothing kept.
    */
-  private async uncachedCandidates(
-    projectId: number,
-    query: SearchQuery,
-    negatedWords: string[],
-    options: { limit: number },
-  ): Promise<SearchCandidates> {
-    const facetRows = needsFacets(query.terms)
-      ? this.readPartitions((shard) => searchKeys.facetsPartition(projectId, shard), 'SK, f')
-      : Promise.resolve([]);
-    const documentRows = this.readDocuments(projectId, query, facetRows);
-    const facetsById = new Map((await facetRows).map((row) => [Number(row.SK), row]));
-    const matching: SearchCandidate[] = [];
-    for (const row of await documentRows) {
-      const document = documentOfRow(projectId, row);
-      const facets = facetsOfRow(facetsById.get(document.item_id));
-      if (!matchesQuery(query, { document, facets }, { lastSeenStep: LAST_SEEN_STEP_SECONDS })) continue;
-      if (!clearOfNegatedWords(document, negatedWords)) continue;
-      matching.push({ item_id: document.item_id, last_seen: document.last_seen, facets });
-    }
-    matching.sort((a, b) => b.last_seen - a.last_seen || b.item_id - a.item_id);
-    return { candidates: matching.slice(0, options.limit), more: matching.length > options.limit };
-  }
-
-  /**
-   * The documents that may match: those of the items a facet-only term selects when there are few,
-   * else the project's partitions, narrowed by DynamoDB to the rows holding the query's values.
-   */
-  private async readDocuments(
-    projectId: number,
-    query: SearchQuery,
-    facetRows: Promise<Record<string, unknown>[]>,
-  ): Promise<Record<string, unknown>[]> {
-    const selecting = selectingFacetTerms(query.terms);
-    if (selecting.length > 0) {
-      const selected = (await facetRows).filter((row) =>
-        matchesQuery({ terms: selecting }, { document: NO_DOCUMENT, facets: facetsOfRow(row) }),
-      );
-      if (selected.length <= MAX_SELECTED_DOCUMENTS) {
-        return batchGetAll(
-          this.documents,
-          this.tableName,
-          selected.map((row) => searchKeys.document(projectId, Number(row.SK))),
-          { projection: 'SK, d' },
-        );
-      }
-    }
-    return this.readPartitions(
-      (shard) => searchKeys.documentPartition(projectId, shard),
-      'SK, d',
+  private async uncachedEntries(projectId: number, query: SearchQuery): Promise<ReadEntry[]> {
+    const rows = await this.readPartitions(
+      (shard) => searchKeys.entryPartition(projectId, shard),
+      'SK, d, f',
       documentFilter(query.terms),
     );
+    return rows.filter(hasDocument).map((row) => readEntryOf(projectId, row));
   }
 
+  /** The project's entries with a document: the items it holds. */
   async countDocuments(projectId: number): Promise<number> {
     const counts = await Promise.all(
       Array.from({ length: SEARCH_SHARDS }, async (_, shard) => {
@@ -532,7 +500,8 @@ export class DynamoDBSearchIndex implements SearchEngine {
             new QueryCommand({
               TableName: this.tableName,
               KeyConditionExpression: 'PK = :pk',
-              ExpressionAttributeValues: { ':pk': searchKeys.documentPartition(projectId, shard) },
+              FilterExpression: 'attribute_exists(d)',
+              ExpressionAttributeValues: { ':pk': searchKeys.entryPartition(projectId, shard) },
               Select: 'COUNT',
               ExclusiveStartKey: start,
             }),
@@ -580,6 +549,32 @@ export class DynamoDBSearchIndex implements SearchEngine {
         pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
         if (pending.length > 0) await backOff(attempt);
       }
+    }
+  }
+
+  /**
+   * Sets one attribute of each row (the other part of the entry kept), `CONCURRENT_UPDATES` at a
+   * time; a key given twice is set once, to its last value. Every update settles before a failure is
+   * thrown: none is left running after the call.
+   */
+  private async updateAll(given: Array<{ key: Key; name: 'd' | 'f'; value: string }>): Promise<void> {
+    const updates = [
+      ...new Map(given.map((update) => [`${update.key.PK}|${update.key.SK}`, update])).values(),
+    ];
+    for (let start = 0; start < updates.length; start += CONCURRENT_UPDATES) {
+      const outcomes = await Promise.allSettled(
+        updates.slice(start, start + CONCURRENT_UPDATES).map(({ key, name, value }) =>
+          this.documents.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: key,
+              UpdateExpression: `SET ${name} = :value`,
+              ExpressionAttributeValues: { ':value': value },
+            }),
+          ),
+        ),
+      );
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     }
   }
 }

@@ -7,7 +7,7 @@ import { Client, errors } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { ConfigurationError } from '#shared/config';
 import { emptyFacets, FACET_NAMES, type Facets, type SearchDocument } from '#shared/search/document';
-import type { SearchCandidate, SearchCandidates, SearchEngine } from '#shared/search/engine';
+import type { SearchCandidate, SearchCandidates, SearchEngine, SearchEntry } from '#shared/search/engine';
 import type { SearchQuery } from '#shared/search/query';
 import { OPENSEARCH_ENDPOINT_VAR } from './domain';
 import { candidatesRequest, projectDocumentsQuery } from './query';
@@ -125,6 +125,9 @@ function facetsOf(source: Partial<Facets> | undefined): Facets {
   return facets;
 }
 
+/** The facets as the index's `facets` object: each list whole (an update merges objects key by key and replaces arrays). */
+const facetsDoc = (facets: Facets) => Object.fromEntries(FACET_NAMES.map((name) => [name, facets[name]]));
+
 export class OpenSearchIndex implements SearchEngine {
   private readonly index: string;
   private readonly attempts: number;
@@ -139,6 +142,17 @@ export class OpenSearchIndex implements SearchEngine {
     this.index = options.index ?? ITEMS_INDEX;
     this.attempts = options.attempts ?? 6;
     this.backOffMs = options.backOffMs ?? 100;
+  }
+
+  /** Each item's document and facets in one partial upsert: one bulk action per item. */
+  async putEntries(entries: SearchEntry[]): Promise<void> {
+    await this.bulkUpdate(
+      entries.map(({ document, facets }) => ({
+        projectId: document.project_id,
+        itemId: document.item_id,
+        doc: { ...document, facets: facetsDoc(facets) },
+      })),
+    );
   }
 
   /**
@@ -160,8 +174,7 @@ export class OpenSearchIndex implements SearchEngine {
       entries.map(({ item_id, facets }) => ({
         projectId,
         itemId: item_id,
-        // Each list whole: an update merges objects key by key and replaces arrays.
-        doc: { facets: Object.fromEntries(FACET_NAMES.map((name) => [name, facets[name]])) },
+        doc: { facets: facetsDoc(facets) },
       })),
     );
   }

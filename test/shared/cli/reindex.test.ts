@@ -136,11 +136,13 @@ describe('faultline search reindex', () => {
   it('a run stopped half-way resumes where it stopped: the pages it finished are not read again', async () => {
     // The second page's write fails, as a run stopped there would.
     let pages = 0;
+    // Each page's items are new to the index, with a host: written as whole entries, once a page.
     const stopping: SearchIndexWriter = {
-      putDocuments: async (documents) => {
+      putEntries: async (entries) => {
         if (++pages === 2) throw new Error('stopped');
-        await engine.putDocuments(documents);
+        await engine.putEntries(entries);
       },
+      putDocuments: (documents) => engine.putDocuments(documents),
       readFacets: (projectId, ids) => engine.readFacets(projectId, ids),
       putFacets: (projectId, entries) => engine.putFacets(projectId, entries),
     };

@@ -11,17 +11,20 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ItemData } from '#shared/domain/payload';
 import { planUserChange } from '#shared/items/rules';
-import { emptyFacets, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
-import { createSearchIndexer, MAX_OCCURRENCES_PER_ITEM } from '#shared/search/indexer';
+import { emptyFacets, FACET_NAMES, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
+import { createSearchIndexer, indexItems, MAX_OCCURRENCES_PER_ITEM } from '#shared/search/indexer';
 import type { SearchQuery, SearchTerm } from '#shared/search/query';
-import { itemKeys, occurrenceKeys } from '#shared/store/keys';
+import { toItemRecord } from '#shared/store/items';
+import { itemKeys, occurrenceKeys, searchKeys } from '#shared/store/keys';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
+import { itemSize, KILOBYTE } from '../../../bench/item-size';
 import { type FoldTables, openFoldTables } from '../../support/fold-tables';
 import { type ItemsStream, openItemsStream } from '../../support/items-stream';
 import { errorData, occurrence } from '../../support/occurrences';
@@ -29,9 +32,12 @@ import { errorData, occurrence } from '../../support/occurrences';
 let tables: FoldTables;
 let stream: ItemsStream;
 let searchTable: string;
-/** Rows each BatchWriteItem to the search table carried, as `DOCS` or `FACETS`, since the last reset. */
-let searchWrites: Array<'DOCS' | 'FACETS'> = [];
-/** When set, every BatchWriteItem fails as a throttled or broken call would. */
+/**
+ * Writes of items' rows in the search table since the last reset (the version row's bumps left out):
+ * `ENTRY` for a row put whole (document and facets), `DOCUMENT` or `FACETS` for one part set alone.
+ */
+let searchWrites: Array<'ENTRY' | 'DOCUMENT' | 'FACETS'> = [];
+/** When set, every write to the search table fails as a throttled or broken call would. */
 let failWrites = false;
 
 function countingClient(documents: DynamoDBDocumentClient): DynamoDBDocumentClient {
@@ -39,12 +45,18 @@ function countingClient(documents: DynamoDBDocumentClient): DynamoDBDocumentClie
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
       return (command: unknown) => {
-        if (command instanceof BatchWriteCommand) {
+        if (command instanceof BatchWriteCommand || command instanceof UpdateCommand) {
           if (failWrites) return Promise.reject(new Error('the search table refused the write'));
+        }
+        if (command instanceof BatchWriteCommand) {
           const requests = (command.input as BatchWriteCommandInput).RequestItems?.[searchTable] ?? [];
           for (const request of requests) {
-            searchWrites.push(String(request.PutRequest?.Item?.PK).includes('#DOCS#') ? 'DOCS' : 'FACETS');
+            const row = request.PutRequest?.Item ?? {};
+            searchWrites.push(row.d !== undefined && row.f !== undefined ? 'ENTRY' : 'DOCUMENT');
           }
+        }
+        if (command instanceof UpdateCommand && !String(command.input.Key?.PK).endsWith('#VERSIONS')) {
+          searchWrites.push(command.input.UpdateExpression?.includes('SET d ') ? 'DOCUMENT' : 'FACETS');
         }
         return target.send(command as never);
       };
@@ -112,7 +124,7 @@ async function searchRows(projectId: number) {
   const { Items = [] } = await tables.documents.send(
     new ScanCommand({ TableName: searchTable, ConsistentRead: true }),
   );
-  // Documents and facets: the project's version row is bumped by every write, the same rows or not.
+  // Items' entries: the project's version row is bumped by every write, the same rows or not.
   return Items.filter(
     (row) => String(row.PK).startsWith(`SEARCH#${projectId}#`) && !String(row.PK).endsWith('#VERSIONS'),
   ).sort((a, b) => `${a.PK}|${a.SK}`.localeCompare(`${b.PK}|${b.SK}`));
@@ -141,10 +153,65 @@ describe('the search indexer', () => {
       hosts: ['web-7'],
       files: ['/var/task/src/orders.js', '/var/task/src/server.js'],
     });
-    expect(searchWrites.sort()).toEqual(['DOCS', 'FACETS']);
+    expect(searchWrites).toEqual(['ENTRY']);
   });
 
-  it('resolving an item moves its document to resolved, for one document write', async () => {
+  it("a new error's index entry is one row under 1 KB, written once, with everything its occurrence carried", async () => {
+    const projectId = await tables.newProject();
+    // A full occurrence: a host, a context, a code version, a person, eight frames of long paths.
+    const files = [
+      'router/layer',
+      'router/route',
+      'router/index',
+      'application',
+      'express',
+      'view',
+      'request',
+      'response',
+    ];
+    const data = errorData({
+      className: 'CheckoutTimeoutError',
+      message: 'payment provider did not answer within 30000 ms',
+      server: { host: 'ip-10-0-12-34.eu-west-1.compute.internal' },
+      context: 'checkout#create',
+      code_version: '3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39',
+      person: { id: '4242', username: 'alice', email: 'alice@example.com' },
+      body: {
+        trace: {
+          exception: { class: 'CheckoutTimeoutError', message: 'payment provider did not answer' },
+          frames: files.map((file, at) => ({
+            filename: `/var/task/node_modules/express/lib/${file}.js`,
+            lineno: at + 1,
+            method: 'handle',
+          })),
+        },
+      },
+    } as Partial<ItemData>);
+    const records = await steps(projectId, [{ data }]);
+    expect(await indexer()(records)).toEqual({ batchItemFailures: [] });
+
+    const itemId = itemIdOf(records);
+    const rows = await searchRows(projectId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toEqual({
+      PK: expect.any(String),
+      SK: expect.any(String),
+      d: expect.any(String),
+      f: expect.any(String),
+    });
+    expect(itemSize(rows[0]!)).toBeLessThan(KILOBYTE);
+    expect(searchWrites).toEqual(['ENTRY']);
+    const facets = (await engine.readFacets(projectId, [itemId])).get(itemId)!;
+    expect(facets.files).toHaveLength(8);
+    expect(facets.hosts).toEqual(['ip-10-0-12-34.eu-west-1.compute.internal']);
+    expect(facets.emails).toEqual(['alice@example.com']);
+    const byHost: SearchQuery = {
+      terms: [term({ kind: 'text', qualifier: 'host', value: 'ip-10-0-12', negated: false })],
+    };
+    expect(await found(projectId, byHost)).toEqual([itemId]);
+  });
+
+  it('resolving an item moves its document to resolved, for one write of its entry', async () => {
     const projectId = await tables.newProject();
     const records = await steps(projectId, [{ data: errorData({ className: 'ResolvableError' }) }]);
     await indexer()(records);
@@ -159,7 +226,7 @@ describe('the search indexer', () => {
 
     expect(await found(projectId, active)).toEqual([]);
     expect(await found(projectId, resolved)).toEqual([itemId]);
-    expect(searchWrites).toEqual(['DOCS']);
+    expect(searchWrites).toEqual(['ENTRY']);
   });
 
   it("a hot item's occurrences within the last-seen step write no document, and facets only when a value is new", async () => {
@@ -183,12 +250,16 @@ describe('the search indexer', () => {
     await indexer()(await steps(projectId, [{ data: moved, receivedAt: start + 300_000 }]));
     expect(searchWrites).toEqual(['FACETS']);
 
-    // The next step moves the document's last-seen time: one document write.
+    // The next step moves the document's last-seen time: one write of the entry.
     searchWrites = [];
     await indexer()(
       await steps(projectId, [{ data: moved, receivedAt: start + LAST_SEEN_STEP_SECONDS * 1000 + 5_000 }]),
     );
-    expect(searchWrites).toEqual(['DOCS']);
+    expect(searchWrites).toEqual(['ENTRY']);
+    expect((await engine.readFacets(projectId, [itemIdOf(hot)])).get(itemIdOf(hot))?.hosts).toEqual([
+      'web-2',
+      'web-1',
+    ]);
   });
 
   it('facets keep the newest values first, bounded, reading at most a few occurrences per item per batch', async () => {
@@ -227,12 +298,48 @@ describe('the search indexer', () => {
     ]);
     await indexer()(records);
     const before = await searchRows(projectId);
-    expect(before).toHaveLength(4);
+    // Two items, one row each.
+    expect(before).toHaveLength(2);
     searchWrites = [];
     expect(await indexer()(records)).toEqual({ batchItemFailures: [] });
     expect(await searchRows(projectId)).toEqual(before);
-    // The new items' documents are written again (the same rows); the facets find nothing new.
-    expect(searchWrites).toEqual(['DOCS', 'DOCS']);
+    // The new items' entries are written again, the same rows: the facets found nothing new.
+    expect(searchWrites).toEqual(['ENTRY', 'ENTRY']);
+  });
+
+  it('rewriting an item indexed before entries held facets carries its former facets into its entry, as a reindex does', async () => {
+    const projectId = await tables.newProject();
+    const records = await steps(projectId, [{ data: errorData({ className: 'FormerError' }) }]);
+    await indexer()(records);
+    const itemId = itemIdOf(records);
+    // As the index was before: the entry without facets, and the facets in a row of their own.
+    const former = { ...emptyFacets(), hosts: ['old-host'] };
+    await tables.documents.send(
+      new UpdateCommand({
+        TableName: searchTable,
+        Key: searchKeys.entry(projectId, itemId),
+        UpdateExpression: 'REMOVE f',
+      }),
+    );
+    await tables.documents.send(
+      new PutCommand({
+        TableName: searchTable,
+        Item: {
+          ...searchKeys.formerFacets(projectId, itemId),
+          f: JSON.stringify(FACET_NAMES.map((name) => former[name])),
+        },
+      }),
+    );
+    const hostQuery: SearchQuery = {
+      terms: [term({ kind: 'text', qualifier: 'host', value: 'old-host', negated: false })],
+    };
+    expect(await found(projectId, hostQuery)).toEqual([]);
+
+    const item = toItemRecord(unmarshall(records.at(-1)!.dynamodb!.NewImage as never));
+    await indexItems({ engine, occurrences: { get: async () => undefined } }, [
+      { item, writeDocument: true, occurrenceIds: [] },
+    ]);
+    expect(await found(projectId, hostQuery)).toEqual([itemId]);
   });
 
   it('an item without its number yet is not indexed', async () => {
@@ -294,7 +401,7 @@ describe('the search indexer', () => {
     expect((await found(projectId, words('error'))).sort()).toEqual(
       [itemIdOf(gone), itemIdOf(broken)].sort(),
     );
-    expect(searchWrites).toEqual(['DOCS', 'DOCS']);
+    expect(searchWrites).toEqual(['ENTRY', 'ENTRY']);
   });
 
   it('a failed write hands the whole batch back from its first record, and the retry indexes it', async () => {

@@ -1,13 +1,14 @@
 // The DynamoDB search engine on DynamoDB Local: the shared search cases every engine answers alike,
 // then what is its own (limits, upserts, facets, counts, a project spread over its partitions).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
-import { emptyFacets, type SearchDocument } from '#shared/search/document';
+import { emptyFacets, FACET_NAMES, type SearchDocument } from '#shared/search/document';
 import { matchesQuery } from '#shared/search/match';
 import { parseSearchQuery } from '#shared/search/query';
 import { titleTokens } from '#shared/search/title-tokens';
-import { SEARCH_SHARDS } from '#shared/store/keys';
+import { SEARCH_SHARDS, searchKeys } from '#shared/store/keys';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { credentials, type Dynamo, region, startDynamoWithTables } from '../../support/emulators';
 import {
@@ -20,10 +21,13 @@ import {
 
 let dynamo: Dynamo & { tableNames: Record<'search', string> };
 let index: DynamoDBSearchIndex;
+/** The table's rows as they are, read and written beside the engine. */
+let rows: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   dynamo = await startDynamoWithTables('searchindex');
-  index = new DynamoDBSearchIndex(createDocumentClient(dynamo.client), dynamo.tableNames.search);
+  rows = createDocumentClient(dynamo.client);
+  index = new DynamoDBSearchIndex(rows, dynamo.tableNames.search);
   await index.putDocuments(searchCorpus.documents);
   await index.putFacets(SEARCH_CASE_PROJECT, searchCorpus.facets);
   await index.putDocuments(otherProjectCorpus.documents);
@@ -66,6 +70,16 @@ function plain(project: number, itemId: number, lastSeen: number, title = 'Plain
     first_seen: 1_700_000_000,
     last_seen: lastSeen,
   };
+}
+
+/** The project's rows in the search table but its version row. */
+async function itemRows(project: number): Promise<Record<string, unknown>[]> {
+  const { Items = [] } = await rows.send(
+    new ScanCommand({ TableName: dynamo.tableNames.search, ConsistentRead: true }),
+  );
+  return Items.filter(
+    (row) => String(row.PK).startsWith(`SEARCH#${project}#`) && !String(row.PK).endsWith('#VERSIONS'),
+  );
 }
 
 describe('the DynamoDB engine', () => {
@@ -143,23 +157,20 @@ describe('the DynamoDB engine', () => {
     expect(await index.countDocuments(project)).toBe(documents.length);
   });
 
-  it('finds items by a host whether its facets select a few documents or many', async () => {
+  it('finds items by a host among many, by the facets their entries hold', async () => {
     const project = 33;
-    const documents = Array.from({ length: 620 }, (_, at) =>
-      plain(project, at + 1, 1_700_000_000 + at * 600),
-    );
-    await index.putDocuments(documents);
-    // Every item on a web host, past what the engine reads one by one; one on a worker.
-    await index.putFacets(project, [
-      ...documents.map((document) => ({
-        item_id: document.item_id,
+    const documents = Array.from({ length: 60 }, (_, at) => plain(project, at + 1, 1_700_000_000 + at * 600));
+    // Every item on a web host, then one moved to a worker.
+    await index.putEntries(
+      documents.map((document) => ({
+        document,
         facets: { ...emptyFacets(), hosts: [`web-${document.item_id % 7}`] },
       })),
-      { item_id: 3, facets: { ...emptyFacets(), hosts: ['worker-1'] } },
-    ]);
+    );
+    await index.putFacets(project, [{ item_id: 3, facets: { ...emptyFacets(), hosts: ['worker-1'] } }]);
     const many = await index.candidates(project, parseSearchQuery('host:web'), { limit: 1_000 });
-    expect(ids(many)).toHaveLength(619);
-    expect(ids(many)[0]).toBe(620);
+    expect(ids(many)).toHaveLength(59);
+    expect(ids(many)[0]).toBe(60);
     const few = await index.candidates(project, parseSearchQuery('host:web-6 plain'), { limit: 1_000 });
     expect(ids(few)).toEqual(
       documents
@@ -168,6 +179,51 @@ describe('the DynamoDB engine', () => {
         .reverse(),
     );
     expect(ids(await index.candidates(project, parseSearchQuery('host:worker'), { limit: 10 }))).toEqual([3]);
+  });
+
+  it("writes an item's document and facets as one row, and keeps the other part when one is set alone", async () => {
+    const project = 34;
+    const facets = { ...emptyFacets(), hosts: ['web-1'], files: ['app/models/order.rb'] };
+    await index.putEntries([{ document: plain(project, 7, 1_700_000_000, 'Checkout failed'), facets }]);
+    const written = await itemRows(project);
+    expect(written).toHaveLength(1);
+    expect(Object.keys(written[0]!).sort()).toEqual(['PK', 'SK', 'd', 'f']);
+    // A status change keeps the facets; a new host keeps the status.
+    await index.putDocuments([
+      { ...plain(project, 7, 1_700_000_000, 'Checkout failed'), status: 'resolved' },
+    ]);
+    await index.putFacets(project, [{ item_id: 7, facets: { ...facets, hosts: ['web-2', 'web-1'] } }]);
+    expect(await itemRows(project)).toHaveLength(1);
+    const found = await index.candidates(project, parseSearchQuery('host:web-2 status:resolved checkout'), {
+      limit: 10,
+    });
+    expect(found.candidates).toEqual([
+      { item_id: 7, last_seen: 1_700_000_000, facets: { ...facets, hosts: ['web-2', 'web-1'] } },
+    ]);
+  });
+
+  it('finds the facets of an item indexed before entries held them in their former row, until written again', async () => {
+    const project = 35;
+    // As the index was written before: the document row alone, the facets in a row of their own.
+    await index.putDocuments([plain(project, 8, 1_700_000_000, 'Legacy failure')]);
+    const former = { ...emptyFacets(), hosts: ['old-host'], usernames: ['alice'] };
+    await rows.send(
+      new PutCommand({
+        TableName: dynamo.tableNames.search,
+        Item: {
+          ...searchKeys.formerFacets(project, 8),
+          f: JSON.stringify(FACET_NAMES.map((name) => former[name])),
+        },
+      }),
+    );
+    expect((await index.readFacets(project, [8])).get(8)).toEqual(former);
+    // The indexer merges a new host into them and writes them into the entry: nothing is lost.
+    await index.putFacets(project, [{ item_id: 8, facets: { ...former, hosts: ['new-host', 'old-host'] } }]);
+    expect((await index.readFacets(project, [8])).get(8)?.hosts).toEqual(['new-host', 'old-host']);
+    expect(
+      ids(await index.candidates(project, parseSearchQuery('host:old-host username:alice'), { limit: 10 })),
+    ).toEqual([8]);
+    expect(await index.countDocuments(project)).toBe(1);
   });
 
   it('counts a project with no documents as empty, and finds nothing in it', async () => {
