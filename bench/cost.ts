@@ -21,9 +21,8 @@ import { createDocumentClient } from '#shared/aws/clients';
 import { logger } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { type TableName, tables } from '#shared/wiring/tables';
-import { type FunctionName, functions, type QueueName, queues } from '#shared/wiring/topology';
-import { startDynamoWithTables, startQueues } from '../test/support/emulators';
+import { type FunctionName, functions } from '#shared/wiring/topology';
+import { pointHandlersAt, startDynamoWithTables, startQueues } from '../test/support/emulators';
 import { openTableStream } from '../test/support/table-stream';
 import type { WriteScenarioResult } from './grouping-writes';
 import { nodeErrorData, seededRandom } from './payloads';
@@ -94,17 +93,7 @@ export async function measureHandlers(): Promise<CostMeasures[]> {
   const [dynamo, sqs] = await Promise.all([startDynamoWithTables('cost'), startQueues({ prefix: 'cost' })]);
   const saved = { ...process.env };
   try {
-    for (const [name, table] of Object.entries(tables))
-      process.env[table.envVar] = dynamo.tableNames[name as TableName];
-    for (const [name, queue] of Object.entries(queues))
-      process.env[queue.envVar] = sqs.queues[name as QueueName].url;
-    Object.assign(process.env, {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    });
+    pointHandlersAt(dynamo, sqs, 'us-east-1');
     delete process.env.FAULTLINE_LOCAL;
     // The level handlers log at in AWS (the write bench turned the shared logger down).
     logger.setLogLevel('INFO');

@@ -10,9 +10,15 @@ import { invoke, type LoadedFunction, loadFunction } from '#infra/local/lambda-r
 import { createDocumentClient } from '#shared/aws/clients';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { type TableName, tables } from '#shared/wiring/tables';
-import { functions, type QueueName, queues } from '#shared/wiring/topology';
-import { type Dynamo, type Queues, startDynamoWithTables, startQueues } from '../support/emulators';
+import type { TableName } from '#shared/wiring/tables';
+import { functions } from '#shared/wiring/topology';
+import {
+  type Dynamo,
+  pointHandlersAt,
+  type Queues,
+  startDynamoWithTables,
+  startQueues,
+} from '../support/emulators';
 import { errorData } from '../support/occurrences';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,17 +31,7 @@ let token: string;
 
 beforeAll(async () => {
   [dynamo, sqs] = await Promise.all([startDynamoWithTables('url'), startQueues({ prefix: 'url' })]);
-  for (const [name, table] of Object.entries(tables))
-    process.env[table.envVar] = dynamo.tableNames[name as TableName];
-  for (const [name, queue] of Object.entries(queues))
-    process.env[queue.envVar] = sqs.queues[name as QueueName].url;
-  Object.assign(process.env, {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-  });
+  pointHandlersAt(dynamo, sqs, 'eu-west-1');
   const projects = createProjectService({
     projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
   });

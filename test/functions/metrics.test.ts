@@ -16,9 +16,15 @@ import { createDocumentClient } from '#shared/aws/clients';
 import { countDelivery, countRateLimited, MetricNames, publishMetrics, tracer } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { tables } from '#shared/wiring/tables';
-import { type FunctionName, functions, queues } from '#shared/wiring/topology';
-import { type Dynamo, type Queues, startDynamoWithTables, startQueues } from '../support/emulators';
+import type { tables } from '#shared/wiring/tables';
+import { type FunctionName, functions } from '#shared/wiring/topology';
+import {
+  type Dynamo,
+  pointHandlersAt,
+  type Queues,
+  startDynamoWithTables,
+  startQueues,
+} from '../support/emulators';
 import { errorData } from '../support/occurrences';
 import { openTableStream, type TableStream } from '../support/table-stream';
 
@@ -44,19 +50,7 @@ const loaded = new Map<FunctionName, LoadedFunction>();
 
 beforeAll(async () => {
   [dynamo, sqs] = await Promise.all([startDynamoWithTables('metrics'), startQueues({ prefix: 'metrics' })]);
-  for (const [name, table] of Object.entries(tables)) {
-    process.env[table.envVar] = dynamo.tableNames[name as keyof typeof tables];
-  }
-  for (const [name, queue] of Object.entries(queues)) {
-    process.env[queue.envVar] = sqs.queues[name as keyof typeof queues].url;
-  }
-  Object.assign(process.env, {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-  });
+  pointHandlersAt(dynamo, sqs, 'eu-west-1');
   const projects = createProjectService({
     projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
   });

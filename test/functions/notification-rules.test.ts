@@ -19,13 +19,12 @@ import type { Scope } from '#shared/projects/access-tokens';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { tables } from '#shared/wiring/tables';
-import { functions, queues as queueDeclarations, type RouteKey } from '#shared/wiring/topology';
+import type { tables } from '#shared/wiring/tables';
+import { functions, type RouteKey } from '#shared/wiring/topology';
 import {
-  credentials,
   type Dynamo,
+  pointHandlersAt,
   type Queues,
-  region,
   startDynamoWithTables,
   startQueues,
 } from '../support/emulators';
@@ -44,20 +43,8 @@ let otherTokens: Record<Scope, string>;
 
 beforeAll(async () => {
   [dynamo, sqs] = await Promise.all([startDynamoWithTables('nrules'), startQueues({ prefix: 'nrules' })]);
-  for (const [name, table] of Object.entries(tables)) {
-    process.env[table.envVar] = dynamo.tableNames[name as keyof typeof tables];
-  }
-  for (const [name, queue] of Object.entries(queueDeclarations)) {
-    process.env[queue.envVar] = sqs.queues[name as keyof typeof queueDeclarations].url;
-  }
-  Object.assign(process.env, {
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    [SECRETS_KEY_VAR]: generateSecretsKey(),
-  });
+  pointHandlersAt(dynamo, sqs);
+  process.env[SECRETS_KEY_VAR] = generateSecretsKey();
   // The cloud build's outbound policy: https only, nothing private.
   delete process.env.FAULTLINE_LOCAL;
 

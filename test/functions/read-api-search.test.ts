@@ -18,9 +18,9 @@ import { createProjectService } from '#shared/projects/service';
 import { emptyFacets } from '#shared/search/document';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
-import { tables } from '#shared/wiring/tables';
+import type { tables } from '#shared/wiring/tables';
 import { functions, type RouteKey } from '#shared/wiring/topology';
-import { credentials, type Dynamo, region, startDynamoWithTables } from '../support/emulators';
+import { type Dynamo, pointHandlersAt, startDynamoWithTables } from '../support/emulators';
 import { anItem, indexItems, putItemRows } from '../support/search-items';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,15 +40,7 @@ let shop: ItemRecord[];
 beforeAll(async () => {
   dynamo = await startDynamoWithTables('readsearch');
   documents = createDocumentClient(dynamo.client);
-  for (const [name, table] of Object.entries(tables)) {
-    process.env[table.envVar] = dynamo.tableNames[name as keyof typeof tables];
-  }
-  Object.assign(process.env, {
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  });
+  pointHandlersAt(dynamo);
   const projects = createProjectService({
     projects: new DynamoDBProjectRepository(documents, dynamo.tableNames.projects),
   });

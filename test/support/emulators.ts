@@ -7,8 +7,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '#infra/local/dynamodb-local';
 import { type LocalQueues, startQueues as startLocalQueues } from '#infra/local/queues';
 import { createTables } from '#infra/local/tables';
-import type { TableName } from '#shared/wiring/tables';
-import type { QueueName } from '#shared/wiring/topology';
+import { type TableName, tables } from '#shared/wiring/tables';
+import { type QueueName, queues } from '#shared/wiring/topology';
 
 export const region = 'us-east-1';
 export const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -70,4 +70,28 @@ export async function startQueues(
       await queues.stop();
     },
   };
+}
+
+/**
+ * Points the handlers a test (or bench) loads afterwards at these emulators, as the local stack does:
+ * each declared table's and queue's variable, the endpoints, a region and placeholder credentials.
+ */
+export function pointHandlersAt(
+  dynamo: Dynamo & { tableNames: Record<TableName, string> },
+  sqs?: Queues,
+  awsRegion: string = region,
+): void {
+  for (const [name, table] of Object.entries(tables))
+    process.env[table.envVar] = dynamo.tableNames[name as TableName];
+  if (sqs) {
+    for (const [name, queue] of Object.entries(queues))
+      process.env[queue.envVar] = sqs.queues[name as QueueName].url;
+  }
+  Object.assign(process.env, {
+    AWS_REGION: awsRegion,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    ...(sqs ? { AWS_ENDPOINT_URL_SQS: sqs.endpoint } : {}),
+  });
 }
