@@ -26,11 +26,13 @@ import { declared, pascalCase } from './declarations';
 import { REGION_THROTTLES_ALARM_ID } from './monitoring';
 
 /**
- * The fold's alias moves all at once, outside CodeDeploy: its ledger assumes one version cuts a
- * shard's batches into steps, and a weighted alias would hand a shard's batches (and their retries)
- * to two versions in turn for the whole canary.
+ * Aliases that move all at once, outside CodeDeploy. The fold's: its ledger assumes one version cuts
+ * a shard's batches into steps, and a weighted alias would hand a shard's batches (and their
+ * retries) to two versions in turn for the whole canary. The search indexer's: it writes each item's
+ * whole entry in the layout of its version, so during a canary two versions would overwrite each
+ * other's rows (an older one dropping the facets a newer one keeps in the entry).
  */
-export const MOVED_ALL_AT_ONCE: readonly FunctionName[] = ['foldOccurrences'];
+export const MOVED_ALL_AT_ONCE: readonly FunctionName[] = ['foldOccurrences', 'indexSearch'];
 
 /**
  * Functions a self-report travels through (the item route, the storing worker, the fold, an edge's

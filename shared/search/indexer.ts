@@ -13,7 +13,9 @@
 // An item whose document changes (a new item, a status change, a last-seen step) is written as its
 // whole entry, its facets read and merged first (`putEntries`: one row, one write unit, on
 // DynamoDB); an item whose occurrences alone bring new values has its facets written alone, its
-// document kept as the index holds it.
+// document kept as the index holds it. One indexer reads an item's records, in order, so its
+// read-merge-write of an entry races nothing; a reindex beside it can drop a value merged between
+// its read and its write, until the item's next occurrence carrying that value (docs/search.md).
 //
 // An item is written only from a numbered image: an item is shown and listed once it has its number
 // (`#shared/items/events`), and a search result names it by it.

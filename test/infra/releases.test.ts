@@ -165,11 +165,13 @@ describe('the canary', () => {
     }
   });
 
-  it('leaves the fold out: its alias moves all at once, with no deployment group', () => {
-    expect(MOVED_ALL_AT_ONCE).toEqual(['foldOccurrences']);
-    expect(stack.releases.deploymentGroups.foldOccurrences).toBeUndefined();
-    const alias = resources[logicalId(stack.functions.foldOccurrences.live)] as { UpdatePolicy?: unknown };
-    expect(alias.UpdatePolicy).toBeUndefined();
+  it('leaves the fold and the search indexer out: their aliases move all at once, with no deployment group', () => {
+    expect(MOVED_ALL_AT_ONCE).toEqual(['foldOccurrences', 'indexSearch']);
+    for (const name of MOVED_ALL_AT_ONCE) {
+      expect(stack.releases.deploymentGroups[name]).toBeUndefined();
+      const alias = resources[logicalId(stack.functions[name].live)] as { UpdatePolicy?: unknown };
+      expect(alias.UpdatePolicy).toBeUndefined();
+    }
   });
 
   it('takes another config from -c canary, by AWS’s name or as a custom percentage and interval', () => {

@@ -6,7 +6,13 @@ import { RUNNING_DYNAMODB_LOCAL } from '#infra/local/dynamodb-local';
 
 const pool = inject('dynamodbLocalPool');
 const slot = Number(process.env.VITEST_POOL_ID ?? '1') - 1;
-const endpoint = pool?.[slot % pool.length];
+// Never two workers on one instance: each empties it before each of its files.
+if (pool && slot >= pool.length) {
+  throw new Error(
+    `test worker ${slot + 1} has no DynamoDB Local of its own (the run started ${pool.length})`,
+  );
+}
+const endpoint = pool?.[slot];
 
 if (endpoint) {
   process.env[RUNNING_DYNAMODB_LOCAL] = endpoint;
