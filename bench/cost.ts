@@ -24,6 +24,7 @@ import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { type FunctionName, functions } from '#shared/wiring/topology';
 import { pointHandlersAt, startDynamoWithTables, startQueues } from '../test/support/emulators';
 import { openTableStream } from '../test/support/table-stream';
+import { measureApart, measureIfChild } from './apart';
 import type { WriteScenarioResult } from './grouping-writes';
 import { nodeErrorData, seededRandom } from './payloads';
 import { FREE_TIER, PRICES } from './prices';
@@ -88,8 +89,15 @@ export interface IdleLine {
   detail: string;
 }
 
-/** Handler durations and log bytes, hot, distinct and light, on DynamoDB Local and fauxqs. */
-export async function measureHandlers(): Promise<CostMeasures[]> {
+/**
+ * Handler durations and log bytes, hot, distinct and light, on DynamoDB Local and fauxqs, in a process
+ * of its own (bench/apart.ts): the benches after it start local stacks, which load the same handlers.
+ */
+export function measureHandlers(): Promise<CostMeasures[]> {
+  return measureApart('cost', import.meta.url);
+}
+
+async function measureHandlersInThisProcess(): Promise<CostMeasures[]> {
   const [dynamo, sqs] = await Promise.all([startDynamoWithTables('cost'), startQueues({ prefix: 'cost' })]);
   const saved = { ...process.env };
   try {
@@ -508,3 +516,5 @@ function chunks<T>(items: T[], size: number): T[][] {
 function mean(values: number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 }
+
+await measureIfChild('cost', measureHandlersInThisProcess);

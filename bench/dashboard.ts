@@ -1,14 +1,12 @@
 // The dashboard's figures: what a browser downloads for the whole app (gzip), and how long the first
 // page (the items list, signed in) takes to be usable on the local stack, in headless Chromium.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { launchBrowser } from '#infra/local/browser';
 import { startDashboardSample } from '#infra/local/dashboard-sample';
 import { buildDashboard } from '#shared/dashboard/build';
+import { measureApart, measureIfChild } from './apart';
 
 export interface DashboardResult {
   bundleGzipBytes: number;
@@ -23,14 +21,11 @@ export async function measureDashboard(): Promise<DashboardResult> {
   const dir = await mkdtemp(join(tmpdir(), 'faultline-dashboard-bench-'));
   try {
     const built = await buildDashboard(dir);
-    // The page runs in its own process: handlers are imported once per process, and the notifications
-    // bench starts its own stack in this one.
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--first-page'],
-      { env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' }, maxBuffer: 16 * 1024 * 1024 },
-    );
-    const firstPageMs = JSON.parse(stdout.trim().split('\n').pop() ?? '[]') as number[];
+    // In a process of its own (bench/apart.ts): the notifications bench starts a local stack too.
+    const firstPageMs = await measureApart<number[]>('dashboard-first-page', import.meta.url, {
+      // The page's requests would log a line each.
+      env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
     return {
       bundleGzipBytes: built.gzipBytes,
       files: built.files.map(({ path, gzipBytes }) => ({ path, gzipBytes })),
@@ -66,8 +61,4 @@ async function measureFirstPage(): Promise<number[]> {
   }
 }
 
-if (process.argv.includes('--first-page')) {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  console.log(JSON.stringify(await measureFirstPage()));
-  process.exit(0);
-}
+await measureIfChild('dashboard-first-page', measureFirstPage);

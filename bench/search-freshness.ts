@@ -1,8 +1,5 @@
 // How soon a new error can be found by search: the whole local stack (ingest, worker, fold, search
 // indexer) and the DynamoDB engine polled with a word of the new item's title, as a user would search.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '#infra/local/stack';
 import { createDocumentClient } from '#shared/aws/clients';
@@ -11,6 +8,7 @@ import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { credentials, region } from '../test/support/emulators';
+import { measureApart, measureIfChild } from './apart';
 
 export const SEARCHED_ERRORS = 15;
 /** How often the bench searches while it waits, in milliseconds. */
@@ -22,29 +20,9 @@ export interface SearchFreshnessResult {
   latenciesMs: number[];
 }
 
-/** Marks the child's answer among whatever else the stack prints. */
-const RESULT_MARK = 'search-freshness-result: ';
-const CHILD_VARIABLE = 'FAULTLINE_BENCH_SEARCH_FRESHNESS_CHILD';
-
-/**
- * Runs the measure in a process of its own: handlers build their clients once per process, from the
- * first local stack's environment, so a second stack in the bench's process (the notifications bench
- * starts one) would send to the first one's stopped emulators.
- */
-export async function measureSearchFreshness(): Promise<SearchFreshnessResult> {
-  const child = await promisify(execFile)(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url)],
-    {
-      env: { ...process.env, [CHILD_VARIABLE]: '1' },
-      maxBuffer: 256 * 1024 * 1024,
-    },
-  ).catch((error: { stderr?: string }) => {
-    throw new Error(`the search freshness bench failed: ${error.stderr?.slice(-2_000) ?? error}`);
-  });
-  const line = child.stdout.split('\n').find((each) => each.startsWith(RESULT_MARK));
-  if (!line) throw new Error('the search freshness bench printed no result');
-  return JSON.parse(line.slice(RESULT_MARK.length)) as SearchFreshnessResult;
+/** In a process of its own (bench/apart.ts): the notifications bench starts a local stack too. */
+export function measureSearchFreshness(): Promise<SearchFreshnessResult> {
+  return measureApart('search-freshness', import.meta.url);
 }
 
 async function measureInThisProcess(): Promise<SearchFreshnessResult> {
@@ -105,7 +83,4 @@ async function measureInThisProcess(): Promise<SearchFreshnessResult> {
   }
 }
 
-if (process.env[CHILD_VARIABLE] === '1') {
-  const result = await measureInThisProcess();
-  console.log(`${RESULT_MARK}${JSON.stringify(result)}`);
-}
+await measureIfChild('search-freshness', measureInThisProcess);
