@@ -7,13 +7,11 @@
 // queued message. Measured by the write bench (grouping-writes.ts): DynamoDB write and read units per
 // occurrence, and the search indexer's time. Derived: requests, invocations, GB-seconds, SQS requests
 // in 64 KB chunks, log bytes, traces at the stack's sampling.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyEventV2, DynamoDBRecord } from 'aws-lambda';
-import { invoke, type LoadedFunction, loadFunction } from '#infra/local/lambda-runtime';
+import { invoke, type LoadedFunction, loadDeclaredFunction } from '#infra/local/lambda-runtime';
 import { httpApiAccessLogFields } from '#infra/stacks/http-api';
 import { DEFAULT_TRACE_SAMPLING } from '#infra/stacks/monitoring';
 import { RegionalStack } from '#infra/stacks/regional-stack';
@@ -29,7 +27,6 @@ import type { WriteScenarioResult } from './grouping-writes';
 import { nodeErrorData, seededRandom } from './payloads';
 import { FREE_TIER, PRICES } from './prices';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 /** Posts per measured scenario: enough for stable means, few enough for the bench's time. */
 const POSTS = 300;
 const SQS_CHUNK_BYTES = 64 * 1024;
@@ -114,8 +111,7 @@ async function measureHandlersInThisProcess(): Promise<CostMeasures[]> {
     const stream = await openTableStream(dynamo.client, dynamo.streamsClient, dynamo.tableNames.occurrences);
     const loaded = new Map<FunctionName, LoadedFunction>();
     for (const name of ['ingestItem', 'storeOccurrences', 'foldOccurrences'] as const) {
-      const declaration = functions[name];
-      loaded.set(name, await loadFunction({ ...declaration, name, entry: resolve(root, declaration.entry) }));
+      loaded.set(name, await loadDeclaredFunction(name));
     }
 
     const results: CostMeasures[] = [];

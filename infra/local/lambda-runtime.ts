@@ -2,8 +2,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { type FunctionName, functions } from '#shared/wiring/topology';
 
 export type Handler = (event: unknown, context: Context) => unknown;
 
@@ -57,6 +58,14 @@ export async function loadFunction(fn: LambdaFunction): Promise<LoadedFunction> 
     throw new HandlerNotFoundError(`function ${fn.name}: ${fn.entry} does not export a function \`handler\``);
   }
   return { ...fn, handler: module.handler as Handler };
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Imports a function of the wiring by its name, its handler from the repository (see loadFunction). */
+export function loadDeclaredFunction(name: FunctionName): Promise<LoadedFunction> {
+  const { entry, timeoutSeconds, memoryMb } = functions[name];
+  return loadFunction({ name, entry: `${repoRoot}${entry}`, timeoutSeconds, memoryMb });
 }
 
 let invocations = 0;

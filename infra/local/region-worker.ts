@@ -9,7 +9,7 @@ import type { TableName } from '#shared/wiring/tables';
 import type { FunctionDeclaration, FunctionName, QueueName } from '#shared/wiring/topology';
 import { functions } from '#shared/wiring/topology';
 import { type HttpAdapter, type HttpRoute, startHttpAdapter } from './http-adapter';
-import { type LoadedFunction, loadFunction } from './lambda-runtime';
+import { type LoadedFunction, loadDeclaredFunction } from './lambda-runtime';
 import { type ControlledGate, createPollerGate } from './poller-gate';
 import { type SqsPoller, startSqsPoller } from './sqs-poller';
 import { latestStreamArn, type StreamPoller, startStreamPoller } from './stream-poller';
@@ -17,8 +17,6 @@ import { latestStreamArn, type StreamPoller, startStreamPoller } from './stream-
 /** What the simulation hands a region's worker. */
 export interface RegionWorkerData {
   region: string;
-  /** Absolute path of the repository, where the declared handler files are. */
-  repoRoot: string;
   functions: FunctionName[];
   environment: Record<string, string>;
   dynamodbEndpoint: string;
@@ -66,12 +64,7 @@ const logError = (message: string, error: unknown) => console.error(`[${region}]
 // Imported only now that the environment is set: handlers read it at module scope.
 for (const name of data.functions) {
   const declaration = declarations[name];
-  const loaded: LoadedFunction = await loadFunction({
-    name,
-    entry: `${data.repoRoot}/${declaration.entry}`,
-    timeoutSeconds: declaration.timeoutSeconds,
-    memoryMb: declaration.memoryMb,
-  });
+  const loaded: LoadedFunction = await loadDeclaredFunction(name);
   const trigger = declaration.trigger;
   const gate = createPollerGate();
   gates.set(name, gate);

@@ -6,7 +6,6 @@
 // (its API and its queue unreachable) and its replication; `restore(region)` brings it back.
 
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   type AttributeValue,
@@ -48,7 +47,6 @@ import type { RegionCommand, RegionWorkerData } from './region-worker';
 import { startReplicator } from './replicator';
 import { createTables } from './tables';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface RegionsSimulationOptions {
@@ -200,7 +198,6 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
         const parts = built.get(region)!;
         const worker = await startRegionWorker({
           region,
-          repoRoot,
           functions: functionsFor(roleOf(plan, region), Object.keys(functions) as FunctionName[]),
           environment: {
             AWS_REGION: region,

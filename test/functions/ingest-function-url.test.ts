@@ -1,17 +1,14 @@
 // SDKs post items to ingest's Lambda function URL: events with no route key of their own (`$default`), the
 // method and the raw path as sent. Through the real handler on DynamoDB Local and fauxqs: accepted and
 // queued exactly as through the API, and anything else on the URL refused in Rollbar's shape.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invoke, type LoadedFunction, loadFunction } from '#infra/local/lambda-runtime';
+import { invoke, type LoadedFunction, loadDeclaredFunction } from '#infra/local/lambda-runtime';
 import { createDocumentClient } from '#shared/aws/clients';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import type { TableName } from '#shared/wiring/tables';
-import { functions } from '#shared/wiring/topology';
 import {
   type Dynamo,
   pointHandlersAt,
@@ -21,7 +18,6 @@ import {
 } from '../support/emulators';
 import { errorData } from '../support/occurrences';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const host = 'abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws';
 
 let dynamo: Dynamo & { tableNames: Record<TableName, string> };
@@ -36,12 +32,7 @@ beforeAll(async () => {
     projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
   });
   token = (await projects.createProject({ name: 'url' })).tokens.post_client_item;
-  const declaration = functions.ingestItem;
-  ingest = await loadFunction({
-    ...declaration,
-    name: 'ingestItem',
-    entry: resolve(root, declaration.entry),
-  });
+  ingest = await loadDeclaredFunction('ingestItem');
 }, 60_000);
 
 afterAll(async () => {

@@ -1,7 +1,5 @@
 // The metrics an operator watches, as the handlers write them: CloudWatch embedded metric format
 // (EMF) lines on stdout, once per invocation, with the names, values and dimensions the dashboard reads.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,13 +9,13 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 });
 
-import { invoke, type LoadedFunction, loadFunction } from '#infra/local/lambda-runtime';
+import { invoke, type LoadedFunction, loadDeclaredFunction } from '#infra/local/lambda-runtime';
 import { createDocumentClient } from '#shared/aws/clients';
 import { countDelivery, countRateLimited, MetricNames, publishMetrics, tracer } from '#shared/observability';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
 import type { tables } from '#shared/wiring/tables';
-import { type FunctionName, functions } from '#shared/wiring/topology';
+import type { FunctionName } from '#shared/wiring/topology';
 import {
   type Dynamo,
   pointHandlersAt,
@@ -27,8 +25,6 @@ import {
 } from '../support/emulators';
 import { errorData } from '../support/occurrences';
 import { openTableStream, type TableStream } from '../support/table-stream';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** One EMF line as CloudWatch reads it. */
 interface EmfLine {
@@ -61,8 +57,7 @@ beforeAll(async () => {
     dynamo.tableNames.occurrences,
   );
   for (const name of ['ingestItem', 'storeOccurrences', 'foldOccurrences'] as const) {
-    const declaration = functions[name];
-    loaded.set(name, await loadFunction({ ...declaration, name, entry: resolve(root, declaration.entry) }));
+    loaded.set(name, await loadDeclaredFunction(name));
   }
 }, 60_000);
 

@@ -2,14 +2,13 @@
 // answers, refusals in Rollbar's shape, sample deliveries on the real queue, the actions it sends, and
 // the `faultline rules` CLI as a client of it.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpAdapter } from '#infra/local/http-adapter';
 import { startHttpAdapter } from '#infra/local/http-adapter';
-import { loadFunction } from '#infra/local/lambda-runtime';
+import { loadDeclaredFunction } from '#infra/local/lambda-runtime';
 import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-actions';
 import { createDocumentClient } from '#shared/aws/clients';
 import { rulesApi, runRules } from '#shared/cli/rules';
@@ -56,11 +55,7 @@ beforeAll(async () => {
 
   recorder = recordSentActions();
   const declaration = functions.notificationRules;
-  const loaded = await loadFunction({
-    ...declaration,
-    name: 'notificationRules',
-    entry: resolve(root, declaration.entry),
-  });
+  const loaded = await loadDeclaredFunction('notificationRules');
   http = await startHttpAdapter({
     routes: (declaration.trigger.routes as readonly RouteKey[]).map((routeKey) => ({
       routeKey,

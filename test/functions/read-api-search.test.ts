@@ -2,13 +2,12 @@
 // DynamoDB Local with the DynamoDB search engine: Rollbar's answers and refusals, the listing kept for a
 // blank query, and `faultline items search` as a client of it.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpAdapter, startHttpAdapter } from '#infra/local/http-adapter';
-import { loadFunction } from '#infra/local/lambda-runtime';
+import { loadDeclaredFunction } from '#infra/local/lambda-runtime';
 import { recordSentActions, type SentActionRecorder } from '#infra/local/sent-actions';
 import { createDocumentClient } from '#shared/aws/clients';
 import { ItemsApiRefusal, itemsApi, runItemsSearch } from '#shared/cli/items';
@@ -92,11 +91,7 @@ beforeAll(async () => {
   recorder = recordSentActions();
 
   const declaration = functions.readApi;
-  const loaded = await loadFunction({
-    ...declaration,
-    name: 'readApi',
-    entry: resolve(root, declaration.entry),
-  });
+  const loaded = await loadDeclaredFunction('readApi');
   http = await startHttpAdapter({
     routes: (declaration.trigger.routes as readonly RouteKey[]).map((routeKey) => ({
       routeKey,

@@ -1,13 +1,9 @@
 // Every HTTP function routes exactly the routes the wiring declares for it, and no other.
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { invoke, type LoadedFunction, loadFunction } from '#infra/local/lambda-runtime';
+import { invoke, type LoadedFunction, loadDeclaredFunction } from '#infra/local/lambda-runtime';
 import { tables } from '#shared/wiring/tables';
 import { type FunctionName, functions, queues, type RouteKey } from '#shared/wiring/topology';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const httpFunctions = (Object.keys(functions) as FunctionName[]).flatMap((name) => {
   const trigger = functions[name].trigger;
@@ -35,8 +31,7 @@ beforeAll(async () => {
     FAULTLINE_SECRETS_KEY: Buffer.alloc(32).toString('base64'),
   });
   for (const { name } of httpFunctions) {
-    const declaration = functions[name];
-    loaded.set(name, await loadFunction({ ...declaration, name, entry: resolve(root, declaration.entry) }));
+    loaded.set(name, await loadDeclaredFunction(name));
   }
 });
 
