@@ -46,6 +46,8 @@ export interface MetricsSource {
 export interface OperationsSeries {
   label: string;
   axis: Axis;
+  /** CloudWatch's statistic per period: `Sum`, `Maximum`, `p99`. */
+  stat: string;
   /** Unix seconds, oldest first, one per period with data. */
   timestamps: number[];
   values: number[];
@@ -148,7 +150,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
       units: graph.units,
       series: graph.series.map((series) => {
         const answer = answers.get(`m${index++}`) ?? { timestamps: [], values: [] };
-        return { label: series.label, axis: series.axis, ...oldestFirst(answer) };
+        return { label: series.label, axis: series.axis, stat: series.stat, ...oldestFirst(answer) };
       }),
     }));
     return { graphs: drawn, metricsRequested: queries.length, listRequests: requests.length };

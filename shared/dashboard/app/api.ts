@@ -70,7 +70,13 @@ export interface OperationsMetrics {
       id: string;
       title: string;
       units: { left: string; right?: string };
-      series: Array<{ label: string; axis: 'left' | 'right'; timestamps: number[]; values: number[] }>;
+      series: Array<{
+        label: string;
+        axis: 'left' | 'right';
+        stat: string;
+        timestamps: number[];
+        values: number[];
+      }>;
     }>;
   }>;
   metrics_requested: number;

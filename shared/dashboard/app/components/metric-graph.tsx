@@ -120,9 +120,13 @@ export function MetricGraph({
                 {series.axis === 'right' ? ' (right)' : ''}:{' '}
                 {series.values.length === 0 ? (
                   <span class="muted">no data</span>
-                ) : (
-                  <span title="sum over the window; the highest period in parentheses">
+                ) : series.stat === 'Sum' ? (
+                  <span title="the sum over the window; the highest period in parentheses">
                     {figure(total)} ({figure(peak)} max)
+                  </span>
+                ) : (
+                  <span title={`the highest ${series.stat} of a period in the window`}>
+                    {figure(peak)} max ({series.stat})
                   </span>
                 )}
               </li>
