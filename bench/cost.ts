@@ -17,9 +17,11 @@ import { DEFAULT_TRACE_SAMPLING } from '#infra/stacks/monitoring';
 import { RegionalStack } from '#infra/stacks/regional-stack';
 import { createDocumentClient } from '#shared/aws/clients';
 import { logger } from '#shared/observability';
+import { discoveryRequests, plannedGraphs } from '#shared/operations/graphs';
 import { createProjectService } from '#shared/projects/service';
 import { DynamoDBProjectRepository } from '#shared/store/projects';
-import { type FunctionName, functions } from '#shared/wiring/topology';
+import { functionsFor } from '#shared/wiring/regions';
+import { type FunctionName, functions, queues } from '#shared/wiring/topology';
 import { pointHandlersAt, startDynamoWithTables, startQueues } from '../test/support/emulators';
 import { openTableStream } from '../test/support/table-stream';
 import { measureApart, measureIfChild } from './apart';
@@ -422,7 +424,10 @@ export function idleCostPerMonth(template: Template = oneRegionTemplate()): Idle
     part: 'CloudWatch dashboard',
     usdPerMonth: dashboards.length * PRICES.dashboardMonth.usd,
     usdPerMonthFreeTier: (dashboards.length - freeDashboards) * PRICES.dashboardMonth.usd,
-    detail: `${dashboards.length} dashboard of ${metricsPerDashboard.join(', ')} metric lines (searches counted once; ${FREE_TIER.dashboards} free per account, of up to ${FREE_TIER.dashboardMetrics} metrics each)`,
+    detail:
+      dashboards.length === 0
+        ? 'none (opt-in: -c cloudwatchDashboard=true); the Operations page reads CloudWatch only while someone looks'
+        : `${dashboards.length} dashboard of ${metricsPerDashboard.join(', ')} metric lines (searches counted once; ${FREE_TIER.dashboards} free per account, of up to ${FREE_TIER.dashboardMetrics} metrics each)`,
   });
   const secrets = count('AWS::SecretsManager::Secret');
   lines.push({
@@ -481,8 +486,17 @@ export function idleCostPerMonth(template: Template = oneRegionTemplate()): Idle
   return lines;
 }
 
-function oneRegionTemplate(): Template {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+/**
+ * The one-region stack as `cdk deploy` makes it by default, or with the opt-in CloudWatch dashboard
+ * (`-c cloudwatchDashboard=true`).
+ */
+export function oneRegionTemplate(options: { cloudwatchDashboard?: boolean } = {}): Template {
+  const app = new App({
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      ...(options.cloudwatchDashboard ? { cloudwatchDashboard: 'true' } : {}),
+    },
+  });
   return Template.fromStack(new RegionalStack(app, 'Faultline-us-east-1', { env: { region: 'us-east-1' } }));
 }
 
@@ -501,6 +515,50 @@ export function dashboardMetricCount(dashboard: Record<string, unknown>): number
       : body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'ref')).join('');
   const { widgets } = JSON.parse(text) as { widgets: Array<{ properties: { metrics?: unknown[] } }> };
   return widgets.reduce((sum, widget) => sum + (widget.properties.metrics?.length ?? 0), 0);
+}
+
+/**
+ * What one look at the Operations page costs for a one-region installation: GetMetricData bills each
+ * metric requested, ListMetrics each request. Every declared function and queue is taken as found (the
+ * names CloudFormation gives them), and no refusal reason or delivery: each seen adds a line.
+ */
+export function operationsViewCost(regions = 1): {
+  metricsRequested: number;
+  listMetricsRequests: number;
+  usd: number;
+} {
+  const stackName = 'Faultline-us-east-1';
+  const region = { region: 'us-east-1', role: 'single', stackName, apiId: 'a1b2c3d4e5' };
+  const capitalized = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+  const functionNames = functionsFor('single', Object.keys(functions) as FunctionName[]);
+  const found = {
+    lambda: functionNames.map((name) => ({
+      namespace: 'AWS/Lambda',
+      metricName: 'Invocations',
+      dimensions: { FunctionName: `${stackName}-${capitalized(name)}FunctionA1B2C3D4-AbCdEfGhIjKl` },
+    })),
+    sqs: [
+      ...Object.values(queues).flatMap((queue) => [queue.logicalId, queue.deadLetter.logicalId]),
+      ...functionNames
+        .filter((name) => functions[name].trigger.kind === 'stream')
+        .map((name) => `${capitalized(name)}StreamFailureQueue`),
+    ].map((logicalId) => ({
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: `${stackName}-${logicalId}A1B2C3D4-AbCdEfGhIjKl` },
+    })),
+    faultline: [],
+  };
+  const perRegion = plannedGraphs(region, found).reduce((sum, graph) => sum + graph.series.length, 0);
+  const metricsRequested = perRegion * regions;
+  const listMetricsRequests = discoveryRequests(region).length * regions;
+  return {
+    metricsRequested,
+    listMetricsRequests,
+    usd:
+      metricsRequested * PRICES.getMetricDataMetric.usd +
+      listMetricsRequests * PRICES.cloudWatchApiRequest.usd,
+  };
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

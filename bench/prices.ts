@@ -67,6 +67,18 @@ export const PRICES = {
     unit: 'dashboard a month',
     source: 'CloudWatch pricing, dashboards: $3.00 a month (the first 3 are free per account)',
   },
+  getMetricDataMetric: {
+    usd: 0.01 / 1000,
+    unit: 'metric requested by GetMetricData (no free tier)',
+    source:
+      'CloudWatch pricing, API requests: GetMetricData $0.01 per 1,000 metrics requested (the Operations page)',
+  },
+  cloudWatchApiRequest: {
+    usd: 0.01 / 1000,
+    unit: 'ListMetrics request',
+    source:
+      'CloudWatch pricing, API requests: ListMetrics and the like $0.01 per 1,000 requests (the first million a month free per account)',
+  },
   xrayTrace: {
     usd: 5.0 / 1e6,
     unit: 'trace recorded',

@@ -1,6 +1,13 @@
 // `npm run bench`: the figures docs/benchmarks.md explains, printed as `name: value` lines, never asserted.
 import { availableParallelism } from 'node:os';
-import { type CostResult, costPerMillion, idleCostPerMonth, measureHandlers } from './cost';
+import {
+  type CostResult,
+  costPerMillion,
+  idleCostPerMonth,
+  measureHandlers,
+  oneRegionTemplate,
+  operationsViewCost,
+} from './cost';
 import { type DashboardResult, measureDashboard } from './dashboard';
 import { type FingerprintingResult, measureFingerprinting } from './fingerprinting';
 import { measureGroupingWrites, type WriteScenarioResult } from './grouping-writes';
@@ -398,6 +405,7 @@ async function printCost(writes: WriteScenarioResult[]): Promise<void> {
     figure(`${result.scenario}.queued_message_bytes_mean`, Math.round(m.meanMessageBytes));
   }
   const idleTotal = printIdle();
+  printIdleWithDashboard();
   figure(
     'usd_per_month_custom_metrics_with_traffic',
     `${fixed(7 * PRICES.customMetricMonth.usd)} (7 metrics without a reason, channel or outcome; each reason and each channel x outcome seen adds ${fixed(PRICES.customMetricMonth.usd)})`,
@@ -433,6 +441,32 @@ function printIdle(): { listPrice: number; freeTier: number } {
   return { listPrice, freeTier };
 }
 
+/**
+ * With the opt-in CloudWatch dashboard (`-c cloudwatchDashboard=true`): only its line differs. And what
+ * a look at the Operations page costs instead: GetMetricData's metrics requested, ListMetrics' requests.
+ */
+function printIdleWithDashboard(): void {
+  const idle = idleCostPerMonth(oneRegionTemplate({ cloudwatchDashboard: true }));
+  const dashboard = idle.find((line) => line.part === 'CloudWatch dashboard')!;
+  figure(
+    'usd_per_month_idle_cloudwatch_dashboard_line',
+    `${fixed(dashboard.usdPerMonth)} (${dashboard.detail})`,
+  );
+  figure(
+    'usd_per_month_idle_with_cloudwatch_dashboard',
+    fixed(idle.reduce((sum, line) => sum + line.usdPerMonth, 0)),
+  );
+  figure(
+    'usd_per_month_idle_with_cloudwatch_dashboard_within_free_tier',
+    fixed(idle.reduce((sum, line) => sum + line.usdPerMonthFreeTier, 0)),
+  );
+  const view = operationsViewCost(1);
+  figure(
+    'usd_per_operations_page_view_one_region',
+    `${view.usd.toFixed(5)} (${view.metricsRequested} metrics requested, ${view.listMetricsRequests} ListMetrics requests, with no refusal reason or delivery seen)`,
+  );
+}
+
 function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const [index, row] of rows.entries()) {
@@ -449,6 +483,7 @@ async function main(): Promise<void> {
   // `npm run bench -- idle`: the idle table alone, read from the synthesized stack in a few seconds.
   if (process.argv.includes('idle')) {
     const { listPrice, freeTier } = printIdle();
+    printIdleWithDashboard();
     for (const [name, measured] of [
       ['usd_per_month_idle', listPrice],
       ['usd_per_month_idle_within_free_tier', freeTier],

@@ -5,6 +5,8 @@ import { tableNames } from '#shared/config';
 import { accessTokenOf } from '#shared/http/request';
 import { ok } from '#shared/http/response';
 import { type RouteHandler, routedHandler } from '#shared/http/router';
+import { CloudWatchMetricsSource } from '#shared/operations/cloudwatch';
+import { createOperationsService, operationsRegionsFromEnv } from '#shared/operations/service';
 import { createProjectService } from '#shared/projects/service';
 import { createReadService } from '#shared/read/service';
 import { searchEngineFromEnv } from '#shared/search/engines';
@@ -20,8 +22,11 @@ import { DynamoDBProjectRepository } from '#shared/store/projects';
 const tables = tableNames(['projects', 'items', 'occurrences', 'search']);
 const documents = createDocumentClient();
 const items = new DynamoDBItemRepository(documents, tables.items);
+const projects = createProjectService({
+  projects: new DynamoDBProjectRepository(documents, tables.projects),
+});
 const read = createReadService({
-  projects: createProjectService({ projects: new DynamoDBProjectRepository(documents, tables.projects) }),
+  projects,
   items,
   occurrences: new DynamoDBOccurrenceRepository(
     documents,
@@ -31,6 +36,13 @@ const read = createReadService({
   deploys: new DynamoDBDeployRepository(documents, tables.items),
   counts: new DynamoDBCountRepository(documents, { occurrences: tables.occurrences, items: tables.items }),
   search: createSearchService({ engine: searchEngineFromEnv(documents), items }),
+});
+
+// Installation-wide figures for any read token (docs/dashboard.md, "Operations"): every region's metrics.
+const operations = createOperationsService({
+  projects,
+  source: new CloudWatchMetricsSource(),
+  regions: operationsRegionsFromEnv(),
 });
 
 type Query = NonNullable<APIGatewayProxyEventV2['queryStringParameters']>;
@@ -64,4 +76,5 @@ export const handler = routedHandler('readApi', {
   ),
   'GET /api/1/deploys': reading((token, _, query) => read.listDeploys(token, query)),
   'GET /api/1/deploy/{deployId}': reading((token, path) => read.getDeploy(token, path.deployId)),
+  'GET /api/1/operations/metrics': reading((token, _, query) => operations.metrics(token, query)),
 });

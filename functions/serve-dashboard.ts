@@ -25,6 +25,7 @@ export const handler = routedHandler('serveDashboard', {
   'GET /items/{counter}': page,
   'GET /deploys': page,
   'GET /notifications': page,
+  'GET /operations': page,
   'GET /assets/{file}': async (event) =>
     assetResponse(files, event.pathParameters?.file, acceptEncoding(event)),
 });

@@ -210,8 +210,8 @@ export function countRateLimited(): void {
 
 /**
  * Writes what the invocation counted, once, as it ends; writes nothing when it counted nothing
- * (Powertools would log a warning per such invocation). The local stack prints no EMF: its console
- * is for people, and the figures go nowhere.
+ * (Powertools would log a warning per such invocation). The local stack prints no EMF (its console is
+ * for people): it hands the same EMF documents to its local CloudWatch instead (`localEmfSink`).
  */
 let regionDimension: string | undefined;
 
@@ -224,8 +224,21 @@ export function publishMetrics(): void {
     metrics.setDefaultDimensions({ region });
     regionDimension = region;
   }
+  const sink = local ? localEmfSink() : undefined;
   for (const { name, dimensions, value } of dimensioned.values()) {
-    if (local) continue;
+    if (local) {
+      // A single metric publishes as it is added: locally, a metrics object of its own is serialized instead.
+      if (!sink) continue;
+      const single = new Metrics({
+        namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Faultline',
+        serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'faultline',
+        defaultDimensions: { region },
+      });
+      single.addDimensions(dimensions);
+      single.addMetric(name, MetricUnit.Count, value);
+      sink(single.serializeMetrics());
+      continue;
+    }
     const single = metrics.singleMetric();
     single.addDimensions(dimensions);
     single.addMetric(name, MetricUnit.Count, value);
@@ -233,10 +246,20 @@ export function publishMetrics(): void {
   dimensioned.clear();
   if (!metrics.hasStoredMetrics()) return;
   if (local) {
+    sink?.(metrics.serializeMetrics());
     metrics.clearMetrics();
     return;
   }
   metrics.publishStoredMetrics();
+}
+
+/**
+ * The local stack's CloudWatch, where it runs one (it registers the sink): the EMF documents a handler
+ * would have printed in Lambda. shared/ never imports infra/, hence a global.
+ */
+function localEmfSink(): ((document: unknown) => void) | undefined {
+  const sink = (globalThis as Record<symbol, unknown>)[Symbol.for('faultline.local.emfSink')];
+  return typeof sink === 'function' ? (sink as (document: unknown) => void) : undefined;
 }
 
 /** The middy middleware every handler uses: metrics written once per invocation, failed or not. */

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { type FunctionName, functions } from '#shared/wiring/topology';
+import { localMetrics } from './cloudwatch-local';
 
 export type Handler = (event: unknown, context: Context) => unknown;
 
@@ -91,14 +92,34 @@ export async function invoke(fn: LoadedFunction, event: unknown): Promise<unknow
       timeoutMs,
     );
   });
+  const started = performance.now();
+  let failed = false;
   try {
     return await Promise.race([
       running.run(fn.name, () => Promise.resolve().then(() => fn.handler(event, context))),
       timedOut,
     ]);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     clearTimeout(timer);
+    recordInvocation(fn.name, failed, performance.now() - started);
   }
+}
+
+/**
+ * What Lambda publishes of each invocation in AWS/Lambda, by function name, into the local CloudWatch:
+ * an invocation, whether it failed (a throw or a timeout: Lambda's Errors), and its duration.
+ */
+function recordInvocation(name: string, failed: boolean, durationMs: number): void {
+  const timestampMs = Date.now();
+  const dimensions = { FunctionName: name };
+  const put = (metricName: string, value: number) =>
+    localMetrics.put(REGION, { namespace: 'AWS/Lambda', metricName, dimensions }, { timestampMs, value });
+  put('Invocations', 1);
+  put('Errors', failed ? 1 : 0);
+  put('Duration', durationMs);
 }
 
 function lambdaContext(fn: LambdaFunction, deadline: number): Context {

@@ -28,6 +28,7 @@ try {
     { name: 'item', path: `/items/${sample.errorCounter}`, ready: '.chart-plot canvas', signedIn: true },
     { name: 'deploys', path: '/deploys', ready: 'table.deploys', signedIn: true },
     { name: 'notifications', path: '/notifications', ready: 'table.rules', signedIn: true },
+    { name: 'operations', path: '/operations', ready: '[data-metrics-requested]', signedIn: true },
   ];
   for (const scheme of SCHEMES) {
     for (const [size, viewport] of Object.entries(VIEWPORTS)) {

@@ -11,6 +11,7 @@ import { DASHBOARD_DIR_VAR } from '#shared/dashboard/serving';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
+import { OPERATIONS_REGIONS_VAR } from '#shared/operations/service';
 import { functionsFor } from '#shared/wiring/regions';
 import { type TableName, tables } from '#shared/wiring/tables';
 import {
@@ -21,6 +22,7 @@ import {
   type QueueName,
   queues,
 } from '#shared/wiring/topology';
+import { localMetrics, startLocalCloudWatch } from './cloudwatch-local';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { type HttpRoute, startHttpAdapter } from './http-adapter';
 import {
@@ -66,7 +68,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   url: string;
   port: number;
-  endpoints: { dynamodb: string; sqs: string; ses: string };
+  endpoints: { dynamodb: string; sqs: string; ses: string; cloudwatch: string };
   tableNames: Record<TableName, string>;
   queueUrls: Record<QueueName, string>;
   deadLetterQueueUrls: Record<QueueName, string>;
@@ -133,6 +135,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const ses = await startLocalSes();
     cleanups.push(() => ses.stop());
+
+    // The metrics the handlers and the local runtime produce, for the Operations page (docs/dashboard.md).
+    const cloudwatch = await startLocalCloudWatch(localMetrics);
+    cleanups.push(() => cloudwatch.stop());
+    const emfSinkKey = Symbol.for('faultline.local.emfSink');
+    (globalThis as Record<symbol, unknown>)[emfSinkKey] = (document: unknown) =>
+      localMetrics.putEmf(LOCAL_REGION, document);
+    cleanups.push(async () => {
+      delete (globalThis as Record<symbol, unknown>)[emfSinkKey];
+    });
     say(`aws-ses-v2-local (SES) on ${ses.endpoint} — sent email is shown at ${ses.inboxUrl}`);
 
     const queueNames = Object.keys(queues) as QueueName[];
@@ -150,6 +162,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SQS: localQueues.endpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.endpoint,
+      // One region, its functions named as the wiring names them (no stack name before them).
+      [OPERATIONS_REGIONS_VAR]: JSON.stringify([{ region: LOCAL_REGION, role: 'single', stackName: '' }]),
       // The emulator sends from any address; in AWS this is the stack's verified SES identity.
       [EMAIL_FROM_VAR]: 'faultline@localhost',
       // Handlers log short human lines here (shared/observability.ts), JSON in AWS.
@@ -257,7 +272,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       url: http.url,
       port: http.port,
-      endpoints: { dynamodb: dynamo.endpoint, sqs: localQueues.endpoint, ses: ses.endpoint },
+      endpoints: {
+        dynamodb: dynamo.endpoint,
+        sqs: localQueues.endpoint,
+        ses: ses.endpoint,
+        cloudwatch: cloudwatch.endpoint,
+      },
       tableNames,
       queueUrls,
       deadLetterQueueUrls: mapValues(queueNames, (name) => localQueues.queues[name].deadLetterUrl),

@@ -50,8 +50,9 @@ function acknowledgeFunctionFindings(fn: FaultlineFunction): void {
   Validations.of(fn.role).acknowledge({
     id: nag('IAM5[Resource::*]'),
     reason:
-      'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and, for stream consumers, ' +
-      'dynamodb:ListStreams support no resource-level permissions.',
+      'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), for stream consumers ' +
+      "dynamodb:ListStreams, and for the read API the Operations page's cloudwatch:GetMetricData and " +
+      'cloudwatch:ListMetrics support no resource-level permissions.',
   });
 }
 

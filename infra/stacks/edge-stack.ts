@@ -26,7 +26,12 @@ import { acknowledgeEdgeFindings } from './accepted-findings';
 import { joinRegions, type RegionsOptions } from './cross-region';
 import { declared, pascalCase } from './declarations';
 import { createHttpApi, type HttpApiLimits, serveHttpTrigger } from './http-api';
-import { addAlarmsAndDashboard, addTraceSampling, type TraceSampling } from './monitoring';
+import {
+  addAlarmsAndDashboard,
+  addTraceSampling,
+  monitoringOptionsFromContext,
+  type TraceSampling,
+} from './monitoring';
 import { type DomainOptions, RegionalDomain } from './regional-domain';
 import { createDeclaredTable } from './regional-stack';
 import { addReleases, type Releases, releaseOptionsFromContext } from './releases';
@@ -107,13 +112,17 @@ export class EdgeStack extends Stack {
 
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
-    addAlarmsAndDashboard(this, {
-      alarmTopic: this.alarmTopic,
-      api,
-      queues: {},
-      streamFailureQueues: [],
-      functions: this.functions,
-    });
+    addAlarmsAndDashboard(
+      this,
+      {
+        alarmTopic: this.alarmTopic,
+        api,
+        queues: {},
+        streamFailureQueues: [],
+        functions: this.functions,
+      },
+      monitoringOptionsFromContext(this),
+    );
     const oldest = new Alarm(this, `${queues.ingest.logicalId}OldestMessageAlarm`, {
       metric: this.ingestQueue.metricApproximateAgeOfOldestMessage({
         period: Duration.minutes(1),

@@ -1,7 +1,9 @@
-// The region's alarms (on its SNS topic) and its dashboard: what says that an occurrence is failing
-// to be stored or counted, and one screen to see whether traffic arrives and is processed.
-// Built in the stack's own scope, so the resources keep the logical ids they had inside the stack.
-// Also the X-Ray sampling rule, which keeps what tracing records (and bills) to a low fixed rate.
+// The region's alarms (on its SNS topic), and its CloudWatch dashboard when asked for: what says that
+// an occurrence is failing to be stored or counted, and one screen in the CloudWatch console. The
+// default screen is the web dashboard's Operations page, which reads CloudWatch only while someone
+// looks (docs/dashboard.md). Built in the stack's own scope, so the resources keep the logical ids they
+// had inside the stack. Also the X-Ray sampling rule, which keeps what tracing records (and bills) to a
+// low fixed rate.
 
 import { Duration, type Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -19,6 +21,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { CfnSamplingRule } from 'aws-cdk-lib/aws-xray';
+import type { Construct } from 'constructs';
 import { MetricNames } from '#shared/metric-names';
 import { commonEnvironment, type FunctionName, type QueueName, queues } from '#shared/wiring/topology';
 import type { FaultlineFunction } from '../constructs/faultline-function';
@@ -45,7 +48,40 @@ export interface MonitoredParts {
   readonly functions: Partial<Record<FunctionName, FaultlineFunction>>;
 }
 
-export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void {
+export interface MonitoringOptions {
+  /**
+   * `-c cloudwatchDashboard=true`: also the `<stack name>` CloudWatch dashboard. $3 a month past an
+   * account's first three dashboards, which is what kept idle above its goal; the Operations page of
+   * the web dashboard draws the same graphs for nothing while nobody looks. @default false
+   */
+  readonly cloudwatchDashboard?: boolean;
+}
+
+/** The options as `cdk … -c key=value` gives them. */
+export function monitoringOptionsFromContext(scope: Construct): MonitoringOptions {
+  const value = scope.node.tryGetContext('cloudwatchDashboard') as string | boolean | undefined;
+  if (value === undefined) return { cloudwatchDashboard: false };
+  const text = String(value);
+  if (text !== 'true' && text !== 'false')
+    throw new Error(`-c cloudwatchDashboard is true or false, not ${text}`);
+  return { cloudwatchDashboard: text === 'true' };
+}
+
+/**
+ * The functions with an errors alarm of their own: every function but the HTTP ones. An HTTP function's
+ * handled failure is a 500 its router answers (no Lambda error), and what its Errors metric does count
+ * (a crash, a timeout, a failed start) reaches the caller as a 5xx of the API or the function URL, which
+ * `Api5xxAlarm` reads and every HTTP function's release rolls back on (docs/operations.md, "Alarms").
+ */
+export function hasErrorsAlarm(name: FunctionName): boolean {
+  return functionDeclarations[name].trigger.kind !== 'http';
+}
+
+export function addAlarmsAndDashboard(
+  stack: Stack,
+  parts: MonitoredParts,
+  options: MonitoringOptions = {},
+): void {
   const alarm = (id: string, metric: IMetric, threshold: number, description: string): Alarm => {
     const created = new Alarm(stack, id, {
       metric,
@@ -85,6 +121,7 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
     );
   }
   for (const [name, fn] of declared<FunctionName, FaultlineFunction>(parts.functions)) {
+    if (!hasErrorsAlarm(name)) continue;
     const id = pascalCase(name);
     alarm(`${id}ErrorsAlarm`, fn.metricErrors({ period: fiveMinutes }), 0, `${name} raised errors`);
   }
@@ -97,7 +134,7 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
     regionThrottles(fiveMinutes),
     0,
     'A Lambda function of this account in this region was throttled (any function, not only ' +
-      "Faultline's): the dashboard's throttles line, and the Throttles metric by function name, say which",
+      "Faultline's): the Operations page's throttles line, and the Throttles metric by function name, say which",
   );
   const streamConsumers = declared<FunctionName, FaultlineFunction>(parts.functions).filter(
     ([name]) => functionDeclarations[name].trigger.kind === 'stream',
@@ -143,6 +180,7 @@ export function addAlarmsAndDashboard(stack: Stack, parts: MonitoredParts): void
       : 'The API or the ingest function URL answered 5xx: clients may be retrying or losing items',
   );
 
+  if (!options.cloudwatchDashboard) return;
   // One screen per region: is traffic arriving, is it being processed, is anything failing.
   const dashboard = new Dashboard(stack, 'Dashboard', { dashboardName: stack.stackName });
   const functionList = declared<FunctionName, FaultlineFunction>(parts.functions);

@@ -25,6 +25,8 @@ import type { Construct } from 'constructs';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { SECRETS_KEY_SECRET_VAR } from '#shared/notifications/secrets';
+import type { OperationsRegion } from '#shared/operations/graphs';
+import { OPERATIONS_REGIONS_VAR } from '#shared/operations/service';
 import { OPENSEARCH_ENDPOINT_VAR, SEARCH_ENGINE_VAR } from '#shared/search/opensearch/domain';
 import {
   functionsFor,
@@ -51,7 +53,12 @@ import { acknowledgeAcceptedFindings } from './accepted-findings';
 import { importReplica, joinRegions, type RegionsOptions } from './cross-region';
 import { declared, functionDeclarations, pascalCase, tableDeclarations } from './declarations';
 import { createHttpApi, type HttpApiLimits, serveHttpTrigger } from './http-api';
-import { addAlarmsAndDashboard, addTraceSampling, type TraceSampling } from './monitoring';
+import {
+  addAlarmsAndDashboard,
+  addTraceSampling,
+  monitoringOptionsFromContext,
+  type TraceSampling,
+} from './monitoring';
 import { type DomainOptions, RegionalDomain } from './regional-domain';
 import { addReleases, type Releases, releaseOptionsFromContext } from './releases';
 import { SearchDomain, type SearchDomainOptions } from './search-domain';
@@ -129,10 +136,13 @@ export class RegionalStack extends Stack {
   /** What reads a standby's replica streams at deploy time (their ARNs are not known before). */
   readonly replicaStreamReaders: AwsCustomResource[] = [];
   private readonly publicUrl: string;
+  /** The plan of several regions, if any: the Operations page shows each of its regions. */
+  private readonly regionsOptions?: RegionsOptions;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
     super(scope, id, props);
     this.role = this.roleIn(props.regions);
+    this.regionsOptions = props.regions;
 
     this.tables = this.createTables(props.regions);
     this.queues = this.createQueues(props.regions);
@@ -166,7 +176,7 @@ export class RegionalStack extends Stack {
 
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Faultline alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
-    addAlarmsAndDashboard(this, this);
+    addAlarmsAndDashboard(this, this, monitoringOptionsFromContext(this));
     // After monitoring: a release rolls back on the alarms it made.
     this.releases = addReleases(this, this, releaseOptionsFromContext(this));
     addTraceSampling(this, props.traceSampling);
@@ -264,6 +274,22 @@ export class RegionalStack extends Stack {
     });
   }
 
+  /**
+   * The regions the Operations page shows: this one alone, or every region of the plan, each with its
+   * stack's name (CloudFormation starts its functions' and queues' names with it). Only this region's
+   * API id is known here: another region's stack is deployed apart, and its API is not in this template.
+   */
+  private operationsRegions(regions: RegionsOptions | undefined): OperationsRegion[] {
+    const own = { apiId: this.api.apiId };
+    if (!regions) return [{ region: this.region, role: 'single', stackName: this.stackName, ...own }];
+    return regions.plan.regions.map((region) => ({
+      region,
+      role: roleOf(regions.plan, region),
+      stackName: `${regions.prefix}-${region}`,
+      ...(region === this.region ? own : {}),
+    }));
+  }
+
   private createFunction(name: FunctionName, declaration: FunctionDeclaration): FaultlineFunction {
     const id = `${pascalCase(name)}Function`;
     // What it sends in this region's part: in a standby or home, maybe more than in one region.
@@ -298,6 +324,19 @@ export class RegionalStack extends Stack {
           this.role === 'standby' ? this.secretsKey.secretName : this.secretsKey.secretArn,
         );
         fn.addEnvironment(PUBLIC_URL_VAR, this.publicUrl);
+      } else if (service === 'cloudwatch') {
+        // The Operations page: this installation's metrics in each of its regions, read per look.
+        // CloudWatch authorizes ListMetrics and GetMetricData on `*` only (no resource-level permission).
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'],
+            resources: ['*'],
+          }),
+        );
+        fn.addEnvironment(
+          OPERATIONS_REGIONS_VAR,
+          this.toJsonString(this.operationsRegions(this.regionsOptions)),
+        );
       } else if (service === 'email') {
         fn.addEnvironment(EMAIL_FROM_VAR, this.emailFrom.valueAsString);
         // Only from the configured sender: any identity of the account, but this From address.

@@ -23,7 +23,7 @@ import type { RegionRole } from '#shared/wiring/regions';
 import { accessOf, type FunctionName, functions, type QueueName, queues } from '#shared/wiring/topology';
 import { FaultlineFunction, repositoryRoot } from '../constructs/faultline-function';
 import { declared, pascalCase } from './declarations';
-import { REGION_THROTTLES_ALARM_ID } from './monitoring';
+import { hasErrorsAlarm, REGION_THROTTLES_ALARM_ID } from './monitoring';
 
 /**
  * Aliases that move all at once, outside CodeDeploy. The fold's: its ledger assumes one version cuts
@@ -157,16 +157,17 @@ function monitoringAlarm(stack: Stack, id: string): IAlarm {
 }
 
 /**
- * The alarms a release of `name` rolls back on: its errors, the region's throttles (one alarm for
- * every function: a new version that needs more concurrency throttles itself or its neighbours), the
- * API's 5xx for a function behind the API, the dead-letter queues of the queues it consumes or sends to in its part
+ * The alarms a release of `name` rolls back on: its errors (a function that is not HTTP: an HTTP
+ * function's crashes and timeouts are 5xx answers, which the API's 5xx alarm reads), the region's
+ * throttles (one alarm for every function: a new version that needs more concurrency throttles itself
+ * or its neighbours), the API's 5xx for a function behind the API, the dead-letter queues of the queues it consumes or sends to in its part
  * (`part`; default: one region, where every queue has one), and for a stream reader its iterator age
  * and failure queue.
  */
 export function rollbackAlarmIds(name: FunctionName, part?: ReleasedPart): string[] {
   const id = pascalCase(name);
   const declaration = functions[name];
-  const ids = [`${id}ErrorsAlarm`, REGION_THROTTLES_ALARM_ID];
+  const ids = [...(hasErrorsAlarm(name) ? [`${id}ErrorsAlarm`] : []), REGION_THROTTLES_ALARM_ID];
   if (declaration.trigger.kind === 'http') ids.push('Api5xxAlarm');
   const access = accessOf(name, part?.role ?? 'single');
   for (const [queue, queueAccess] of declared<QueueName, unknown>(access.queues)) {

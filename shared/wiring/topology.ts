@@ -160,9 +160,11 @@ export interface FunctionDeclaration {
   /**
    * Outside services the code uses: `secretsKey` reads the key that seals channel credentials
    * (notification rules), `email` sends through SES from the stack's sender identity, `dashboard`
-   * carries the built web dashboard in its bundle.
+   * carries the built web dashboard in its bundle, `cloudwatch` reads the installation's metrics in
+   * each of its regions (CloudWatch ListMetrics and GetMetricData, which IAM cannot scope to a
+   * resource) for the Operations page, and is told the regions (`FAULTLINE_OPERATIONS_REGIONS`).
    */
-  uses?: readonly ('secretsKey' | 'email' | 'dashboard')[];
+  uses?: readonly ('secretsKey' | 'email' | 'dashboard' | 'cloudwatch')[];
   /**
    * In a plan of several regions (shared/wiring/regions.ts), what the function sends there in place of
    * `tables` and `queues`, by the part its region plays (`pipeline`: home and standbys); a part not
@@ -225,6 +227,8 @@ export const functions = {
         'GET /api/1/person/{personId}/instances',
         'GET /api/1/deploys',
         'GET /api/1/deploy/{deployId}',
+        // The Operations page: the installation's metrics, read from CloudWatch per look.
+        'GET /api/1/operations/metrics',
       ],
     },
     tables: {
@@ -240,6 +244,7 @@ export const functions = {
     timeoutSeconds: 10,
     // A search matches a project's documents in memory: Lambda's CPU grows with its memory.
     memoryMb: 1024,
+    uses: ['cloudwatch'],
   },
   updateItem: {
     entry: 'functions/update-item.ts',
@@ -273,6 +278,7 @@ export const functions = {
         'GET /items/{counter}',
         'GET /deploys',
         'GET /notifications',
+        'GET /operations',
         'GET /assets/{file}',
       ],
     },

@@ -4,7 +4,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Dashboard, GraphWidget, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
-import { type IdleLine, idleCostPerMonth } from '../../bench/cost';
+import { type IdleLine, idleCostPerMonth, oneRegionTemplate, operationsViewCost } from '../../bench/cost';
 import { FREE_TIER, PRICES } from '../../bench/prices';
 
 const line = (lines: IdleLine[], part: string): IdleLine => {
@@ -31,12 +31,32 @@ describe('the idle cost of a region', () => {
   it('bills every metric an alarm reads at list price, and those past the free 10 within the free tier', () => {
     const lines = idleCostPerMonth();
     const alarms = line(lines, 'CloudWatch alarms');
-    // 25 alarms; the API's 5xx alarm also reads the ingest function URL's 5xx.
-    expect(alarms.detail).toMatch(/^25 alarms reading 26 metrics/);
-    expect(alarms.usdPerMonth).toBeCloseTo(26 * PRICES.alarmMonth.usd);
-    expect(alarms.usdPerMonthFreeTier).toBeCloseTo((26 - FREE_TIER.alarms) * PRICES.alarmMonth.usd);
+    // 18 alarms (no errors alarm of an HTTP function); the API's 5xx alarm also reads the ingest URL's 5xx.
+    expect(alarms.detail).toMatch(/^18 alarms reading 19 metrics/);
+    expect(alarms.usdPerMonth).toBeCloseTo(19 * PRICES.alarmMonth.usd);
+    expect(alarms.usdPerMonthFreeTier).toBeCloseTo((19 - FREE_TIER.alarms) * PRICES.alarmMonth.usd);
     // The channel credentials key stays a Secrets Manager secret, which has no free tier.
     expect(line(lines, 'Secrets Manager').usdPerMonthFreeTier).toBeCloseTo(PRICES.secretMonth.usd);
+  });
+
+  it('is within the $3 goal at list price by default, and the opt-in CloudWatch dashboard adds its $3', () => {
+    const total = (lines: IdleLine[]) => lines.reduce((sum, idle) => sum + idle.usdPerMonth, 0);
+    const byDefault = idleCostPerMonth();
+    expect(line(byDefault, 'CloudWatch dashboard').usdPerMonth).toBe(0);
+    expect(total(byDefault)).toBeLessThanOrEqual(3);
+    const optedIn = idleCostPerMonth(oneRegionTemplate({ cloudwatchDashboard: true }));
+    expect(total(optedIn) - total(byDefault)).toBeCloseTo(PRICES.dashboardMonth.usd);
+  });
+
+  it('prices a look at the Operations page by the metrics it requests, under a tenth of a cent', () => {
+    const view = operationsViewCost(1);
+    expect(view.metricsRequested).toBeGreaterThan(20);
+    expect(view.usd).toBeCloseTo(
+      view.metricsRequested * PRICES.getMetricDataMetric.usd +
+        view.listMetricsRequests * PRICES.cloudWatchApiRequest.usd,
+    );
+    expect(view.usd).toBeLessThan(0.001);
+    expect(operationsViewCost(3).metricsRequested).toBe(3 * view.metricsRequested);
   });
 
   it('counts the dashboard free only while it draws at most 50 metrics', () => {

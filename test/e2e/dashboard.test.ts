@@ -91,7 +91,7 @@ async function signIn(page: Page, token: string): Promise<void> {
 
 describe('the dashboard in a browser', () => {
   it('is served at / and at its pages with its security headers', async () => {
-    for (const path of ['/', `/items/${item.counter}`, '/notifications']) {
+    for (const path of ['/', `/items/${item.counter}`, '/notifications', '/operations']) {
       const response = await fetch(`${stack.url}${path}`);
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -261,6 +261,89 @@ describe('the dashboard in a browser', () => {
     expect(urls.filter((url) => url.includes(tokens.read))).toEqual([]);
     expect(await context.cookies()).toEqual([]);
     await context.close();
+  });
+
+  it("shows the local stack's own figures on the Operations page: accepted, stored and counted, and refusals by reason", async () => {
+    const post = (token: string, body: string) =>
+      fetch(`${stack.url}/api/1/item/`, {
+        method: 'POST',
+        headers: { 'X-Rollbar-Access-Token': token, 'content-type': 'application/json' },
+        body: JSON.stringify({ data: { environment: 'production', body: { message: { body } } } }),
+      });
+    for (const body of ['operations one', 'operations two', 'operations three']) {
+      expect((await post(tokens.post_server_item, body)).status).toBe(200);
+    }
+    expect((await post('0'.repeat(32), 'refused')).status).toBe(403);
+    await stack.idle();
+    // What the page will read, through the API: the figures as the local CloudWatch holds them now.
+    const sums = async () => {
+      const response = await fetch(`${stack.url}/api/1/operations/metrics?hours=3`, {
+        headers: { 'X-Rollbar-Access-Token': tokens.read },
+      });
+      const { result } = (await response.json()) as {
+        result: {
+          regions: Array<{
+            graphs: Array<{ id: string; series: Array<{ label: string; values: number[] }> }>;
+          }>;
+        };
+      };
+      const lines = result.regions[0]!.graphs.flatMap((graph) =>
+        graph.series.map((series) => [
+          `${graph.id}/${series.label}`,
+          series.values.reduce((a, b) => a + b, 0),
+        ]),
+      );
+      return Object.fromEntries(lines) as Record<string, number>;
+    };
+    // Every occurrence stored is counted once the stack is idle; said with the figures if not.
+    const figures = await sums();
+    expect(figures['occurrences/counted'], JSON.stringify(figures)).toBe(figures['occurrences/stored']);
+
+    const { context, page } = await newPage();
+    await signIn(page, tokens.read);
+    await page.getByText('read only').waitFor();
+    await page.getByRole('link', { name: 'Operations' }).click();
+    const region = page.locator('section.region[data-region="us-east-1"]');
+    await region.getByRole('heading', { name: /us-east-1/ }).waitFor();
+    const total = async (graph: string, series: string) =>
+      Number(
+        await region.locator(`[data-graph="${graph}"] [data-series="${series}"]`).getAttribute('data-total'),
+      );
+    // At least this test's three and the SDK's item before it; every one stored is counted.
+    expect(await total('occurrences', 'accepted'), JSON.stringify(figures)).toBeGreaterThanOrEqual(4);
+    expect(await total('occurrences', 'stored'), JSON.stringify(figures)).toBeGreaterThanOrEqual(4);
+    expect(await total('occurrences', 'counted')).toBe(await total('occurrences', 'stored'));
+    expect(await total('refused', 'refused: unauthorized')).toBeGreaterThanOrEqual(1);
+    // The local runtime's invocations: ingest ran and never failed.
+    await region.locator('[data-graph="functions"] [data-series="ingestItem errors"]').waitFor();
+    expect(await total('functions', 'ingestItem errors'), JSON.stringify(figures)).toBe(0);
+    // What the local stack does not produce (SQS's metrics, API Gateway's) says so.
+    await expect(region.locator('[data-graph="queues"] .no-data').textContent()).resolves.toBe(
+      'No data in this window',
+    );
+    await region.locator('[data-graph="occurrences"] canvas').first().waitFor();
+
+    await page.getByRole('button', { name: 'Last 7 days' }).click();
+    await page.getByText(/in 60-minute periods/).waitFor();
+    expect(await total('occurrences', 'accepted')).toBeGreaterThanOrEqual(4);
+    await context.close();
+  });
+
+  it('lets any read token see the installation-wide figures, and refuses other tokens and windows in words', async () => {
+    const get = (token: string, hours: string) =>
+      fetch(`${stack.url}/api/1/operations/metrics?hours=${hours}`, {
+        headers: { 'X-Rollbar-Access-Token': token },
+      });
+    expect((await get(tokens.read, '24')).status).toBe(200);
+    const refused = await get(tokens.post_server_item, '3');
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({
+      err: 1,
+      message: 'access token lacks the required scope (read)',
+    });
+    const badWindow = await get(tokens.read, '5');
+    expect(badWindow.status).toBe(422);
+    expect(await badWindow.json()).toEqual({ err: 1, message: 'hours is 3, 24 or 168' });
   });
 
   it('broke no rule of its content security policy on any page', () => {

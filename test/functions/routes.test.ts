@@ -29,6 +29,10 @@ beforeAll(async () => {
     AWS_MAX_ATTEMPTS: '1',
     // The rules API opens channel credentials with it, read at its cold start.
     FAULTLINE_SECRETS_KEY: Buffer.alloc(32).toString('base64'),
+    // The read API's Operations route: the regions whose metrics it reads, at its cold start.
+    FAULTLINE_OPERATIONS_REGIONS: JSON.stringify([
+      { region: 'us-east-1', role: 'single', stackName: 'Faultline-us-east-1' },
+    ]),
   });
   for (const { name } of httpFunctions) {
     loaded.set(name, await loadDeclaredFunction(name));

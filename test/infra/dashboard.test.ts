@@ -25,20 +25,24 @@ const dashboardAliasId = () =>
   stack.getLogicalId(stack.functions.serveDashboard.live.node.defaultChild as CfnElement);
 
 describe('the dashboard in the CDK stack', () => {
-  it.each(['GET /', 'GET /assets/{file}', 'GET /items/{counter}', 'GET /deploys', 'GET /notifications'])(
-    'routes %s to the dashboard function',
-    (routeKey) => {
-      const routes = Object.values(
-        template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }),
-      ) as Array<{ Properties: { Target: { 'Fn::Join': [string, unknown[]] } } }>;
-      expect(routes).toHaveLength(1);
-      const integrationId = (routes[0]!.Properties.Target['Fn::Join'][1][1] as { Ref: string }).Ref;
-      const integration = template.toJSON().Resources[integrationId] as {
-        Properties: { IntegrationUri: { Ref: string } };
-      };
-      expect(integration.Properties.IntegrationUri.Ref).toBe(dashboardAliasId());
-    },
-  );
+  it.each([
+    'GET /',
+    'GET /assets/{file}',
+    'GET /items/{counter}',
+    'GET /deploys',
+    'GET /notifications',
+    'GET /operations',
+  ])('routes %s to the dashboard function', (routeKey) => {
+    const routes = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }),
+    ) as Array<{ Properties: { Target: { 'Fn::Join': [string, unknown[]] } } }>;
+    expect(routes).toHaveLength(1);
+    const integrationId = (routes[0]!.Properties.Target['Fn::Join'][1][1] as { Ref: string }).Ref;
+    const integration = template.toJSON().Resources[integrationId] as {
+      Properties: { IntegrationUri: { Ref: string } };
+    };
+    expect(integration.Properties.IntegrationUri.Ref).toBe(dashboardAliasId());
+  });
 
   it('outputs the dashboard URL, the API stage URL (the same origin as the API)', () => {
     const outputs = template.findOutputs('DashboardUrl');

@@ -9,8 +9,11 @@ import { MetricNames } from '#shared/metric-names';
 
 const skipBundling = { 'aws:cdk:bundling-stacks': [] };
 
-function synth(props: ConstructorParameters<typeof RegionalStack>[2] = {}): Template {
-  const app = new App({ context: skipBundling });
+function synth(
+  props: ConstructorParameters<typeof RegionalStack>[2] = {},
+  context: Record<string, string> = {},
+): Template {
+  const app = new App({ context: { ...skipBundling, ...context } });
   return Template.fromStack(
     new RegionalStack(app, 'Faultline-eu-west-1', { env: { region: 'eu-west-1' }, ...props }),
   );
@@ -35,10 +38,12 @@ beforeAll(() => {
   template = synth();
 });
 
-describe('the dashboard', () => {
+describe('the CloudWatch dashboard (-c cloudwatchDashboard=true)', () => {
   it("shows Faultline's own metrics for its region, beside the AWS metrics", () => {
     const widgets = (
-      JSON.parse(dashboardText(template)) as { widgets: Array<{ properties: Record<string, unknown> }> }
+      JSON.parse(dashboardText(synth({}, { cloudwatchDashboard: 'true' }))) as {
+        widgets: Array<{ properties: Record<string, unknown> }>;
+      }
     ).widgets;
     const metricsOf = (title: RegExp) => {
       const widget = widgets.find((candidate) => title.test(String(candidate.properties.title)));

@@ -126,7 +126,7 @@ describe('the canary', () => {
     }
   });
 
-  it('rolls back on the function’s errors, throttles in the region, the API’s 5xx, its dead-letter queues and its stream', () => {
+  it('rolls back on the function’s errors (the API’s 5xx for an HTTP function), throttles in the region, its dead-letter queues and its stream', () => {
     const alarmRef = (id: string) => ({ Name: { Ref: logicalId(stack.node.findChild(id)) } });
     for (const name of functionNames().filter((name) => !MOVED_ALL_AT_ONCE.includes(name))) {
       const properties = groupOf(name)!.Properties;
@@ -139,11 +139,15 @@ describe('the canary', () => {
         Events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM'],
       });
     }
-    expect(rollbackAlarmIds('readApi')).toEqual([
-      'ReadApiErrorsAlarm',
+    // An HTTP function's crash or timeout is a 5xx answer: the API's alarm watches it, and no errors alarm.
+    expect(rollbackAlarmIds('readApi')).toEqual(['LambdaThrottlesAlarm', 'Api5xxAlarm']);
+    expect(rollbackAlarmIds('ingestItem')).toEqual([
       'LambdaThrottlesAlarm',
       'Api5xxAlarm',
+      'IngestDeadLetterQueueDepthAlarm',
     ]);
+    expect(rollbackAlarmIds('storeOccurrences')).toContain('StoreOccurrencesErrorsAlarm');
+    expect(rollbackAlarmIds('sendNotifications')).toContain('SendNotificationsErrorsAlarm');
     expect(rollbackAlarmIds('storeOccurrences')).toContain('IngestDeadLetterQueueDepthAlarm');
     expect(rollbackAlarmIds('indexSearch')).toEqual(
       expect.arrayContaining(['IndexSearchIteratorAgeAlarm', 'IndexSearchStreamFailureQueueDepthAlarm']),

@@ -15,6 +15,7 @@ import { RegionalStack } from '#infra/stacks/regional-stack';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { SECRETS_KEY_SECRET_VAR } from '#shared/notifications/secrets';
+import { OPERATIONS_REGIONS_VAR } from '#shared/operations/service';
 import { type TableDeclaration, type TableName, tables } from '#shared/wiring/tables';
 import {
   commonEnvironment,
@@ -48,11 +49,17 @@ interface PolicyStatement {
 
 let stack: RegionalStack;
 let template: Template;
+/** The same stack with `-c cloudwatchDashboard=true`: the opt-in CloudWatch dashboard. */
+let withDashboard: Template;
 
 beforeAll(() => {
   const app = new App({ context: skipBundling });
   stack = new RegionalStack(app, 'Faultline-test', { env: { region: 'eu-west-1', account: '123456789012' } });
   template = Template.fromStack(stack);
+  const optedIn = new App({ context: { ...skipBundling, cloudwatchDashboard: 'true' } });
+  withDashboard = Template.fromStack(
+    new RegionalStack(optedIn, 'Faultline-test', { env: { region: 'eu-west-1', account: '123456789012' } }),
+  );
 });
 
 const logicalId = (construct: IConstruct): string =>
@@ -138,7 +145,7 @@ function filterPatternsOf(properties: EventSourceMappingProperties): unknown[] {
 
 /** Every metric line of the dashboard, with references written as `${LogicalId}`. */
 function dashboardMetrics(): unknown[][] {
-  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const dashboards = Object.values(withDashboard.findResources('AWS::CloudWatch::Dashboard'));
   expect(dashboards).toHaveLength(1);
   const body = dashboards[0]!.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
   // References sit inside JSON strings of the body: `{ Ref: X }` becomes `${X}`, a GetAtt `${X.Attribute}`.
@@ -229,8 +236,10 @@ describe.each(functionDeclarations)('the %s function', (name, declaration) => {
           ? [SECRETS_KEY_SECRET_VAR, PUBLIC_URL_VAR]
           : service === 'email'
             ? [EMAIL_FROM_VAR]
-            : // The dashboard's build travels in the bundle: no variable.
-              [],
+            : service === 'cloudwatch'
+              ? [OPERATIONS_REGIONS_VAR]
+              : // The dashboard's build travels in the bundle: no variable.
+                [],
       ),
       'NODE_OPTIONS',
     ];
@@ -611,11 +620,14 @@ describe('alarms', () => {
   const alarmIds = () =>
     stack.node.children.filter((child) => child instanceof Alarm).map((alarm) => alarm.node.id);
 
-  it('are 25: errors per function, one for throttles in the region, the queues, the streams and the API', () => {
+  const httpFunctions = functionDeclarations.filter(([, d]) => d.trigger.kind === 'http');
+  const otherFunctions = functionDeclarations.filter(([, d]) => d.trigger.kind !== 'http');
+
+  it('are 18: errors per function that is not HTTP, one for throttles in the region, the queues, the streams and the API', () => {
     const streamReaders = functionDeclarations.filter(([, d]) => d.trigger.kind === 'stream');
     expect(alarmIds().sort()).toEqual(
       [
-        ...functionDeclarations.map(([name]) => `${pascal(name)}ErrorsAlarm`),
+        ...otherFunctions.map(([name]) => `${pascal(name)}ErrorsAlarm`),
         REGION_THROTTLES_ALARM_ID,
         ...queueDeclarations.flatMap(([, queue]) => [
           `${queue.deadLetter.logicalId}DepthAlarm`,
@@ -629,10 +641,35 @@ describe('alarms', () => {
       ].sort(),
     );
     // Each is $0.10 a month past the account's free 10 (docs/benchmarks.md, "Idle").
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 25);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 18);
   });
 
-  it.each(functionDeclarations)('%s has its own errors alarm', (name) => {
+  it('no HTTP function has an errors alarm of its own: its crashes and timeouts are the 5xx the API alarm reads', () => {
+    expect(httpFunctions.map(([name]) => name).sort()).toEqual(
+      [
+        'health',
+        'ingestDeploy',
+        'ingestItem',
+        'notificationRules',
+        'readApi',
+        'serveDashboard',
+        'updateItem',
+      ].sort(),
+    );
+    for (const [name] of httpFunctions) {
+      expect(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: {
+            MetricName: 'Errors',
+            Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(name) } }],
+          },
+        }),
+        name,
+      ).toEqual({});
+    }
+  });
+
+  it.each(otherFunctions)('%s has its own errors alarm', (name) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -756,7 +793,54 @@ describe("ingest's function URL", () => {
   });
 });
 
+describe('the Operations page', () => {
+  it('is read by the read API alone, which may only list and read metrics (CloudWatch scopes neither to a resource)', () => {
+    const readers = functionDeclarations.filter(([, d]) =>
+      ((d as FunctionDeclaration).uses ?? []).includes('cloudwatch'),
+    );
+    expect(readers.map(([name]) => name)).toEqual(['readApi']);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as PolicyStatement[],
+    );
+    const cloudwatch = statements.filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('cloudwatch:')),
+    );
+    expect(cloudwatch).toHaveLength(1);
+    expect(cloudwatch[0]).toMatchObject({
+      Effect: 'Allow',
+      Action: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'],
+      Resource: '*',
+    });
+  });
+
+  it("tells the read API its region, its stack's name and its API's id", () => {
+    const variables = template.toJSON().Resources[functionId('readApi')].Properties.Environment.Variables;
+    const text = JSON.stringify(variables[OPERATIONS_REGIONS_VAR]);
+    expect(text).toContain('Faultline-test');
+    expect(text).toContain(logicalId(stack.api));
+    expect(text).toContain('\\"role\\":\\"single\\"');
+  });
+});
+
 describe('the CloudWatch dashboard', () => {
+  it('is not made unless asked for: the Operations page draws the same graphs at no idle cost', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    withDashboard.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    withDashboard.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Faultline-test' });
+  });
+
+  it('refuses -c cloudwatchDashboard that is neither true nor false', () => {
+    const app = new App({ context: { ...skipBundling, cloudwatchDashboard: 'yes' } });
+    expect(
+      () =>
+        new RegionalStack(app, 'Faultline-test', { env: { region: 'eu-west-1', account: '123456789012' } }),
+    ).toThrow('-c cloudwatchDashboard is true or false, not yes');
+  });
+
+  it('asked for, adds no alarm', () => {
+    withDashboard.resourceCountIs('AWS::CloudWatch::Alarm', 18);
+  });
+
   it('draws no more metrics than a free dashboard holds (50), searches counted as one line each', () => {
     const lines = dashboardMetrics();
     const searches = lines.filter((line) => JSON.stringify(line).includes('SEARCH('));

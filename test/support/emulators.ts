@@ -1,5 +1,6 @@
 // Real emulators for integration tests: DynamoDB Local (with its stream API; the worker's own, emptied
 // before each file) and fauxqs, started per test file.
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -7,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '#infra/local/dynamodb-local';
 import { type LocalQueues, startQueues as startLocalQueues } from '#infra/local/queues';
 import { createTables } from '#infra/local/tables';
+import { OPERATIONS_REGIONS_VAR } from '#shared/operations/service';
 import { type TableName, tables } from '#shared/wiring/tables';
 import { type QueueName, queues } from '#shared/wiring/topology';
 
@@ -93,5 +95,7 @@ export function pointHandlersAt(
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     ...(sqs ? { AWS_ENDPOINT_URL_SQS: sqs.endpoint } : {}),
+    // The read API's Operations route reads it at its cold start.
+    [OPERATIONS_REGIONS_VAR]: JSON.stringify([{ region: awsRegion, role: 'single', stackName: '' }]),
   });
 }

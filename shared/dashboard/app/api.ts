@@ -57,6 +57,32 @@ export interface Counts {
   counts: Array<{ timestamp: number; count: number }>;
 }
 
+/** `GET /api/1/operations/metrics`: the installation's graphs, per region, over a window. */
+export interface OperationsMetrics {
+  hours: number;
+  period_seconds: number;
+  start: number;
+  end: number;
+  regions: Array<{
+    region: string;
+    role: string;
+    graphs: Array<{
+      id: string;
+      title: string;
+      units: { left: string; right?: string };
+      series: Array<{
+        label: string;
+        axis: 'left' | 'right';
+        stat: string;
+        timestamps: number[];
+        values: number[];
+      }>;
+    }>;
+  }>;
+  metrics_requested: number;
+  list_metrics_requests: number;
+}
+
 export interface RuleFilter {
   type: string;
   operation?: string;

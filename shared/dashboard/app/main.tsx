@@ -9,6 +9,7 @@ import { DeploysPage } from './pages/deploys';
 import { ItemPage } from './pages/item';
 import { ItemsPage } from './pages/items';
 import { NotificationsPage } from './pages/notifications';
+import { OperationsPage } from './pages/operations';
 import { SignIn } from './pages/sign-in';
 import { onLinkClick, type Route, useRoute } from './router';
 import { clearSession, loadSession, type Session, saveSession } from './session';
@@ -55,6 +56,9 @@ function Dashboard() {
           <a href="/notifications" aria-current={route.page === 'notifications' ? 'page' : undefined}>
             Notifications
           </a>
+          <a href="/operations" aria-current={route.page === 'operations' ? 'page' : undefined}>
+            Operations
+          </a>
         </nav>
         <span class="who">
           <span class="badge" title="What this token may do">
@@ -78,6 +82,8 @@ function Page({ route }: { route: Route }) {
       return <ItemPage key={route.counter} counter={route.counter} occurrence={route.occurrence} />;
     case 'deploys':
       return <DeploysPage />;
+    case 'operations':
+      return <OperationsPage />;
     case 'notifications':
       return <NotificationsPage />;
     default:

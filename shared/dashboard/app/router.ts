@@ -7,6 +7,7 @@ export type Route =
   | { page: 'item'; counter: number; occurrence: string | undefined }
   | { page: 'deploys' }
   | { page: 'notifications' }
+  | { page: 'operations' }
   | { page: 'not-found' };
 
 export function routeOf(location: { pathname: string; search: string }): Route {
@@ -14,6 +15,7 @@ export function routeOf(location: { pathname: string; search: string }): Route {
   if (path === '/' || path === '/items') return { page: 'items' };
   if (path === '/deploys') return { page: 'deploys' };
   if (path === '/notifications') return { page: 'notifications' };
+  if (path === '/operations') return { page: 'operations' };
   const item = /^\/items\/(\d{1,15})$/.exec(path);
   if (item) {
     const occurrence = new URLSearchParams(location.search).get('occurrence') ?? undefined;

@@ -1,0 +1,198 @@
+// The Operations page's figures: for each region the installation ingests in, its graphs over a
+// window, read from CloudWatch when someone asks (nothing runs, or costs, while nobody looks).
+import { z } from 'zod';
+import { ValidationError } from '#shared/errors';
+import type { ProjectService } from '#shared/projects/service';
+import {
+  type Axis,
+  discoveryRequests,
+  type FoundMetrics,
+  type MetricName,
+  type OperationsRegion,
+  type PlannedSeries,
+  plannedGraphs,
+  WINDOWS,
+  type WindowHours,
+} from './graphs';
+
+/** The read function's variable naming the installation's regions (JSON `OperationsRegion[]`). */
+export const OPERATIONS_REGIONS_VAR = 'FAULTLINE_OPERATIONS_REGIONS';
+
+/** GetMetricData takes at most 500 queries a call. */
+export const MAX_QUERIES_PER_CALL = 500;
+
+/** One query of GetMetricData: a metric with its statistic over the period. */
+export interface MetricQuery {
+  id: string;
+  metric: MetricName;
+  stat: string;
+  periodSeconds: number;
+}
+
+/** CloudWatch as the service needs it, in one region (shared/operations/cloudwatch.ts in AWS). */
+export interface MetricsSource {
+  listMetrics(
+    region: string,
+    request: { namespace: string; metricName?: string; dimensions?: Array<{ name: string; value?: string }> },
+  ): Promise<MetricName[]>;
+  getMetricData(
+    region: string,
+    queries: MetricQuery[],
+    start: Date,
+    end: Date,
+  ): Promise<Map<string, { timestamps: number[]; values: number[] }>>;
+}
+
+export interface OperationsSeries {
+  label: string;
+  axis: Axis;
+  /** CloudWatch's statistic per period: `Sum`, `Maximum`, `p99`. */
+  stat: string;
+  /** Unix seconds, oldest first, one per period with data. */
+  timestamps: number[];
+  values: number[];
+}
+
+export interface OperationsGraph {
+  id: string;
+  title: string;
+  units: { left: string; right?: string };
+  series: OperationsSeries[];
+}
+
+export interface OperationsAnswer {
+  hours: number;
+  period_seconds: number;
+  start: number;
+  end: number;
+  regions: Array<{ region: string; role: string; graphs: OperationsGraph[] }>;
+  /** What the look cost, as CloudWatch bills it: the metrics requested from GetMetricData, and ListMetrics calls. */
+  metrics_requested: number;
+  list_metrics_requests: number;
+}
+
+export interface OperationsServiceDeps {
+  projects: Pick<ProjectService, 'authorize'>;
+  source: MetricsSource;
+  regions: OperationsRegion[];
+  now?: () => number;
+}
+
+const hoursSchema = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined ? '3' : value))
+  .pipe(z.enum(Object.keys(WINDOWS) as [string, ...string[]]))
+  .transform((value) => Number(value) as WindowHours);
+
+/** Reads `FAULTLINE_OPERATIONS_REGIONS`: a missing or unreadable value fails the cold start. */
+export function operationsRegionsFromEnv(env: NodeJS.ProcessEnv = process.env): OperationsRegion[] {
+  const schema = z
+    .array(
+      z.object({
+        region: z.string().min(1),
+        role: z.string().min(1),
+        stackName: z.string(),
+        apiId: z.string().min(1).optional(),
+      }),
+    )
+    .min(1);
+  const raw = env[OPERATIONS_REGIONS_VAR];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw ?? '');
+  } catch {
+    parsed = undefined;
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success)
+    throw new Error(`environment variable ${OPERATIONS_REGIONS_VAR} is not a list of regions`);
+  return result.data;
+}
+
+export type OperationsService = ReturnType<typeof createOperationsService>;
+
+export function createOperationsService(deps: OperationsServiceDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function regionGraphs(region: OperationsRegion, start: Date, end: Date, periodSeconds: number) {
+    const found: FoundMetrics = { lambda: [], sqs: [], faultline: [] };
+    const requests = discoveryRequests(region);
+    await Promise.all(
+      requests.map(async ({ key, ...request }) => {
+        found[key] = await deps.source.listMetrics(region.region, request);
+      }),
+    );
+    const graphs = plannedGraphs(region, found);
+    const queries: Array<MetricQuery & { series: PlannedSeries }> = [];
+    for (const graph of graphs) {
+      for (const series of graph.series) {
+        queries.push({
+          id: `m${queries.length}`,
+          metric: series.metric,
+          stat: series.stat,
+          periodSeconds,
+          series,
+        });
+      }
+    }
+    const answers = new Map<string, { timestamps: number[]; values: number[] }>();
+    for (let first = 0; first < queries.length; first += MAX_QUERIES_PER_CALL) {
+      const batch = queries.slice(first, first + MAX_QUERIES_PER_CALL);
+      for (const [id, data] of await deps.source.getMetricData(region.region, batch, start, end)) {
+        answers.set(id, data);
+      }
+    }
+    let index = 0;
+    const drawn: OperationsGraph[] = graphs.map((graph) => ({
+      id: graph.id,
+      title: graph.title,
+      units: graph.units,
+      series: graph.series.map((series) => {
+        const answer = answers.get(`m${index++}`) ?? { timestamps: [], values: [] };
+        return { label: series.label, axis: series.axis, stat: series.stat, ...oldestFirst(answer) };
+      }),
+    }));
+    return { graphs: drawn, metricsRequested: queries.length, listRequests: requests.length };
+  }
+
+  return {
+    /** `GET /api/1/operations/metrics?hours=3|24|168`: installation-wide figures, for a read token. */
+    async metrics(token: string | undefined, query: { hours?: string }): Promise<OperationsAnswer> {
+      await deps.projects.authorize(token, ['read']);
+      const parsed = hoursSchema.safeParse(query.hours);
+      if (!parsed.success) throw new ValidationError('hours is 3, 24 or 168');
+      const hours = parsed.data;
+      const periodSeconds = WINDOWS[hours];
+      // Whole periods, so the points fall where CloudWatch aggregates them.
+      const end = Math.ceil(now() / 1000 / periodSeconds) * periodSeconds;
+      const start = end - hours * 3600;
+      const regions = await Promise.all(
+        deps.regions.map((region) =>
+          regionGraphs(region, new Date(start * 1000), new Date(end * 1000), periodSeconds),
+        ),
+      );
+      return {
+        hours,
+        period_seconds: periodSeconds,
+        start,
+        end,
+        regions: regions.map(({ graphs }, index) => ({
+          region: deps.regions[index]!.region,
+          role: deps.regions[index]!.role,
+          graphs,
+        })),
+        metrics_requested: regions.reduce((sum, region) => sum + region.metricsRequested, 0),
+        list_metrics_requests: regions.reduce((sum, region) => sum + region.listRequests, 0),
+      };
+    },
+  };
+}
+
+/** CloudWatch answers newest first by default: the page draws oldest first. */
+function oldestFirst(answer: { timestamps: number[]; values: number[] }) {
+  const points = answer.timestamps
+    .map((timestamp, index) => [timestamp, answer.values[index] ?? 0] as const)
+    .sort(([a], [b]) => a - b);
+  return { timestamps: points.map(([timestamp]) => timestamp), values: points.map(([, value]) => value) };
+}
