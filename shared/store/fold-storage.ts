@@ -265,14 +265,13 @@ export class DynamoDBFoldStorage implements FoldStorage {
   }
 }
 
-/** A new item's row: the item, its number and index key, and the fold's bookkeeping. */
+/** A new item's row: the item, its number and the fold's bookkeeping (no index key: the table has none). */
 function newItemRow({ change, counter, seedHours, createdBy, people }: NewItem): Record<string, unknown> {
   return {
     ...itemKeys.item(change.itemId),
     ...change.set,
     ...change.add,
     counter,
-    ...itemKeys.byProject(change.projectId, counter),
     seed_hours: seedHours,
     created_by: createdBy,
     people: people.length > 0 ? new Set(people) : undefined,

@@ -44,7 +44,7 @@ import {
   LAST_SEEN_STEP_SECONDS,
   type SearchDocument,
 } from '#shared/search/document';
-import type { SearchCandidates, SearchEngine, SearchEntry } from '#shared/search/engine';
+import type { CounterPage, SearchCandidates, SearchEngine, SearchEntry } from '#shared/search/engine';
 import { matchesQuery } from '#shared/search/match';
 import type { SearchQuery, SearchTerm } from '#shared/search/query';
 import { DEFAULT_SEARCH_CACHE_ROWS, SearchRangeCache } from '#shared/search/range-cache';
@@ -359,10 +359,7 @@ export class DynamoDBSearchIndex implements SearchEngine {
     options: { limit: number },
   ): Promise<SearchCandidates> {
     const { lenient, negatedWords } = engineQuery(query);
-    const entries =
-      this.cache.maxRows === 0 || this.cache.isTooBig(projectId)
-        ? await this.uncachedEntries(projectId, lenient)
-        : (await this.readRanges(projectId, await this.readVersions(projectId))).flat();
+    const entries = await this.entriesOf(projectId, lenient);
     const withFacets = needsFacets(lenient.terms);
     const matching = entries.filter(
       (entry) =>
@@ -387,6 +384,39 @@ export class DynamoDBSearchIndex implements SearchEngine {
       }),
       more: matching.length > options.limit,
     };
+  }
+
+  /**
+   * The listing: every entry of the project (through the cache, as a search reads them), sorted by
+   * counter in memory. A warm container reads the version row and the ranges written since; a cold
+   * one the project's index whole (see docs/search.md, "The item listing").
+   */
+  async itemsByCounter(projectId: number, options: { limit: number; below?: number }): Promise<CounterPage> {
+    const below = options.below ?? Number.POSITIVE_INFINITY;
+    const numbered: Array<{ item_id: number; counter: number }> = [];
+    for (const { document } of await this.entriesOf(projectId, { terms: [] })) {
+      if (document.counter !== null && document.counter < below)
+        numbered.push({ item_id: document.item_id, counter: document.counter });
+    }
+    numbered.sort((a, b) => b.counter - a.counter || b.item_id - a.item_id);
+    return { items: numbered.slice(0, options.limit), more: numbered.length > options.limit };
+  }
+
+  async itemIdOfCounter(projectId: number, counter: number): Promise<number | undefined> {
+    const entries = await this.entriesOf(projectId, {
+      terms: [{ kind: 'counter', value: counter, negated: false }],
+    });
+    return entries.find((entry) => entry.document.counter === counter)?.document.item_id;
+  }
+
+  /**
+   * The project's entries a query may match: through the cache (every entry, the query not applied),
+   * or, for a project too big for it, its partitions narrowed by DynamoDB to what the query names.
+   */
+  private async entriesOf(projectId: number, query: SearchQuery): Promise<ReadEntry[]> {
+    if (this.cache.maxRows === 0 || this.cache.isTooBig(projectId))
+      return this.uncachedEntries(projectId, query);
+    return (await this.readRanges(projectId, await this.readVersions(projectId))).flat();
   }
 
   /**
