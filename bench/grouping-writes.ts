@@ -87,13 +87,14 @@ export async function measureGroupingWrites(): Promise<{
     );
     const itemsStream = await openItemsStream(dynamo.client, dynamo.streamsClient, dynamo.tableNames.items);
     const indexBatchSize = declaredBatchSize('indexSearch');
-    // The indexer as its handler builds it, writing through the meter (its reads are not billed here).
+    // The indexer as its handler builds it, its writes and reads through the meter (its reads of the
+    // occurrences whose values it indexes too: a new error's is one read).
     const indexer = createSearchIndexer({
       engine: new DynamoDBSearchIndex(metered, dynamo.tableNames.search),
       occurrences: new DynamoDBOccurrenceRepository(
-        raw,
+        metered,
         dynamo.tableNames.occurrences,
-        new DynamoDBPayloadCodec(raw, dynamo.tableNames.occurrences),
+        new DynamoDBPayloadCodec(metered, dynamo.tableNames.occurrences),
       ),
     });
     /** The items table's new records, indexed in the stream batches Lambda would hand over. */

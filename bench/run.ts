@@ -131,6 +131,13 @@ function printWrites(
   }
   for (const result of results) {
     const name = result.scenario.name;
+    figure(`rru_per_occurrence_${name}`, fixed(result.totals.readUnits / result.occurrences));
+    for (const [read, units] of Object.entries(result.totals.readUnitsBy).sort()) {
+      figure(`rru_per_occurrence_${name}.${slug(read)}`, fixed(units / result.occurrences));
+    }
+  }
+  for (const result of results) {
+    const name = result.scenario.name;
     const { reported } = result.totals;
     figure(
       `dynamodb_local_reported_wcu_per_occurrence_${name}`,
