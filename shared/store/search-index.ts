@@ -62,6 +62,8 @@ import { queryAll } from './query-all';
 
 /** BatchWriteItem's limit. */
 const WRITES_PER_BATCH = 25;
+/** BatchWriteItem calls in flight at once. */
+const BATCH_WRITES_IN_FLIGHT = 4;
 /** Single-row updates (one part of an entry) in flight at once. */
 const CONCURRENT_UPDATES = 16;
 
@@ -565,13 +567,13 @@ export class DynamoDBSearchIndex implements SearchEngine {
   }
 
   /**
-   * Puts every row, 25 a call, unprocessed ones retried with back-off. A key given twice is written
+   * Puts every row, 25 a call and 4 calls at once, unprocessed ones retried with back-off. A key given twice is written
    * once, with its last row (a batch may not name a key twice).
    */
   private async writeAll(given: Record<string, unknown>[]): Promise<void> {
     const rows = [...new Map(given.map((row) => [`${row.PK}|${row.SK}`, row])).values()];
-    for (let start = 0; start < rows.length; start += WRITES_PER_BATCH) {
-      let pending = rows.slice(start, start + WRITES_PER_BATCH).map((row) => ({ PutRequest: { Item: row } }));
+    const write = async (batch: Record<string, unknown>[]) => {
+      let pending = batch.map((row) => ({ PutRequest: { Item: row } }));
       for (let attempt = 0; pending.length > 0; attempt++) {
         const result = await this.documents.send(
           new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }),
@@ -579,6 +581,17 @@ export class DynamoDBSearchIndex implements SearchEngine {
         pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
         if (pending.length > 0) await backOff(attempt);
       }
+    };
+    // A few batches at once: an indexer batch of 100 new items is 4 of them, and the function is
+    // billed for the time it waits on them.
+    const span = WRITES_PER_BATCH * BATCH_WRITES_IN_FLIGHT;
+    for (let start = 0; start < rows.length; start += span) {
+      const batches: Record<string, unknown>[][] = [];
+      for (let at = start; at < Math.min(rows.length, start + span); at += WRITES_PER_BATCH)
+        batches.push(rows.slice(at, at + WRITES_PER_BATCH));
+      // Every batch settles before a failure is thrown: none is left running after the call.
+      const outcomes = await Promise.allSettled(batches.map(write));
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     }
   }
 
