@@ -45,8 +45,8 @@ export class SearchIndexerError extends Error {
 
 /** Occurrences read per item per batch at most: a busy item's facets come from its newest ones. */
 export const MAX_OCCURRENCES_PER_ITEM = 5;
-/** Occurrences read at once. */
-const CONCURRENT_READS = 16;
+/** Occurrences read at once: a batch of 100 new errors reads 100, and the function waits on them. */
+const CONCURRENT_READS = 32;
 
 /** Where the indexer reads an occurrence's Rollbar data (the occurrence repository). */
 export interface IndexedOccurrences {
