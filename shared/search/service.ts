@@ -65,8 +65,9 @@ export interface ListingParameters {
 }
 
 /**
- * Entries a filtered listing asks the index for at first, doubled up to `MAX_LISTING_READ` while the
- * page is not full: the filters are the item rows', so the index cannot tell how many pass.
+ * Entries a filtered listing asks the index for at first; then as many as the items still wanted at
+ * the rate they passed so far, up to `MAX_LISTING_READ`: the filters are the item rows', so the index
+ * cannot tell how many pass.
  */
 const FIRST_LISTING_READ = SEARCH_PAGE_SIZE;
 const MAX_LISTING_READ = 1_000;
@@ -187,20 +188,23 @@ export function createSearchService(deps: SearchServiceDeps) {
     }
     const matching: ItemRecord[] = [];
     let below: number | undefined;
-    for (
-      let limit = FIRST_LISTING_READ;
-      matching.length < wanted;
-      limit = Math.min(limit * 2, MAX_LISTING_READ)
-    ) {
+    let read = 0;
+    for (let limit = FIRST_LISTING_READ; matching.length < wanted; ) {
       const page = await deps.engine.itemsByCounter(projectId, { limit, below });
       const found = await deps.items.getMany(page.items.map((entry) => entry.item_id));
       for (const { item_id } of page.items) {
         const item = found.get(item_id);
         if (item && passes(item)) matching.push(item);
       }
+      read += page.items.length;
       const last = page.items.at(-1);
       if (!page.more || !last) break;
       below = last.counter;
+      // The next batch as large as the items still wanted at the rate they have passed so far (each
+      // item read is half a read unit), at least 100 and at most 1,000.
+      const rate = matching.length / read;
+      const needed = rate > 0 ? Math.ceil((wanted - matching.length) / rate) : limit * 2;
+      limit = Math.min(MAX_LISTING_READ, Math.max(FIRST_LISTING_READ, needed));
     }
     return matching.slice(wanted - SEARCH_PAGE_SIZE, wanted);
   }
