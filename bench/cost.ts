@@ -343,7 +343,7 @@ export function costPerMillion(measures: CostMeasures, writes: WriteScenarioResu
   add(
     'DynamoDB reads',
     million * rru * PRICES.dynamoReadUnit.usd,
-    `${rru.toFixed(2)} RRU per occurrence (the write bench's worker and fold)`,
+    `${rru.toFixed(2)} RRU per occurrence (the write bench's worker, fold and indexer)`,
   );
 
   // A function URL writes no access log; the API's stage writes one line per request.

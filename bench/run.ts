@@ -138,6 +138,13 @@ function printWrites(
   }
   for (const result of results) {
     const name = result.scenario.name;
+    figure(`rru_per_occurrence_${name}`, fixed(result.totals.readUnits / result.occurrences));
+    for (const [read, units] of Object.entries(result.totals.readUnitsBy).sort()) {
+      figure(`rru_per_occurrence_${name}.${slug(read)}`, fixed(units / result.occurrences));
+    }
+  }
+  for (const result of results) {
+    const name = result.scenario.name;
     const { reported } = result.totals;
     figure(
       `dynamodb_local_reported_wcu_per_occurrence_${name}`,
@@ -241,6 +248,14 @@ function printSearchQueries(result: SearchQueryResult): number {
   figure('search_index_read_whole_rru', result.wholeIndex.readUnits);
   figure('search_index_documents_alone_kb', Math.round(result.wholeIndex.documentsKilobytes));
   figure('search_index_documents_alone_rru', result.wholeIndex.documentsReadUnits);
+  for (const [name, listing] of Object.entries(result.listing)) {
+    const label = name === 'byCounter' ? 'item_by_counter' : `listing_${name}`;
+    figure(`${label}_ms_median`, `${Math.round(listing.warmMs)} warm, ${Math.round(listing.coldMs)} cold`);
+    figure(
+      `${label}_rru_median`,
+      `${fixed(listing.warmReadUnits, 1)} warm, ${fixed(listing.coldReadUnits, 1)} cold`,
+    );
+  }
   figure('search_seed_seconds', fixed(result.seedSeconds, 1));
   return p50;
 }

@@ -2,13 +2,14 @@
 // service (parse, the DynamoDB engine's candidates, the re-check against the items table, the page)
 // for a few typical queries asked in turn, with new items and a status change indexed between searches
 // (so the engine reads again the shards they touched); the first search of the project in a fresh
-// engine (a new container: its cache cold); and where the time goes.
+// engine (a new container: its cache cold); and where the time goes. Also the plain item listing and
+// `item_by_counter`, which the index serves: their time and read units, warm and cold.
 import { createDocumentClient } from '#shared/aws/clients';
 import type { Level } from '#shared/domain/levels';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
 import { documentOf, emptyFacets, type Facets, LAST_SEEN_STEP_SECONDS } from '#shared/search/document';
 import type { SearchIndexReader } from '#shared/search/engine';
-import { createSearchService } from '#shared/search/service';
+import { createSearchService, type SearchService } from '#shared/search/service';
 import { DynamoDBItemRepository } from '#shared/store/items';
 import { SEARCH_SHARDS, searchKeys } from '#shared/store/keys';
 import { queryAll } from '#shared/store/query-all';
@@ -17,6 +18,7 @@ import { startDynamoWithTables } from '../test/support/emulators';
 import { anItem, indexItems, putItemRows } from '../test/support/search-items';
 import { itemSize } from './item-size';
 import { seededRandom } from './payloads';
+import { WriteMeter } from './write-units';
 
 export const SEARCHED_ITEMS = 20_000;
 /** Rounds of the session: every query once a round, after one untimed round (the cold first search). */
@@ -69,7 +71,22 @@ export interface SearchQueryResult {
     documentsKilobytes: number;
     documentsReadUnits: number;
   };
+  /**
+   * The plain listing (`GET /api/1/items`, page 1, no query) and `item_by_counter`, served by the
+   * index since the items table has no index by counter: time and read units (index and items table,
+   * as AWS bills them), in a warm container (3 new items and a status change indexed before each) and
+   * a cold one; and a listing filtered by level (critical: 1 item in 8), which reads items from the
+   * top until its page is full.
+   */
+  listing: Record<'plain' | 'filtered' | 'byCounter', ListingFigures>;
   seedSeconds: number;
+}
+
+export interface ListingFigures {
+  warmMs: number;
+  warmReadUnits: number;
+  coldMs: number;
+  coldReadUnits: number;
 }
 
 const CLASSES = [
@@ -192,6 +209,8 @@ function timed(engine: SearchIndexReader, spent: number[]): SearchIndexReader {
       }
     },
     countDocuments: (projectId) => engine.countDocuments(projectId),
+    itemsByCounter: (projectId, options) => engine.itemsByCounter(projectId, options),
+    itemIdOfCounter: (projectId, counter) => engine.itemIdOfCounter(projectId, counter),
   };
 }
 
@@ -284,6 +303,53 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
       await indexItems(writer, [...fresh, resolved]);
     }
 
+    // The listing, metered: its engine and items on the meter's client (its reads billed as AWS bills them).
+    const meter = new WriteMeter(documents, dynamo.tableNames);
+    const metered = meter.client();
+    const meteredItems = new DynamoDBItemRepository(metered, dynamo.tableNames.items);
+    const listings = {
+      plain: (listing: SearchService) => listing.listByCounter(PROJECT, { page: 1 }),
+      filtered: (listing: SearchService) => listing.listByCounter(PROJECT, { page: 1, level: 'critical' }),
+      byCounter: (listing: SearchService) => listing.itemByCounter(PROJECT, 1_234),
+    } as const;
+    const listing = {} as SearchQueryResult['listing'];
+    const warmListing = createSearchService({
+      engine: new DynamoDBSearchIndex(metered, dynamo.tableNames.search),
+      items: meteredItems,
+    });
+    await listings.plain(warmListing);
+    for (const [name, list] of Object.entries(listings) as Array<
+      [keyof typeof listings, (service: SearchService) => Promise<unknown>]
+    >) {
+      const cold = { ms: [] as number[], units: [] as number[] };
+      for (let run = 0; run < COLD_RUNS; run++) {
+        const fresh = createSearchService({
+          engine: new DynamoDBSearchIndex(metered, dynamo.tableNames.search),
+          items: meteredItems,
+        });
+        meter.take();
+        const started = performance.now();
+        await list(fresh);
+        cold.ms.push(performance.now() - started);
+        cold.units.push(meter.take().readUnits);
+      }
+      const warm = { ms: [] as number[], units: [] as number[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        await changeProject();
+        meter.take();
+        const started = performance.now();
+        await list(warmListing);
+        warm.ms.push(performance.now() - started);
+        warm.units.push(meter.take().readUnits);
+      }
+      listing[name] = {
+        warmMs: median(warm.ms),
+        warmReadUnits: median(warm.units),
+        coldMs: median(cold.ms),
+        coldReadUnits: median(cold.units),
+      };
+    }
+
     const readWholeIndexMs: number[] = [];
     let wholeIndex: SearchQueryResult['wholeIndex'] | undefined;
     for (let run = 0; run < 2; run++) {
@@ -305,6 +371,7 @@ export async function measureSearchQueries(): Promise<SearchQueryResult> {
         readWholeIndexMs: median(readWholeIndexMs),
       },
       wholeIndex: wholeIndex!,
+      listing,
       seedSeconds,
     };
   } finally {

@@ -76,6 +76,8 @@ export interface MeterTotals {
    * still 1 (or half).
    */
   readUnits: number;
+  /** The same by table and command (`items BatchGetCommand`), to tell where the reads go. */
+  readUnitsBy: Record<string, number>;
 }
 
 const zeroByCategory = () =>
@@ -106,6 +108,7 @@ export class WriteMeter {
       singleWrites: 0,
       reported: { writeUnits: 0, indexWriteUnits: 0 },
       readUnits: 0,
+      readUnitsBy: {},
     };
   }
 
@@ -127,7 +130,12 @@ export class WriteMeter {
         UnprocessedItems?: BatchWriteCommandInput['RequestItems'];
       };
       this.addReported(command, output.ConsumedCapacity);
-      this.totals.readUnits += readUnitsOf(command, output);
+      const read = readUnitsOf(command, output);
+      if (read > 0) {
+        this.totals.readUnits += read;
+        const by = `${this.logicalOf(command)} ${command.constructor.name}`;
+        this.totals.readUnitsBy[by] = (this.totals.readUnitsBy[by] ?? 0) + read;
+      }
       if (planned && before) {
         // What a BatchWriteItem left unprocessed was not written (its retry is billed then).
         const unprocessed = new Set(
@@ -144,6 +152,17 @@ export class WriteMeter {
         return property === 'send' ? send : Reflect.get(target, property, receiver);
       },
     });
+  }
+
+  /** The declared table a read names (`items`, `search`…), for the breakdown of read units. */
+  private logicalOf(command: { input: Record<string, unknown> }): string {
+    const name =
+      typeof command.input.TableName === 'string'
+        ? command.input.TableName
+        : Object.keys((command.input.RequestItems as Record<string, unknown> | undefined) ?? {})[0];
+    const declaration = name === undefined ? undefined : this.declarations.get(name);
+    const logical = Object.entries(tables).find(([, table]) => table === declaration)?.[0];
+    return logical ?? 'other';
   }
 
   /** The items a write command changes, or undefined for a read. */

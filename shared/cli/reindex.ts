@@ -1,13 +1,15 @@
-// `faultline search reindex`: rebuilds the search index from the items table, project by project,
-// through the indexer's own path (`indexItems`), with a progress bar and a cursor a rerun resumes from.
-// Every write is an idempotent upsert, so it is safe at any time, beside the running indexer.
+// `faultline search reindex`: rebuilds the search index from the items table, walked whole in one
+// pass (every project's items, or the named project's), through the indexer's own path
+// (`indexItems`), with a progress bar and a cursor a rerun resumes from. It reads the items table
+// itself, never the index it rebuilds: a lost or emptied index comes back whole. Every write is an
+// idempotent upsert, so it is safe at any time, beside the running indexer.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createProjectService } from '#shared/projects/service';
 import type { SearchIndexWriter } from '#shared/search/engine';
 import { type IndexReport, indexItems } from '#shared/search/indexer';
-import { countItemIds, DynamoDBItemRepository } from '#shared/store/items';
+import { countItemsByProject, scanItems } from '#shared/store/items';
 import { DynamoDBOccurrenceRepository } from '#shared/store/occurrences';
 import { DynamoDBPayloadCodec } from '#shared/store/payload-codec';
 import { DynamoDBProjectRepository, type Project } from '#shared/store/projects';
@@ -26,7 +28,7 @@ export const REINDEX_HELP = `Search index (faultline search reindex; by default 
   --items-table, --occurrences-table, --search-table <name>
                             a deployed stack's tables (with --projects-table and --region)`;
 
-/** Items read and indexed at a time; the cursor is written after each page. */
+/** Rows of the items table read and indexed at a time; the cursor is written after each page. */
 export const REINDEX_PAGE_SIZE = 100;
 
 export interface ReindexTables {
@@ -36,15 +38,16 @@ export interface ReindexTables {
   search: string;
 }
 
-/** Where a stopped run was: the last page it finished. */
+/** Where a stopped run was: after the last page it finished. */
 export interface ReindexCursor {
   /** The search table it wrote: a cursor of another stack's run is not this run's. */
   search_table: string;
   /** The project it was limited to (`--project`), or null for every project. */
   only_project: string | null;
-  project_id: number;
-  /** The lowest counter indexed in that project: the walk goes on below it. */
-  last_counter: number;
+  /** The items table's key the walk goes on after (a Scan's LastEvaluatedKey). */
+  after: { PK: string; SK: string };
+  /** Items walked before it, for the progress bar. */
+  done: number;
 }
 
 export interface ReindexOptions {
@@ -164,7 +167,6 @@ export async function runReindex(
   const scope = { search_table: deps.tables.search, only_project: options.project ?? null };
   const cursor = options.restart ? undefined : await readCursor(cursorFile, scope, progress);
 
-  const items = new DynamoDBItemRepository(deps.documents, deps.tables.items);
   const indexer = {
     engine: deps.engine,
     occurrences: new DynamoDBOccurrenceRepository(
@@ -181,53 +183,53 @@ export async function runReindex(
     occurrences_skipped: 0,
     resumed: cursor !== undefined,
   };
-  for (const project of projects) {
-    // Projects are walked in id order: the ones before the cursor's are done.
-    if (cursor && project.projectId < cursor.project_id) continue;
-    let below = cursor && project.projectId === cursor.project_id ? cursor.last_counter : undefined;
-    const total = await countItemIds(deps.documents, deps.tables.items, project.projectId);
-    let done =
-      below === undefined
-        ? 0
-        : total -
-          (await countItemIds(deps.documents, deps.tables.items, project.projectId, { belowCounter: below }));
-    const bar = progressBar(project.name, total, progress);
-    bar.show(done);
-    let indexed = 0;
-    for (;;) {
-      const page = await items.listIds(project.projectId, {
-        limit: options.pageSize ?? REINDEX_PAGE_SIZE,
-        exclusiveStartCounter: below,
+  const names = new Map(projects.map((project) => [project.projectId, project.name]));
+  const only = options.project ? projects[0]?.projectId : undefined;
+  // One walk of the whole table: its items come in the table's order, every project's mixed, so the
+  // bar counts them all (a first walk, of the project ids alone, gives the total).
+  const counts = await countItemsByProject(deps.documents, deps.tables.items, { projectId: only });
+  const total = [...counts].reduce((sum, [projectId, count]) => sum + (names.has(projectId) ? count : 0), 0);
+  const indexed = new Map<number, number>();
+  let done = cursor?.done ?? 0;
+  let after: Record<string, unknown> | undefined = cursor?.after;
+  const bar = progressBar(options.project ?? 'every project', total, progress);
+  bar.show(done);
+  do {
+    const page = await scanItems(deps.documents, deps.tables.items, {
+      projectId: only,
+      limit: options.pageSize ?? REINDEX_PAGE_SIZE,
+      start: after,
+    });
+    // An item is listed once it has its number; items of a project no longer listed are left out.
+    const found = page.items.filter((item) => item.counter !== null && names.has(item.project_id));
+    const report: IndexReport = await indexItems(
+      indexer,
+      found.map((item) => ({
+        item,
+        writeDocument: true,
+        occurrenceIds: item.last_occurrence_id ? [item.last_occurrence_id] : [],
+      })),
+    );
+    summary.documents_written += report.documents;
+    summary.facets_written += report.facets;
+    summary.occurrences_skipped += report.occurrencesSkipped;
+    for (const item of found) indexed.set(item.project_id, (indexed.get(item.project_id) ?? 0) + 1);
+    done += found.length;
+    after = page.next;
+    if (after) {
+      await writeCursor(cursorFile, {
+        ...scope,
+        after: { PK: String(after.PK), SK: String(after.SK) },
+        done,
       });
-      if (page.ids.length === 0) break;
-      const found = [...(await items.getMany(page.ids, { consistent: true })).values()].filter(
-        (item) => item.project_id === project.projectId && item.counter !== null,
-      );
-      const report: IndexReport = await indexItems(
-        indexer,
-        found.map((item) => ({
-          item,
-          writeDocument: true,
-          occurrenceIds: item.last_occurrence_id ? [item.last_occurrence_id] : [],
-        })),
-      );
-      summary.documents_written += report.documents;
-      summary.facets_written += report.facets;
-      summary.occurrences_skipped += report.occurrencesSkipped;
-      indexed += found.length;
-      done += page.ids.length;
-      below = Math.min(
-        ...found.map((item) => item.counter as number),
-        page.lastCounter ?? Number.POSITIVE_INFINITY,
-      );
-      if (!Number.isFinite(below)) break;
-      await writeCursor(cursorFile, { ...scope, project_id: project.projectId, last_counter: below });
-      bar.show(done);
-      if (page.lastCounter === undefined) break;
     }
-    bar.end(done);
-    summary.projects.push({ project_id: project.projectId, name: project.name, items: indexed });
-    summary.items += indexed;
+    bar.show(done);
+  } while (after);
+  bar.end(done);
+  for (const project of projects) {
+    const items = indexed.get(project.projectId) ?? 0;
+    summary.projects.push({ project_id: project.projectId, name: project.name, items });
+    summary.items += items;
   }
   await rm(cursorFile, { force: true });
   return summary;
@@ -254,9 +256,7 @@ async function readCursor(
     progress.write(`faultline: ${file} is another run's (another table or --project); starting over\n`);
     return undefined;
   }
-  progress.write(
-    `faultline: resuming from ${file} (project ${cursor.project_id}, below #${cursor.last_counter})\n`,
-  );
+  progress.write(`faultline: resuming from ${file} (${cursor.done} items done)\n`);
   return cursor;
 }
 
@@ -266,8 +266,9 @@ function parseCursor(text: string): ReindexCursor | undefined {
     if (
       typeof value?.search_table === 'string' &&
       (value.only_project === null || typeof value.only_project === 'string') &&
-      Number.isSafeInteger(value.project_id) &&
-      Number.isSafeInteger(value.last_counter)
+      typeof value.after?.PK === 'string' &&
+      typeof value.after.SK === 'string' &&
+      Number.isSafeInteger(value.done)
     ) {
       return value as ReindexCursor;
     }

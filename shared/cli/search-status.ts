@@ -22,17 +22,20 @@ export interface ProjectIndexStatus {
   documents: number;
 }
 
-/** Each project's items (by the items table's ByProject index) and the documents its index holds. */
+/**
+ * Each project's numbered items (counted by one walk of the items table itself, never by the index
+ * it is compared with) and the documents its index holds.
+ */
 export async function projectIndexStatuses(
   projects: Array<{ projectId: number; name: string }>,
-  countItems: (projectId: number) => Promise<number>,
-  index: SearchIndexReader,
+  itemCounts: ReadonlyMap<number, number>,
+  index: Pick<SearchIndexReader, 'countDocuments'>,
 ): Promise<ProjectIndexStatus[]> {
   return Promise.all(
     projects.map(async (project) => ({
       project_id: project.projectId,
       name: project.name,
-      items: await countItems(project.projectId),
+      items: itemCounts.get(project.projectId) ?? 0,
       documents: await index.countDocuments(project.projectId),
     })),
   );
@@ -194,7 +197,7 @@ export async function runSearchStatus(
     { createDocumentClient },
     { DynamoDBProjectRepository },
     { DynamoDBSearchIndex },
-    { countItemIds },
+    { countItemsByProject },
   ] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('#shared/aws/clients'),
@@ -213,7 +216,7 @@ export async function runSearchStatus(
   const projects = await new DynamoDBProjectRepository(documents, projectsTable).listProjects();
   const statuses = await projectIndexStatuses(
     projects,
-    (projectId) => countItemIds(documents, itemsTable, projectId),
+    await countItemsByProject(documents, itemsTable),
     new DynamoDBSearchIndex(documents, searchTable),
   );
   context.print(`search engine: dynamodb (table ${searchTable})`);

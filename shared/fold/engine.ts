@@ -316,7 +316,16 @@ export class FoldEngine {
       let counter = await this.storage.takeItemNumbers(projectId, projectCreations.length);
       for (const records of projectCreations) {
         const itemId = records[0]!.occurrence.itemId;
-        const people = await this.newPeople(itemId, records, new Set(), batch, plan.start);
+        // People who all fit in a new item's own row need no read of their markers: an item that
+        // does not exist yet has markers only for people past its row (an earlier attempt of this
+        // step, whose markers count as new anyway, or a fold racing to create it, whose creation
+        // then overtakes this one), so the read could change nothing, and it billed every new
+        // error with a person a consistent read of a row that is not there.
+        const candidates = peopleNotInItemRow(records, new Set());
+        const people =
+          candidates.size <= this.peopleInItemRow
+            ? candidates
+            : await this.newPeople(itemId, records, new Set(), batch, plan.start);
         const { inItemRow, marked } = placePeople(people, this.peopleInItemRow);
         const newlyMarked = await this.storage.markPeople(itemId, marked);
         newItems.push({

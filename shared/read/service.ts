@@ -21,12 +21,14 @@ export interface ReadServiceDeps {
   occurrences: OccurrenceRepository;
   deploys: DeployRepository;
   counts: CountRepository;
-  /** `GET /api/1/items?query=…`: the search service, on the configured engine. */
+  /**
+   * `GET /api/1/items` (a search with `query=`, else the listing by counter) and `item_by_counter`:
+   * the search service, on the configured engine, whose index is the only one by counter.
+   */
   search: SearchService;
   now?: () => number;
 }
 
-const ITEMS_PER_PAGE = 100;
 const INSTANCES_PER_PAGE = 20;
 const DEPLOYS_PER_PAGE = 20;
 const MAX_PAGE = 1000;
@@ -98,35 +100,13 @@ export function createReadService(deps: ReadServiceDeps) {
     const projectId = await authorize(token);
     const filters = parseInput(itemListQuerySchema, query, 'query');
     // A search (newest activity first) when there is something to search for; else the listing
-    // (newest item first), whose filters are read from the items table itself.
+    // (newest item first), found through the search index, its filters compared with the item rows.
     if (filters.query !== undefined && filters.query.trim() !== '') {
       const found = await deps.search.search(projectId, { ...filters, query: filters.query ?? '' });
       return { items: found.items.map(itemResource), page: found.page };
     }
-    const wanted = filters.page * ITEMS_PER_PAGE;
-    const matching: ItemRecord[] = [];
-    let startCounter: number | undefined;
-    do {
-      const { ids, lastCounter } = await deps.items.listIds(projectId, {
-        limit: ITEMS_PER_PAGE,
-        exclusiveStartCounter: startCounter,
-      });
-      const found = await deps.items.getMany(ids);
-      for (const id of ids) {
-        const item = found.get(id);
-        if (!item) continue;
-        if (filters.status && item.status !== filters.status) continue;
-        if (filters.level && item.level !== filters.level) continue;
-        if (filters.environment && item.environment !== filters.environment) continue;
-        if (filters.framework && item.framework !== filters.framework) continue;
-        matching.push(item);
-      }
-      startCounter = lastCounter;
-    } while (startCounter !== undefined && matching.length < wanted);
-    return {
-      items: matching.slice(wanted - ITEMS_PER_PAGE, wanted).map(itemResource),
-      page: filters.page,
-    };
+    const items = await deps.search.listByCounter(projectId, filters);
+    return { items: items.map(itemResource), page: filters.page };
   }
 
   async function getItem(token: string | undefined, itemId: string | undefined) {
@@ -137,7 +117,7 @@ export function createReadService(deps: ReadServiceDeps) {
   async function getItemByCounter(token: string | undefined, counter: string | undefined) {
     const projectId = await authorize(token);
     const number = parseInput(positiveId, counter, 'counter');
-    const item = await deps.items.findByCounter(projectId, number);
+    const item = await deps.search.itemByCounter(projectId, number);
     if (!item) throw new NotFoundError(`item #${number} not found`);
     return itemResource(item);
   }

@@ -50,6 +50,21 @@ export interface SearchIndexReader {
   candidates(projectId: number, query: SearchQuery, options: { limit: number }): Promise<SearchCandidates>;
   /** How many items of the project the index holds (`search status`). */
   countDocuments(projectId: number): Promise<number>;
+  /**
+   * The plain item listing (`GET /api/1/items` without a query): the project's numbered items,
+   * highest counter first, those below `below` when it is given, at most `limit`. The items table
+   * has no index of its own by counter: the search index is the listing's.
+   */
+  itemsByCounter(projectId: number, options: { limit: number; below?: number }): Promise<CounterPage>;
+  /** The id of the project's item numbered `counter` (`item_by_counter`), or undefined. */
+  itemIdOfCounter(projectId: number, counter: number): Promise<number | undefined>;
+}
+
+/** A page of a project's items by counter, highest first. */
+export interface CounterPage {
+  items: Array<{ item_id: number; counter: number }>;
+  /** More items follow below the page's last counter. */
+  more: boolean;
 }
 
 export type SearchEngine = SearchIndexWriter & SearchIndexReader;

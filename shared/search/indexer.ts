@@ -45,8 +45,8 @@ export class SearchIndexerError extends Error {
 
 /** Occurrences read per item per batch at most: a busy item's facets come from its newest ones. */
 export const MAX_OCCURRENCES_PER_ITEM = 5;
-/** Occurrences read at once. */
-const CONCURRENT_READS = 16;
+/** Occurrences read at once: a batch of 100 new errors reads 100, and the function waits on them. */
+const CONCURRENT_READS = 32;
 
 /** Where the indexer reads an occurrence's Rollbar data (the occurrence repository). */
 export interface IndexedOccurrences {
@@ -66,6 +66,11 @@ export interface ItemToIndex {
   writeDocument: boolean;
   /** Occurrences whose values its facets take, oldest first (the newest come first in the facets). */
   occurrenceIds: string[];
+  /**
+   * The item is new to the index (its first numbered image is in these records): it has no entry to
+   * merge into, so its entry is written from its occurrences' values without reading one first.
+   */
+  newToIndex?: boolean;
 }
 
 export interface IndexReport {
@@ -160,10 +165,10 @@ async function facetsToWrite(
   const toWrite = new Map<ItemRecord, { facets: Facets; changed: boolean }>();
   await Promise.all(
     [...byProject].map(async ([projectId, entries]) => {
-      const held = await deps.engine.readFacets(
-        projectId,
-        entries.map(({ item }) => item.id),
-      );
+      // A new item's entry cannot exist yet: reading it would bill a read (a consistent one, on
+      // DynamoDB) for nothing on every new error. A redelivered batch writes the same entry again.
+      const toRead = entries.filter((entry) => !entry.newToIndex).map(({ item }) => item.id);
+      const held = toRead.length > 0 ? await deps.engine.readFacets(projectId, toRead) : new Map();
       for (const { item, writeDocument } of entries) {
         const before = held.get(item.id) ?? emptyFacets();
         const merged = mergeFacets(before, brought.get(item) ?? emptyFacets());
@@ -265,11 +270,12 @@ export function itemsToIndexOf(records: readonly DynamoDBRecord[]): ItemToIndex[
   for (const { before, after, occurrenceIds } of changes.values()) {
     if (!isNumbered(after)) continue;
     const item = toItemRecord(after);
+    const newToIndex = !isNumbered(before);
     const writeDocument =
-      !isNumbered(before) || !sameDocument(indexedDocumentOf(toItemRecord(before)), indexedDocumentOf(item));
+      newToIndex || !sameDocument(indexedDocumentOf(toItemRecord(before)), indexedDocumentOf(item));
     // Each occurrence once, in the order the records brought them (a retried fold step brings one again).
     const unique = [...new Set(occurrenceIds.reverse())].reverse();
-    items.push({ item, writeDocument, occurrenceIds: unique });
+    items.push({ item, writeDocument, occurrenceIds: unique, newToIndex });
   }
   return items;
 }

@@ -1,6 +1,7 @@
 // The search service: a project's items that match what a user typed, newest activity first, a page
-// at a time. The engine proposes candidates; each is re-checked against the items table, so a lagging
-// index never shows a stale status, level or count. Behind `GET /api/1/items?query=` and the CLI.
+// at a time, and the plain listing by counter. The engine proposes candidates; each is re-checked
+// against the items table, so a lagging index never shows a stale status, level or count. Behind
+// `GET /api/1/items` (with or without `query=`), `item_by_counter` and the CLI.
 import type { Level } from '#shared/domain/levels';
 import { ValidationError } from '#shared/errors';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
@@ -52,6 +53,24 @@ export interface SearchResults {
   /** More items match beyond this page (or may: see `MAX_EXTRA_CANDIDATES`). */
   more: boolean;
 }
+
+/** The plain listing's filters (`GET /api/1/items` without a query), each compared with the item row. */
+export interface ListingParameters {
+  status?: ItemStatus;
+  level?: Level;
+  environment?: string;
+  framework?: string;
+  /** From 1. */
+  page: number;
+}
+
+/**
+ * Entries a filtered listing asks the index for at first; then as many as the items still wanted at
+ * the rate they passed so far, up to `MAX_LISTING_READ`: the filters are the item rows', so the index
+ * cannot tell how many pass.
+ */
+const FIRST_LISTING_READ = SEARCH_PAGE_SIZE;
+const MAX_LISTING_READ = 1_000;
 
 export interface SearchServiceDeps {
   engine: SearchIndexReader;
@@ -141,7 +160,63 @@ export function createSearchService(deps: SearchServiceDeps) {
     }
   }
 
-  return { search };
+  /**
+   * A page of the project's items, highest counter first (newest item first), as the items table
+   * holds them. The index finds them (the items table has no index by counter), so an item is listed
+   * once the indexer has written its entry, about a second after the fold made it. Without filters
+   * only the page's items are read; with filters, items are read a batch at a time from the top until
+   * the page is full, each kept when its row passes them all.
+   */
+  async function listByCounter(projectId: number, parameters: ListingParameters): Promise<ItemRecord[]> {
+    const wanted = parameters.page * SEARCH_PAGE_SIZE;
+    const passes = (item: ItemRecord) =>
+      item.project_id === projectId &&
+      (parameters.status === undefined || item.status === parameters.status) &&
+      (parameters.level === undefined || item.level === parameters.level) &&
+      (parameters.environment === undefined || item.environment === parameters.environment) &&
+      (parameters.framework === undefined || item.framework === parameters.framework);
+    const filtered =
+      parameters.status !== undefined ||
+      parameters.level !== undefined ||
+      parameters.environment !== undefined ||
+      parameters.framework !== undefined;
+    if (!filtered) {
+      const { items } = await deps.engine.itemsByCounter(projectId, { limit: wanted });
+      const ids = items.slice(wanted - SEARCH_PAGE_SIZE).map((entry) => entry.item_id);
+      const found = await deps.items.getMany(ids);
+      return ids.map((id) => found.get(id)).filter((item): item is ItemRecord => !!item && passes(item));
+    }
+    const matching: ItemRecord[] = [];
+    let below: number | undefined;
+    let read = 0;
+    for (let limit = FIRST_LISTING_READ; matching.length < wanted; ) {
+      const page = await deps.engine.itemsByCounter(projectId, { limit, below });
+      const found = await deps.items.getMany(page.items.map((entry) => entry.item_id));
+      for (const { item_id } of page.items) {
+        const item = found.get(item_id);
+        if (item && passes(item)) matching.push(item);
+      }
+      read += page.items.length;
+      const last = page.items.at(-1);
+      if (!page.more || !last) break;
+      below = last.counter;
+      // The next batch as large as the items still wanted at the rate they have passed so far (each
+      // item read is half a read unit), at least 100 and at most 1,000.
+      const rate = matching.length / read;
+      const needed = rate > 0 ? Math.ceil((wanted - matching.length) / rate) : limit * 2;
+      limit = Math.min(MAX_LISTING_READ, Math.max(FIRST_LISTING_READ, needed));
+    }
+    return matching.slice(wanted - SEARCH_PAGE_SIZE, wanted);
+  }
+
+  /** The project's item numbered `counter`, as the items table holds it, or undefined. */
+  async function itemByCounter(projectId: number, counter: number): Promise<ItemRecord | undefined> {
+    const itemId = await deps.engine.itemIdOfCounter(projectId, counter);
+    const item = itemId === undefined ? undefined : await deps.items.get(itemId);
+    return item?.project_id === projectId && item.counter === counter ? item : undefined;
+  }
+
+  return { search, listByCounter, itemByCounter };
 }
 
 /**

@@ -1,16 +1,13 @@
-// Items in the items table: reading them by id, by counter and by project, and writing the changes
-// made by hand that the item rules (`#shared/items/rules`) planned.
+// Items in the items table: reading them by id, walking the table, and writing the changes made by
+// hand that the item rules (`#shared/items/rules`) planned. The table has no index: the listing by
+// counter is the search index's (`#shared/search/service`).
 import { ConditionalCheckFailedException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Level } from '#shared/domain/levels';
 import type { ItemRecord, ItemStatus } from '#shared/items/item';
 import type { UserChangePlan } from '#shared/items/rules';
-import { itemsByProjectIndex as byProject } from '#shared/wiring/tables';
 import { backOff, batchGetAll } from './batch-get';
 import { itemKeys } from './keys';
-
-// The index's key attributes by the names the tables declaration gives them, so the two cannot drift.
-const byProjectNames = { '#pk': byProject.partitionKey.name, '#counter': byProject.sortKey.name };
 
 /**
  * Tries of a change made by hand. While the fold's transaction holds a busy item, an UpdateItem on
@@ -25,17 +22,8 @@ const USER_CHANGE_ATTEMPTS = 5;
 export interface ItemRepository {
   get(itemId: number, options?: { consistent?: boolean }): Promise<ItemRecord | undefined>;
   getMany(itemIds: number[], options?: { consistent?: boolean }): Promise<Map<number, ItemRecord>>;
-  findByCounter(projectId: number, counter: number): Promise<ItemRecord | undefined>;
   /** Writes a change someone asked for, as planned; undefined when the project has no such item. */
   applyUserChange(plan: UserChangePlan): Promise<ItemRecord | undefined>;
-  /** A project's items, newest counter first. */
-  listIds(
-    projectId: number,
-    options: { limit: number; exclusiveStartCounter?: number },
-  ): Promise<{
-    ids: number[];
-    lastCounter: number | undefined;
-  }>;
 }
 
 export class DynamoDBItemRepository implements ItemRepository {
@@ -96,82 +84,88 @@ export class DynamoDBItemRepository implements ItemRepository {
       }
     }
   }
+}
 
-  async findByCounter(projectId: number, counter: number): Promise<ItemRecord | undefined> {
-    const result = await this.documents.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: byProject.indexName,
-        KeyConditionExpression: '#pk = :pk AND #counter = :counter',
-        ExpressionAttributeNames: byProjectNames,
-        ExpressionAttributeValues: { ':pk': itemKeys.byProjectPartition(projectId), ':counter': counter },
-      }),
-    );
-    const key = result.Items?.[0];
-    return key ? this.get(Number(String(key.PK).slice('ITEM#'.length))) : undefined;
-  }
+/** A page of a walk of the items table: the items it held, and where the next page starts. */
+export interface ItemScanPage {
+  items: ItemRecord[];
+  /** The key the next page starts after (the Scan's LastEvaluatedKey); undefined at the end. */
+  next: Record<string, unknown> | undefined;
+}
 
-  async listIds(
-    projectId: number,
-    options: { limit: number; exclusiveStartCounter?: number },
-  ): Promise<{ ids: number[]; lastCounter: number | undefined }> {
-    const result = await this.documents.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: byProject.indexName,
-        KeyConditionExpression:
-          options.exclusiveStartCounter === undefined ? '#pk = :pk' : '#pk = :pk AND #counter < :start',
-        ExpressionAttributeNames:
-          options.exclusiveStartCounter === undefined ? { '#pk': byProjectNames['#pk'] } : byProjectNames,
-        ExpressionAttributeValues: {
-          ':pk': itemKeys.byProjectPartition(projectId),
-          ...(options.exclusiveStartCounter === undefined ? {} : { ':start': options.exclusiveStartCounter }),
-        },
-        ScanIndexForward: false,
-        Limit: options.limit,
-      }),
-    );
-    const rows = result.Items ?? [];
-    return {
-      ids: rows.map((row) => Number(String(row.PK).slice('ITEM#'.length))),
-      lastCounter: result.LastEvaluatedKey ? Number(rows.at(-1)?.[byProject.sortKey.name]) : undefined,
-    };
-  }
+/** Only item rows (the table also holds deploys), of one project when it is named. */
+function itemFilter(projectId: number | undefined) {
+  return {
+    FilterExpression: projectId === undefined ? '#entity = :item' : '#entity = :item AND #project = :project',
+    ExpressionAttributeNames: {
+      '#entity': 'entity',
+      ...(projectId === undefined ? {} : { '#project': 'project_id' }),
+    },
+    ExpressionAttributeValues: {
+      ':item': 'item',
+      ...(projectId === undefined ? {} : { ':project': projectId }),
+    },
+  };
 }
 
 /**
- * How many numbered items the project has (below `belowCounter` when given): read from the same
- * index as `listIds`, keys only, for a progress bar over a walk of it.
+ * One page of a walk of the items table itself, for `faultline search reindex`: the table has no
+ * index by project (the search index is the listing's, and a reindex must not read what it
+ * rebuilds). `limit` rows are read a page, items or not, consistently: the index gets each item as
+ * it is now.
  */
-export async function countItemIds(
+export async function scanItems(
   documents: DynamoDBDocumentClient,
   tableName: string,
-  projectId: number,
-  options: { belowCounter?: number } = {},
-): Promise<number> {
-  let count = 0;
+  options: { projectId?: number; limit: number; start?: Record<string, unknown> },
+): Promise<ItemScanPage> {
+  const page = await documents.send(
+    new ScanCommand({
+      TableName: tableName,
+      ...itemFilter(options.projectId),
+      Limit: options.limit,
+      ExclusiveStartKey: options.start,
+      ConsistentRead: true,
+    }),
+  );
+  return { items: (page.Items ?? []).map(toItemRecord), next: page.LastEvaluatedKey };
+}
+
+/**
+ * How many numbered items each project has (one, when named), from one walk of the items table: the
+ * reindex's progress bar and `faultline search status`. A Scan bills what it reads, whatever it
+ * returns: about a read unit per 8 KB of the table (eventually consistent).
+ */
+export async function countItemsByProject(
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  options: { projectId?: number } = {},
+): Promise<Map<number, number>> {
+  const filter = itemFilter(options.projectId);
+  const counts = new Map<number, number>();
   let start: Record<string, unknown> | undefined;
   do {
     const page = await documents.send(
-      new QueryCommand({
+      new ScanCommand({
         TableName: tableName,
-        IndexName: byProject.indexName,
-        KeyConditionExpression:
-          options.belowCounter === undefined ? '#pk = :pk' : '#pk = :pk AND #counter < :below',
-        ExpressionAttributeNames:
-          options.belowCounter === undefined ? { '#pk': byProjectNames['#pk'] } : byProjectNames,
-        ExpressionAttributeValues: {
-          ':pk': itemKeys.byProjectPartition(projectId),
-          ...(options.belowCounter === undefined ? {} : { ':below': options.belowCounter }),
+        ...filter,
+        FilterExpression: `${filter.FilterExpression} AND attribute_exists(#counter)`,
+        ExpressionAttributeNames: {
+          ...filter.ExpressionAttributeNames,
+          '#counter': 'counter',
+          '#p': 'project_id',
         },
-        Select: 'COUNT',
+        ProjectionExpression: '#p',
         ExclusiveStartKey: start,
       }),
     );
-    count += page.Count ?? 0;
+    for (const row of page.Items ?? []) {
+      const projectId = Number(row.project_id);
+      counts.set(projectId, (counts.get(projectId) ?? 0) + 1);
+    }
     start = page.LastEvaluatedKey;
   } while (start);
-  return count;
+  return counts;
 }
 
 export function toItemRecord(row: Record<string, unknown>): ItemRecord {

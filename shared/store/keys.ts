@@ -1,5 +1,4 @@
 // Every key layout of every table, built here and nowhere else.
-import { itemsByProjectIndex } from '#shared/wiring/tables';
 
 export interface Key {
   PK: string;
@@ -32,12 +31,6 @@ export const rateLimitKeys = {
 
 export const itemKeys = {
   item: (itemId: number): Key => ({ PK: `ITEM#${itemId}`, SK: 'ITEM' }),
-  /** Index key that lists a project's items by counter (set once, when the counter is taken). */
-  byProject: (projectId: number, counter: number) => ({
-    [itemsByProjectIndex.partitionKey.name]: `PROJECT#${projectId}#ITEMS`,
-    [itemsByProjectIndex.sortKey.name]: counter,
-  }),
-  byProjectPartition: (projectId: number) => `PROJECT#${projectId}#ITEMS`,
   deploy: (projectId: number, deployId: number): Key => ({
     PK: `PROJECT#${projectId}#DEPLOYS`,
     SK: `DEPLOY#${pad(deployId)}`,

@@ -44,7 +44,7 @@ import {
   LAST_SEEN_STEP_SECONDS,
   type SearchDocument,
 } from '#shared/search/document';
-import type { SearchCandidates, SearchEngine, SearchEntry } from '#shared/search/engine';
+import type { CounterPage, SearchCandidates, SearchEngine, SearchEntry } from '#shared/search/engine';
 import { matchesQuery } from '#shared/search/match';
 import type { SearchQuery, SearchTerm } from '#shared/search/query';
 import { DEFAULT_SEARCH_CACHE_ROWS, SearchRangeCache } from '#shared/search/range-cache';
@@ -62,6 +62,8 @@ import { queryAll } from './query-all';
 
 /** BatchWriteItem's limit. */
 const WRITES_PER_BATCH = 25;
+/** BatchWriteItem calls in flight at once. */
+const BATCH_WRITES_IN_FLIGHT = 4;
 /** Single-row updates (one part of an entry) in flight at once. */
 const CONCURRENT_UPDATES = 16;
 
@@ -359,10 +361,7 @@ export class DynamoDBSearchIndex implements SearchEngine {
     options: { limit: number },
   ): Promise<SearchCandidates> {
     const { lenient, negatedWords } = engineQuery(query);
-    const entries =
-      this.cache.maxRows === 0 || this.cache.isTooBig(projectId)
-        ? await this.uncachedEntries(projectId, lenient)
-        : (await this.readRanges(projectId, await this.readVersions(projectId))).flat();
+    const entries = await this.entriesOf(projectId, lenient);
     const withFacets = needsFacets(lenient.terms);
     const matching = entries.filter(
       (entry) =>
@@ -387,6 +386,39 @@ export class DynamoDBSearchIndex implements SearchEngine {
       }),
       more: matching.length > options.limit,
     };
+  }
+
+  /**
+   * The listing: every entry of the project (through the cache, as a search reads them), sorted by
+   * counter in memory. A warm container reads the version row and the ranges written since; a cold
+   * one the project's index whole (see docs/search.md, "The item listing").
+   */
+  async itemsByCounter(projectId: number, options: { limit: number; below?: number }): Promise<CounterPage> {
+    const below = options.below ?? Number.POSITIVE_INFINITY;
+    const numbered: Array<{ item_id: number; counter: number }> = [];
+    for (const { document } of await this.entriesOf(projectId, { terms: [] })) {
+      if (document.counter !== null && document.counter < below)
+        numbered.push({ item_id: document.item_id, counter: document.counter });
+    }
+    numbered.sort((a, b) => b.counter - a.counter || b.item_id - a.item_id);
+    return { items: numbered.slice(0, options.limit), more: numbered.length > options.limit };
+  }
+
+  async itemIdOfCounter(projectId: number, counter: number): Promise<number | undefined> {
+    const entries = await this.entriesOf(projectId, {
+      terms: [{ kind: 'counter', value: counter, negated: false }],
+    });
+    return entries.find((entry) => entry.document.counter === counter)?.document.item_id;
+  }
+
+  /**
+   * The project's entries a query may match: through the cache (every entry, the query not applied),
+   * or, for a project too big for it, its partitions narrowed by DynamoDB to what the query names.
+   */
+  private async entriesOf(projectId: number, query: SearchQuery): Promise<ReadEntry[]> {
+    if (this.cache.maxRows === 0 || this.cache.isTooBig(projectId))
+      return this.uncachedEntries(projectId, query);
+    return (await this.readRanges(projectId, await this.readVersions(projectId))).flat();
   }
 
   /**
@@ -535,13 +567,13 @@ export class DynamoDBSearchIndex implements SearchEngine {
   }
 
   /**
-   * Puts every row, 25 a call, unprocessed ones retried with back-off. A key given twice is written
+   * Puts every row, 25 a call and 4 calls at once, unprocessed ones retried with back-off. A key given twice is written
    * once, with its last row (a batch may not name a key twice).
    */
   private async writeAll(given: Record<string, unknown>[]): Promise<void> {
     const rows = [...new Map(given.map((row) => [`${row.PK}|${row.SK}`, row])).values()];
-    for (let start = 0; start < rows.length; start += WRITES_PER_BATCH) {
-      let pending = rows.slice(start, start + WRITES_PER_BATCH).map((row) => ({ PutRequest: { Item: row } }));
+    const write = async (batch: Record<string, unknown>[]) => {
+      let pending = batch.map((row) => ({ PutRequest: { Item: row } }));
       for (let attempt = 0; pending.length > 0; attempt++) {
         const result = await this.documents.send(
           new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }),
@@ -549,6 +581,17 @@ export class DynamoDBSearchIndex implements SearchEngine {
         pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
         if (pending.length > 0) await backOff(attempt);
       }
+    };
+    // A few batches at once: an indexer batch of 100 new items is 4 of them, and the function is
+    // billed for the time it waits on them.
+    const span = WRITES_PER_BATCH * BATCH_WRITES_IN_FLIGHT;
+    for (let start = 0; start < rows.length; start += span) {
+      const batches: Record<string, unknown>[][] = [];
+      for (let at = start; at < Math.min(rows.length, start + span); at += WRITES_PER_BATCH)
+        batches.push(rows.slice(at, at + WRITES_PER_BATCH));
+      // Every batch settles before a failure is thrown: none is left running after the call.
+      const outcomes = await Promise.allSettled(batches.map(write));
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     }
   }
 

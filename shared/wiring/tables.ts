@@ -29,17 +29,6 @@ const pkSk: KeyDeclaration = {
   sortKey: { name: 'SK', type: 'S' },
 };
 
-/**
- * Lists a project's items by their counter (#1, #2, …): the items API's listing and `item_by_counter`.
- * Named on its own so the repository queries it by the names declared here.
- */
-export const itemsByProjectIndex = {
-  indexName: 'ByProject',
-  partitionKey: { name: 'GSI1PK', type: 'S' },
-  sortKey: { name: 'GSI1SK', type: 'N' },
-  projection: 'KEYS_ONLY',
-} as const satisfies GlobalIndexDeclaration;
-
 export const tables = {
   /** Projects, hashed access tokens and per-project counters. Read in every region. */
   projects: {
@@ -57,7 +46,9 @@ export const tables = {
     logicalId: 'ItemsTable',
     envVar: 'ITEMS_TABLE',
     ...pkSk,
-    globalIndexes: [itemsByProjectIndex],
+    // No index: the listing by counter is the search index's, which holds every numbered item
+    // already (its `ByProject` index, dropped, cost each new item one more write unit; docs/DECISIONS.md).
+    globalIndexes: [],
     stream: 'NEW_AND_OLD_IMAGES',
   },
   /**
@@ -87,10 +78,10 @@ export const tables = {
     timeToLiveAttribute: 'expires_at',
   },
   /**
-   * The default search engine's index: one small document per item (its own fields, the title
-   * tokenized) and one facets row (values its occurrences carried), in a few partitions per project
-   * that a search reads in parallel. Written by the search indexer from the items stream; rebuilt
-   * whole by `faultline search reindex` at any time.
+   * The default search engine's index: one entry per numbered item (its own fields and the values its
+   * occurrences carried, one row), in a few partitions per project that a search reads in parallel.
+   * Also the plain item listing's and `item_by_counter`'s index. Written by the search indexer from
+   * the items stream; rebuilt whole by `faultline search reindex` at any time.
    */
   search: {
     logicalId: 'SearchTable',

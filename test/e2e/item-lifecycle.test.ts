@@ -78,8 +78,8 @@ async function report(
     expect(answer.status).toBe(200);
   }
   await stack.idle();
-  // The listing reads the ByProject index, which DynamoDB updates after the item (eventually
-  // consistent): a new item may take a moment to be listed after the pipeline is idle.
+  // The listing reads the search index, which the indexer writes after the fold made the item
+  // (eventually consistent): a new item may take a moment to be listed after the pipeline is idle.
   for (let attempt = 0; ; attempt++) {
     const listed = await call('GET', '/api/1/items', tokens.read);
     const item = (listed.body.result as { items: Array<Item & { title: string }> }).items.find((candidate) =>

@@ -2,8 +2,8 @@
 // as OpenSearch documents it (paths, the NDJSON bulk body ending in a newline and its content type,
 // routing on an index that requires it, a strict mapping, optionally a SigV4 signature for `es`),
 // keeps the documents, and answers in OpenSearch's shapes (bulk items, mget docs, hits, counts,
-// `{"error":{type,reason},"status"}`). Searches filter by project id and sort newest first: it does not
-// evaluate the rest of the query DSL (the query builder is unit-tested).
+// `{"error":{type,reason},"status"}`). Searches filter by project id (and counter) and sort newest first
+// or by counter: it does not evaluate the rest of the query DSL (the query builder is unit-tested).
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -225,12 +225,32 @@ export async function startFakeOpenSearch(options: FakeOpenSearchOptions = {}): 
   function projectHits(index: string, body: { query?: unknown }): StoredDocument[] | Answer {
     const documents = indices.get(index);
     if (!documents) return notFoundIndex(index);
-    const filter = (body.query as { bool?: { filter?: Array<{ term?: { project_id?: number } }> } })?.bool
-      ?.filter;
+    const filter = (
+      body.query as {
+        bool?: {
+          filter?: Array<{
+            term?: { project_id?: number; counter?: number };
+            range?: { counter?: { gte?: number; lt?: number } };
+          }>;
+        };
+      }
+    )?.bool?.filter;
     const projectId = filter?.find((clause) => clause.term?.project_id !== undefined)?.term?.project_id;
-    return [...documents.values()].filter(
-      (document) => projectId === undefined || document.source.project_id === projectId,
-    );
+    // Of the rest of the DSL, the counter's clauses (the item listing's): a term and a range.
+    const counter = filter?.find((clause) => clause.term?.counter !== undefined)?.term?.counter;
+    const range = filter?.find((clause) => clause.range?.counter !== undefined)?.range?.counter;
+    return [...documents.values()].filter((document) => {
+      if (projectId !== undefined && document.source.project_id !== projectId) return false;
+      const held = document.source.counter;
+      if (counter !== undefined && held !== counter) return false;
+      if (range) {
+        // A document without a counter (null or missing) is outside any range, as in OpenSearch.
+        if (typeof held !== 'number') return false;
+        if (range.gte !== undefined && held < range.gte) return false;
+        if (range.lt !== undefined && held >= range.lt) return false;
+      }
+      return true;
+    });
   }
 
   function answer(request: Omit<OpenSearchRequest, 'status'>): Answer {
@@ -315,9 +335,15 @@ export async function startFakeOpenSearch(options: FakeOpenSearchOptions = {}): 
       const body = json();
       const hits = projectHits(index, body);
       if (!Array.isArray(hits)) return hits;
+      // Newest first by last-seen, or by counter when the request sorts by it (the listing).
+      const byCounter =
+        Array.isArray(body.sort) &&
+        Object.keys((body.sort as Array<Record<string, unknown>>)[0] ?? {})[0] === 'counter';
       const sorted = hits.sort(
         (a, b) =>
-          Number(b.source.last_seen) - Number(a.source.last_seen) ||
+          (byCounter
+            ? Number(b.source.counter) - Number(a.source.counter)
+            : Number(b.source.last_seen) - Number(a.source.last_seen)) ||
           Number(b.source.item_id) - Number(a.source.item_id),
       );
       const size = typeof body.size === 'number' ? body.size : 10;

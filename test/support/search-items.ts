@@ -38,12 +38,11 @@ export function anItem(fields: Partial<ItemRecord> & Pick<ItemRecord, 'id' | 'pr
   };
 }
 
-/** The item's row: its keys, the listing index's keys and its fields, nulls left out as the fold does. */
+/** The item's row: its keys and its fields, nulls left out as the fold does. */
 export function itemRowOf(item: ItemRecord): Record<string, unknown> {
   const fields = Object.fromEntries(Object.entries(item).filter(([, value]) => value !== null));
   return {
     ...itemKeys.item(item.id),
-    ...(item.counter === null ? {} : itemKeys.byProject(item.project_id, item.counter)),
     entity: 'item',
     ...fields,
   };

@@ -7,10 +7,21 @@ import { Client, errors } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { ConfigurationError } from '#shared/config';
 import { emptyFacets, FACET_NAMES, type Facets, type SearchDocument } from '#shared/search/document';
-import type { SearchCandidate, SearchCandidates, SearchEngine, SearchEntry } from '#shared/search/engine';
+import type {
+  CounterPage,
+  SearchCandidate,
+  SearchCandidates,
+  SearchEngine,
+  SearchEntry,
+} from '#shared/search/engine';
 import type { SearchQuery } from '#shared/search/query';
 import { OPENSEARCH_ENDPOINT_VAR } from './domain';
-import { candidatesRequest, projectDocumentsQuery } from './query';
+import {
+  candidatesRequest,
+  itemOfCounterRequest,
+  itemsByCounterRequest,
+  projectDocumentsQuery,
+} from './query';
 import { ITEMS_INDEX, ITEMS_TEMPLATE, itemsIndexTemplate } from './template';
 
 /** Update actions per `_bulk` request: 2 lines each, a few hundred bytes, well under a request's limit. */
@@ -96,7 +107,7 @@ interface BulkItemResult {
 }
 
 interface SearchHit {
-  _source?: { item_id?: number; last_seen?: number; facets?: Partial<Facets> };
+  _source?: { item_id?: number; counter?: number; last_seen?: number; facets?: Partial<Facets> };
 }
 
 const isTooManyRequests = (error: unknown) =>
@@ -229,6 +240,32 @@ export class OpenSearchIndex implements SearchEngine {
       }),
     );
     return { candidates: hits.slice(0, options.limit), more: hits.length > options.limit };
+  }
+
+  /** The listing's page: a search sorted by counter (the `counter` field is a long, sortable). */
+  async itemsByCounter(projectId: number, options: { limit: number; below?: number }): Promise<CounterPage> {
+    const hits = await this.hitsOf(projectId, itemsByCounterRequest(projectId, options), 'listing');
+    const items = hits.map((hit) => ({
+      item_id: Number(hit._source?.item_id),
+      counter: Number(hit._source?.counter),
+    }));
+    return { items: items.slice(0, options.limit), more: items.length > options.limit };
+  }
+
+  async itemIdOfCounter(projectId: number, counter: number): Promise<number | undefined> {
+    const [hit] = await this.hitsOf(projectId, itemOfCounterRequest(projectId, counter), 'finding a counter');
+    return hit?._source?.item_id === undefined ? undefined : Number(hit._source.item_id);
+  }
+
+  /** A search's hits in the project's routing; none before the index's first write. */
+  private async hitsOf(projectId: number, body: object, doing: string): Promise<SearchHit[]> {
+    const response = await this.send(() =>
+      this.client.search({ index: this.index, routing: String(projectId), body: body as never }),
+    ).catch((error: unknown) => {
+      if (isMissingIndex(error)) return undefined;
+      throw new SearchIndexReadError(`${doing}: ${describe(error)}`, { cause: error });
+    });
+    return (response?.body.hits?.hits ?? []) as SearchHit[];
   }
 
   async countDocuments(projectId: number): Promise<number> {

@@ -117,3 +117,34 @@ export function candidatesRequest(projectId: number, query: SearchQuery, limit: 
 export function projectDocumentsQuery(projectId: number): { query: QueryClause } {
   return { query: { bool: { filter: [{ term: { project_id: projectId } }] } } };
 }
+
+/** The `_search` body of a page of the plain listing: the project's numbered items, highest counter first. */
+export function itemsByCounterRequest(
+  projectId: number,
+  options: { limit: number; below?: number },
+): { query: QueryClause; sort: QueryClause[]; size: number; _source: string[]; track_total_hits: false } {
+  const filter: QueryClause[] = [
+    { term: { project_id: projectId } },
+    { range: { counter: options.below === undefined ? { gte: 1 } : { gte: 1, lt: options.below } } },
+  ];
+  return {
+    query: { bool: { filter } },
+    sort: [{ counter: { order: 'desc' } }, { item_id: { order: 'desc' } }],
+    size: options.limit + 1,
+    _source: ['item_id', 'counter'],
+    track_total_hits: false,
+  };
+}
+
+/** The `_search` body that finds the project's item numbered `counter`. */
+export function itemOfCounterRequest(
+  projectId: number,
+  counter: number,
+): { query: QueryClause; size: number; _source: string[]; track_total_hits: false } {
+  return {
+    query: { bool: { filter: [{ term: { project_id: projectId } }, { term: { counter } }] } },
+    size: 1,
+    _source: ['item_id', 'counter'],
+    track_total_hits: false,
+  };
+}

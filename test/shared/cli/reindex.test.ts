@@ -1,6 +1,7 @@
 // `faultline search reindex` on DynamoDB Local: items stored and folded as the stack does, the search
-// table emptied, then rebuilt; a run stopped half-way resumes from its cursor. Also run as users run
-// it, through bin/faultline.mjs.
+// table emptied, then rebuilt from a walk of the items table (the listing, which the index serves,
+// shows every item again); a run stopped half-way resumes from its cursor. Also run as users run it,
+// through bin/faultline.mjs.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,8 @@ import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ReindexCursor, type ReindexTables, runReindex } from '#shared/cli/reindex';
 import type { SearchIndexWriter } from '#shared/search/engine';
+import { createSearchService } from '#shared/search/service';
+import { DynamoDBItemRepository } from '#shared/store/items';
 import { DynamoDBSearchIndex } from '#shared/store/search-index';
 import { type FoldTables, openFoldTables } from '../../support/fold-tables';
 import { errorData, occurrence } from '../../support/occurrences';
@@ -122,15 +125,19 @@ describe('faultline search reindex', () => {
     // Done: no cursor is left for a rerun to resume from.
     expect(existsSync(cursorFile)).toBe(false);
 
-    // Not a TTY: a line when a tenth more is done (pages of 10: 0, 40, 80 and 100%).
+    // The listing, which the index serves, shows every item again, newest first.
+    const listing = createSearchService({
+      engine: new DynamoDBSearchIndex(tables.documents, names.search),
+      items: new DynamoDBItemRepository(tables.documents, names.items),
+    });
+    const listed = await listing.listByCounter(big.id, { page: 1 });
+    expect(listed.map((item) => item.counter)).toEqual(Array.from({ length: 25 }, (_, at) => 25 - at));
+
+    // One walk of the table, every project's items in it: one bar, a line when a tenth more is done.
     const lines = out.text().trimEnd().split('\n');
-    expect(lines.filter((line) => line.startsWith(`${big.name} `))).toEqual([
-      `${big.name} [--------------------] 0/25 items`,
-      `${big.name} [########------------] 10/25 items`,
-      `${big.name} [################----] 20/25 items`,
-      `${big.name} [####################] 25/25 items`,
-    ]);
-    expect(lines.at(-1)).toBe(`${small.name} [####################] 3/3 items`);
+    expect(lines[0]).toBe('every project [--------------------] 0/28 items');
+    expect(lines.at(-1)).toBe('every project [####################] 28/28 items');
+    expect(lines.length).toBeGreaterThan(2);
   });
 
   it('a run stopped half-way resumes where it stopped: the pages it finished are not read again', async () => {
@@ -148,23 +155,22 @@ describe('faultline search reindex', () => {
     };
     await expect(reindex({}, capture(), stopping)).rejects.toThrow('stopped');
     const cursor = JSON.parse(await readFile(cursorFile, 'utf8')) as ReindexCursor;
-    expect(cursor).toEqual({
-      search_table: names.search,
-      only_project: null,
-      project_id: big.id,
-      last_counter: 16,
-    });
-    expect(await engine.countDocuments(big.id)).toBe(10);
+    expect(cursor).toMatchObject({ search_table: names.search, only_project: null, after: { SK: 'ITEM' } });
+    const firstPage = cursor.done;
+    expect(firstPage).toBeGreaterThan(0);
+    const written = (await engine.countDocuments(big.id)) + (await engine.countDocuments(small.id));
+    expect(written).toBe(firstPage);
 
-    // Emptied again, so the index shows what the resumed run wrote: counters 15 to 1, and the next project.
+    // Emptied again, so the index shows what the resumed run wrote: every item but the first page's.
     await emptySearchTable();
     const out = capture();
     const summary = await reindex({}, out);
-    expect(summary).toMatchObject({ items: 18, resumed: true });
-    expect(await engine.countDocuments(big.id)).toBe(15);
-    expect(await engine.countDocuments(small.id)).toBe(3);
-    expect(out.text()).toContain(`resuming from ${cursorFile}`);
-    expect(out.text()).toContain(`${big.name} [########------------] 10/25 items\n`);
+    expect(summary).toMatchObject({ items: 28 - firstPage, resumed: true });
+    expect((await engine.countDocuments(big.id)) + (await engine.countDocuments(small.id))).toBe(
+      28 - firstPage,
+    );
+    expect(out.text()).toContain(`resuming from ${cursorFile} (${firstPage} items done)`);
+    expect(out.text()).toContain('every project [####################] 28/28 items\n');
     expect(existsSync(cursorFile)).toBe(false);
   });
 
@@ -172,8 +178,8 @@ describe('faultline search reindex', () => {
     const cursor: ReindexCursor = {
       search_table: names.search,
       only_project: null,
-      project_id: small.id,
-      last_counter: 2,
+      after: { PK: 'ITEM#1', SK: 'ITEM' },
+      done: 27,
     };
     await writeFile(cursorFile, JSON.stringify(cursor));
     expect(await reindex({ restart: true })).toMatchObject({ items: 28, resumed: false });
@@ -185,13 +191,20 @@ describe('faultline search reindex', () => {
       JSON.stringify({
         search_table: names.search,
         only_project: null,
-        project_id: big.id,
-        last_counter: 16,
+        after: { PK: 'ITEM#1', SK: 'ITEM' },
+        done: 16,
       }),
       JSON.stringify({
         search_table: 'other-stack',
         only_project: small.name,
-        project_id: small.id,
+        after: { PK: 'ITEM#1', SK: 'ITEM' },
+        done: 2,
+      }),
+      // A cursor of the version that walked the ByProject index.
+      JSON.stringify({
+        search_table: names.search,
+        only_project: small.name,
+        project_id: 1,
         last_counter: 2,
       }),
       'not json {',
@@ -204,12 +217,13 @@ describe('faultline search reindex', () => {
     }
   });
 
-  it('on a terminal the bar is redrawn in place, one line per project', async () => {
+  it('on a terminal the bar is redrawn in place, on one line', async () => {
     const out = capture(true);
     await reindex({ project: big.name }, out);
     expect(out.text().split('\n')).toHaveLength(2);
     expect(out.text()).toContain(`\r${big.name} [####################] 25/25 items\x1b[K\n`);
-    expect(out.text().match(/\r/g)?.length).toBe(5);
+    // Drawn at the start, after each page of the walk and at the end.
+    expect(out.text().match(/\r/g)?.length).toBeGreaterThanOrEqual(4);
   });
 });
 

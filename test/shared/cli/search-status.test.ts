@@ -81,10 +81,23 @@ describe('the DynamoDB index of the local stack', () => {
       await documents.send(
         new PutCommand({
           TableName: dynamo.tableNames.items,
-          Item: { ...itemKeys.item(itemId), ...itemKeys.byProject(projectId, counter), entity: 'item' },
+          Item: { ...itemKeys.item(itemId), entity: 'item', id: itemId, project_id: projectId, counter },
         }),
       );
     }
+    // Neither an item not numbered yet nor a deploy is an item the index should hold.
+    await documents.send(
+      new PutCommand({
+        TableName: dynamo.tableNames.items,
+        Item: { ...itemKeys.item(1003), entity: 'item', id: 1003, project_id: shop.projectId },
+      }),
+    );
+    await documents.send(
+      new PutCommand({
+        TableName: dynamo.tableNames.items,
+        Item: { ...itemKeys.deploy(shop.projectId, 1), entity: 'deploy', project_id: shop.projectId },
+      }),
+    );
     const index = new DynamoDBSearchIndex(documents, dynamo.tableNames.search!);
     await index.putDocuments([
       document(shop.projectId, 1001),

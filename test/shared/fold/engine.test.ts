@@ -142,6 +142,28 @@ describe('the fold engine', () => {
     expect(storage.items.get(itemId)).toMatchObject({ total_occurrences: 11, unique_people: 5 });
   });
 
+  it("a new error's people who fit in its own row are counted without reading markers; past the row they are read", async () => {
+    const storage = new MemoryFoldStorage();
+    const markerReads: number[] = [];
+    const read = storage.readPeopleMarkers.bind(storage);
+    storage.readPeopleMarkers = (itemId, personIds) => {
+      markerReads.push(personIds.length);
+      return read(itemId, personIds);
+    };
+    const fits = occurrencesOf(1, 3, (index) => `p${index}`);
+    await engine(storage, 3).fold(streamRecords(fits, 1000));
+    expect(storage.items.get(fits[0]!.itemId)).toMatchObject({ unique_people: 3 });
+    expect(markerReads).toEqual([]);
+
+    // Four people of a new error, room for three in its row: the fourth is marked, after a read.
+    const past = Array.from({ length: 4 }, (_, index) =>
+      occurrence(1, errorData({ className: 'CrowdedError', person: { id: `q${index}` } })),
+    );
+    await engine(storage, 3).fold(streamRecords(past, 2000));
+    expect(storage.items.get(past[0]!.itemId)).toMatchObject({ unique_people: 4 });
+    expect(markerReads).toEqual([4]);
+  });
+
   it('a step overtaken by a concurrent resolve re-reads the item and plans again', async () => {
     const storage = await withItems(1);
     const [first] = occurrencesOf(1, 1);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   });
   expect(posted.status).toBe(200);
   await stack.idle();
-  // item_by_counter reads the ByProject index, updated after the item (eventually consistent).
+  // item_by_counter reads the search index, written after the item (eventually consistent).
   for (let attempt = 0; itemId === undefined; attempt++) {
     const item = await get('/api/1/item_by_counter/1');
     itemId = (item.body.result as { id: number } | undefined)?.id as number;

@@ -3,6 +3,7 @@
 // are counted where they leave the document client.
 import { randomUUID } from 'node:crypto';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   DeleteCommand,
@@ -37,6 +38,8 @@ let searchTable: string;
  * `ENTRY` for a row put whole (document and facets), `DOCUMENT` or `FACETS` for one part set alone.
  */
 let searchWrites: Array<'ENTRY' | 'DOCUMENT' | 'FACETS'> = [];
+/** Reads of items' entries in the search table since the last reset (keys asked for). */
+let searchReads = 0;
 /** When set, every write to the search table fails as a throttled or broken call would. */
 let failWrites = false;
 
@@ -47,6 +50,9 @@ function countingClient(documents: DynamoDBDocumentClient): DynamoDBDocumentClie
       return (command: unknown) => {
         if (command instanceof BatchWriteCommand || command instanceof UpdateCommand) {
           if (failWrites) return Promise.reject(new Error('the search table refused the write'));
+        }
+        if (command instanceof BatchGetCommand) {
+          searchReads += command.input.RequestItems?.[searchTable]?.Keys?.length ?? 0;
         }
         if (command instanceof BatchWriteCommand) {
           const requests = (command.input as BatchWriteCommandInput).RequestItems?.[searchTable] ?? [];
@@ -84,6 +90,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   searchWrites = [];
+  searchReads = 0;
   failWrites = false;
 });
 
@@ -143,6 +150,8 @@ describe('the search indexer', () => {
       },
     ]);
     expect(await indexer()(records)).toEqual({ batchItemFailures: [] });
+    // A new item has no entry yet: the indexer writes it without reading the index first.
+    expect(searchReads).toBe(0);
 
     const itemId = itemIdOf(records);
     expect(await found(projectId, words('unicorn'))).toEqual([itemId]);
@@ -245,10 +254,12 @@ describe('the search indexer', () => {
     expect(await indexer()(hot)).toEqual({ batchItemFailures: [] });
     expect(searchWrites).toEqual([]);
 
-    // A new host is one facets write; the document still holds.
+    // A new host is one facets write, merged into the entry it reads; the document still holds.
     const moved = errorData({ className: 'HotError', server: { host: 'web-2' } } as Partial<ItemData>);
+    searchReads = 0;
     await indexer()(await steps(projectId, [{ data: moved, receivedAt: start + 300_000 }]));
     expect(searchWrites).toEqual(['FACETS']);
+    expect(searchReads).toBe(1);
 
     // The next step moves the document's last-seen time: one write of the entry.
     searchWrites = [];

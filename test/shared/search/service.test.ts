@@ -1,6 +1,7 @@
 // The search service on DynamoDB Local, with the DynamoDB engine: candidates re-checked against the
 // items table (a lagging index never shows a stale status), ordered by the exact last occurrence,
-// paged, the API's filters combined with the query, and bad input refused with a 422.
+// paged, the API's filters combined with the query, and bad input refused with a 422; and the plain
+// listing by counter and `item_by_counter`, which the index serves.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/aws/clients';
@@ -23,6 +24,8 @@ let index: DynamoDBSearchIndex;
 let items: DynamoDBItemRepository;
 /** The limits the service asked the engine for, search by search. */
 let asked: number[] = [];
+/** The limits the listing asked the engine for, listing by listing. */
+let listed: number[] = [];
 let service: ReturnType<typeof createSearchService>;
 let nextProject = 100;
 let nextItemId = 10_000;
@@ -39,6 +42,11 @@ beforeAll(async () => {
       return index.candidates(projectId, query, options);
     },
     countDocuments: (projectId) => index.countDocuments(projectId),
+    itemsByCounter: (projectId, options) => {
+      listed.push(options.limit);
+      return index.itemsByCounter(projectId, options);
+    },
+    itemIdOfCounter: (projectId, counter) => index.itemIdOfCounter(projectId, counter),
   };
   service = createSearchService({ engine: recording, items });
 });
@@ -264,5 +272,80 @@ describe('facets', () => {
     ]);
     expect(idsOf(await search(projectId, { query: 'host:web' }))).toEqual([seeded[0]!.id]);
     expect(idsOf(await search(projectId, { query: '-host:web' }))).toEqual([seeded[1]!.id]);
+  });
+});
+
+describe('the plain listing, newest item first', () => {
+  /** Items numbered 1 to `count`, in an order of ids that is not the counters'. */
+  const numbered = (count: number, fields: (at: number) => Partial<ItemRecord> = () => ({})) =>
+    seed(count, (at) => ({ counter: ((at * 7) % count) + 1, ...fields(at) }));
+  const countersOf = (listedItems: ItemRecord[]) => listedItems.map((item) => item.counter);
+  const descending = (from: number, to: number) =>
+    Array.from({ length: from - to + 1 }, (_, at) => from - at);
+
+  it('pages through 250 items by counter, 100 a page, each once, as the items table holds them', async () => {
+    const { projectId, items: seeded } = await numbered(250);
+    // The index lags: the items table holds a newer count than the entry was written with.
+    await changeInItemsTableOnly([{ ...seeded[0]!, total_occurrences: 42 }]);
+
+    const pages = await Promise.all([1, 2, 3, 4].map((page) => service.listByCounter(projectId, { page })));
+
+    expect(pages.map(countersOf)).toEqual([descending(250, 151), descending(150, 51), descending(50, 1), []]);
+    expect(pages.flat().find((item) => item.id === seeded[0]!.id)?.total_occurrences).toBe(42);
+  });
+
+  it("leaves out another project's items", async () => {
+    const mine = await numbered(3);
+    await numbered(3);
+    expect(countersOf(await service.listByCounter(mine.projectId, { page: 1 }))).toEqual([3, 2, 1]);
+  });
+
+  it('compares the filters with the item rows, not with the index, which may lag', async () => {
+    const { projectId, items: seeded } = await numbered(4);
+    const [resolvedNow, stillActive] = seeded;
+    await changeInItemsTableOnly([{ ...resolvedNow!, status: 'resolved' }]);
+    // The index says resolved, the items table active: the index is behind a reopen.
+    await indexItems(index, [{ ...stillActive!, status: 'resolved' }]);
+
+    const resolved = await service.listByCounter(projectId, { page: 1, status: 'resolved' });
+    expect(resolved.map((item) => item.id)).toEqual([resolvedNow!.id]);
+  });
+
+  it('a filtered listing reads on, as many items as the rate they pass asks for, until its page is full', async () => {
+    // One item in three is a warning: 100 warnings among 300 items fill page 1 exactly.
+    const { projectId } = await numbered(300, (at) => ({ level: at % 3 === 0 ? 'warning' : 'error' }));
+    listed = [];
+    const warnings = await service.listByCounter(projectId, { page: 1, level: 'warning' });
+
+    expect(warnings).toHaveLength(100);
+    expect(warnings.every((item) => item.level === 'warning')).toBe(true);
+    const counters = countersOf(warnings) as number[];
+    expect(counters).toEqual([...counters].sort((a, b) => b - a));
+    // 100 first; then as many as the warnings still wanted at the rate the first 100 passed.
+    expect(listed[0]).toBe(100);
+    const passedFirst = counters.filter((counter) => counter > 200).length;
+    expect(listed[1]).toBe(Math.ceil(((100 - passedFirst) * 100) / passedFirst));
+    expect(await service.listByCounter(projectId, { page: 2, level: 'warning' })).toEqual([]);
+  });
+});
+
+describe('an item by its counter', () => {
+  it('is found through the index and read from the items table', async () => {
+    const { projectId, items: seeded } = await seed(3, (at) => ({ counter: at + 1 }));
+    await changeInItemsTableOnly([{ ...seeded[1]!, status: 'muted' }]);
+    expect(await service.itemByCounter(projectId, 2)).toMatchObject({ id: seeded[1]!.id, status: 'muted' });
+  });
+
+  it("is not found for a counter the project has not given, nor for another project's", async () => {
+    const { projectId } = await seed(2, (at) => ({ counter: at + 1 }));
+    const other = await seed(3, (at) => ({ counter: at + 1 }));
+    expect(await service.itemByCounter(projectId, 3)).toBeUndefined();
+    expect(await service.itemByCounter(other.projectId, 3)).toMatchObject({ project_id: other.projectId });
+  });
+
+  it('is not found when the item row names another project than its index entry', async () => {
+    const { projectId, items: seeded } = await seed(1, () => ({ counter: 1 }));
+    await changeInItemsTableOnly([{ ...seeded[0]!, project_id: projectId + 1_000 }]);
+    expect(await service.itemByCounter(projectId, 1)).toBeUndefined();
   });
 });

@@ -30,7 +30,8 @@ describe('the fold', () => {
     expect(report).toMatchObject({ counted: 1, skipped: 0, steps: 1, itemsCreated: 1, stoppedAt: undefined });
 
     const created = await tables.itemRow(first.itemId);
-    expect(created.raw).toMatchObject({ GSI1SK: 1 });
+    // No index key: the listing by counter is the search index's.
+    expect(Object.keys(created.raw).filter((name) => name.startsWith('GSI'))).toEqual([]);
     expect(created).toMatchObject({
       counter: 1,
       status: 'active',

@@ -353,3 +353,48 @@ describe('the DynamoDB engine, searched again by the same container', () => {
     expect(reads.queries).toBe(SEARCH_SHARDS);
   });
 });
+
+describe('the DynamoDB engine as the item listing', () => {
+  const project = 60;
+  /** Items 1 to 12 numbered in another order than their ids; one more not numbered yet. */
+  beforeAll(async () => {
+    await index.putDocuments([
+      ...Array.from({ length: 12 }, (_, at) => ({
+        ...plain(project, 2 ** 49 * (at % 8) + at, 1_700_000_000),
+        counter: ((at * 5) % 12) + 1,
+      })),
+      { ...plain(project, 999, 1_700_000_000), counter: null },
+    ]);
+  });
+  const countersOf = (page: { items: Array<{ counter: number }> }) => page.items.map((item) => item.counter);
+
+  it.each([
+    ['with its cache', {}],
+    ['without a cache (a project bigger than it)', { cacheRows: 0 }],
+  ])('pages by counter, highest first, and finds a counter, %s', async (_case, options) => {
+    const { engine } = container(options);
+    const first = await engine.itemsByCounter(project, { limit: 5 });
+    expect(countersOf(first)).toEqual([12, 11, 10, 9, 8]);
+    expect(first.more).toBe(true);
+    const last = await engine.itemsByCounter(project, { limit: 5, below: 3 });
+    expect(last).toMatchObject({ more: false });
+    expect(countersOf(last)).toEqual([2, 1]);
+    expect(await engine.itemsByCounter(project + 1, { limit: 5 })).toEqual({ items: [], more: false });
+
+    const seventh = first.items.find((item) => item.counter === 9)!;
+    expect(await engine.itemIdOfCounter(project, 9)).toBe(seventh.item_id);
+    expect(await engine.itemIdOfCounter(project, 13)).toBeUndefined();
+    // A counter is the project's own: another project's #9 is not this one's.
+    expect(await engine.itemIdOfCounter(SEARCH_CASE_PROJECT, 9)).not.toBe(seventh.item_id);
+  });
+
+  it('lists an item as soon as its entry is written, through a warm cache', async () => {
+    const { engine } = container();
+    expect(countersOf(await engine.itemsByCounter(project, { limit: 1 }))).toEqual([12]);
+    await index.putDocuments([{ ...plain(project, 5_000, 1_700_000_000), counter: 13 }]);
+    expect(await engine.itemsByCounter(project, { limit: 1 })).toEqual({
+      items: [{ item_id: 5_000, counter: 13 }],
+      more: true,
+    });
+  });
+});

@@ -14,7 +14,11 @@ import {
   SearchIndexWriteError,
   unsignedOpenSearchClient,
 } from '#shared/search/opensearch/engine';
-import { candidatesRequest } from '#shared/search/opensearch/query';
+import {
+  candidatesRequest,
+  itemOfCounterRequest,
+  itemsByCounterRequest,
+} from '#shared/search/opensearch/query';
 import { ITEMS_INDEX, itemsIndexTemplate } from '#shared/search/opensearch/template';
 import { type FakeOpenSearch, startFakeOpenSearch } from '../../../support/opensearch-server';
 
@@ -256,6 +260,63 @@ describe('searching and counting', () => {
   });
 });
 
+describe('the item listing', () => {
+  it('pages by counter, highest first, with limit + 1, routed by project, counters only', async () => {
+    await engine.putDocuments([
+      ...[5, 1, 4, 2, 3].map((counter) => document(100 + counter, { counter })),
+      document(200, { counter: null }),
+      document(300, { counter: 9, project_id: PROJECT + 1 }),
+    ]);
+    // Facets alone (no document yet) hold no project and no counter: never listed.
+    await engine.putFacets(PROJECT, [{ item_id: 400, facets: facets({ hosts: ['web-1'] }) }]);
+
+    expect(await engine.itemsByCounter(PROJECT, { limit: 2 })).toEqual({
+      items: [
+        { item_id: 105, counter: 5 },
+        { item_id: 104, counter: 4 },
+      ],
+      more: true,
+    });
+    expect(await engine.itemsByCounter(PROJECT, { limit: 3, below: 4 })).toEqual({
+      items: [
+        { item_id: 103, counter: 3 },
+        { item_id: 102, counter: 2 },
+        { item_id: 101, counter: 1 },
+      ],
+      more: false,
+    });
+    const search = server.requests.findLast((request) => request.path === `/${ITEMS_INDEX}/_search`)!;
+    expect(search.query.get('routing')).toBe(String(PROJECT));
+    expect(JSON.parse(search.body)).toEqual(itemsByCounterRequest(PROJECT, { limit: 3, below: 4 }));
+    expect(JSON.parse(search.body)).toMatchObject({
+      sort: [{ counter: { order: 'desc' } }, { item_id: { order: 'desc' } }],
+      size: 4,
+      _source: ['item_id', 'counter'],
+    });
+  });
+
+  it("finds a counter's item in its project only", async () => {
+    await engine.putDocuments([
+      document(7, { counter: 2 }),
+      document(8, { counter: 3, project_id: PROJECT + 1 }),
+    ]);
+    expect(await engine.itemIdOfCounter(PROJECT, 2)).toBe(7);
+    expect(await engine.itemIdOfCounter(PROJECT, 3)).toBeUndefined();
+    const search = server.requests.findLast((request) => request.path === `/${ITEMS_INDEX}/_search`)!;
+    expect(JSON.parse(search.body)).toEqual(itemOfCounterRequest(PROJECT, 3));
+  });
+
+  it('lists nothing before anything was ever written, and fails clearly on errors', async () => {
+    expect(await engine.itemsByCounter(PROJECT, { limit: 100 })).toEqual({ items: [], more: false });
+    expect(await engine.itemIdOfCounter(PROJECT, 1)).toBeUndefined();
+    await engine.putDocuments([document(1)]);
+    server.reject({ count: 1, status: 500, path: /_search$/ });
+    await expect(engine.itemsByCounter(PROJECT, { limit: 5 })).rejects.toThrow(
+      /listing: OpenSearch answered 500/,
+    );
+  });
+});
+
 describe('what the domain must allow', () => {
   it('the indexer sends only the actions its access policy allows, and so does the read API', async () => {
     await engine.readFacets(PROJECT, [1]);
@@ -264,6 +325,8 @@ describe('what the domain must allow', () => {
     const written = server.requests.length;
     await engine.candidates(PROJECT, { terms: [] }, { limit: 10 });
     await engine.countDocuments(PROJECT);
+    await engine.itemsByCounter(PROJECT, { limit: 100 });
+    await engine.itemIdOfCounter(PROJECT, 1);
     const actions = (requests: typeof server.requests) => [
       ...new Set(requests.map((request) => actionOfMethod(request.method))),
     ];
