@@ -5,6 +5,7 @@ import { tableNames } from '#shared/config';
 import { accessTokenOf } from '#shared/http/request';
 import { ok } from '#shared/http/response';
 import { type RouteHandler, routedHandler } from '#shared/http/router';
+import { logger } from '#shared/observability';
 import { CloudWatchMetricsSource } from '#shared/operations/cloudwatch';
 import { createOperationsService, operationsRegionsFromEnv } from '#shared/operations/service';
 import { createProjectService } from '#shared/projects/service';
@@ -42,7 +43,8 @@ const read = createReadService({
 const operations = createOperationsService({
   projects,
   source: new CloudWatchMetricsSource(),
-  regions: operationsRegionsFromEnv(),
+  regions: () => operationsRegionsFromEnv(),
+  onRegionError: (region, error) => logger.warn('CloudWatch did not answer for a region', { region, error }),
 });
 
 type Query = NonNullable<APIGatewayProxyEventV2['queryStringParameters']>;

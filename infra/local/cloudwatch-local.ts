@@ -173,7 +173,8 @@ class CloudWatchRequestError extends Error {
     readonly type:
       | 'InvalidParameterValueException'
       | 'MissingRequiredParameterException'
-      | 'InvalidParameterCombinationException',
+      | 'InvalidParameterCombinationException'
+      | 'Throttling',
     readonly queryCode: string,
     message: string,
     readonly status = 400,
@@ -351,12 +352,15 @@ export interface LocalCloudWatch {
   endpoint: string;
   /** Every request body the server answered, by operation (tests check what the reader asked). */
   readonly requests: Array<{ operation: string; region: string; input: Record<string, unknown> }>;
+  /** Regions whose requests get CloudWatch's throttling answer (`Rate exceeded`), as a busy account would. */
+  readonly throttledRegions: Set<string>;
   stop(): Promise<void>;
 }
 
 /** Starts the local CloudWatch on a free port of 127.0.0.1, answering from `store`. */
 export async function startLocalCloudWatch(store: LocalMetricStore = localMetrics): Promise<LocalCloudWatch> {
   const requests: LocalCloudWatch['requests'] = [];
+  const throttledRegions = new Set<string>();
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -386,6 +390,8 @@ export async function startLocalCloudWatch(store: LocalMetricStore = localMetric
         throw invalid('The request body is not JSON.');
       }
       requests.push({ operation, region, input });
+      if (throttledRegions.has(region))
+        throw new CloudWatchRequestError('Throttling', 'Throttling', 'Rate exceeded');
       if (operation === 'GetMetricData') return reply(200, getMetricData(store, region, input));
       if (operation === 'ListMetrics') return reply(200, listMetrics(store, region, input));
       throw invalid(`The local CloudWatch does not play ${operation}.`);
@@ -406,6 +412,7 @@ export async function startLocalCloudWatch(store: LocalMetricStore = localMetric
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    throttledRegions,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

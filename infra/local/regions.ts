@@ -22,6 +22,7 @@ import { DASHBOARD_DIR_VAR } from '#shared/dashboard/serving';
 import { EMAIL_FROM_VAR } from '#shared/notifications/email/ses';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
+import { OPERATIONS_REGIONS_VAR } from '#shared/operations/service';
 import type { RetrySchedule } from '#shared/regions/forwarder';
 import { LOCAL_RETRY_SCHEDULE_VAR } from '#shared/regions/settings';
 import {
@@ -210,6 +211,15 @@ export async function startRegionsSimulation(options: RegionsSimulationOptions):
             // No email in these scenarios: a closed port, so a stray send fails rather than leaves.
             AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:9',
             [EMAIL_FROM_VAR]: 'faultline@localhost',
+            // No metrics either: the Operations page would show each region as not answering.
+            AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9',
+            [OPERATIONS_REGIONS_VAR]: JSON.stringify(
+              plan.regions.map((planned) => ({
+                region: planned,
+                role: roleOf(plan, planned),
+                stackName: '',
+              })),
+            ),
             FAULTLINE_LOCAL: '1',
             [DASHBOARD_DIR_VAR]: dashboard.outDir,
             [SECRETS_KEY_VAR]: secretsKey,

@@ -286,6 +286,7 @@ export class RegionalStack extends Stack {
       region,
       role: roleOf(regions.plan, region),
       stackName: `${regions.prefix}-${region}`,
+      ingestQueueName: ingestQueueName(regions.prefix),
       ...(region === this.region ? own : {}),
     }));
   }

@@ -17,10 +17,15 @@ const MAX_LISTED_METRICS = 2000;
 export class CloudWatchMetricsSource implements MetricsSource {
   private readonly clients = new Map<string, CloudWatchClient>();
 
+  /** `maxAttempts`: the SDK's tries of a throttled or failed call (its default, 3, unless given). */
+  constructor(private readonly options: { maxAttempts?: number } = {}) {}
+
   private client(region: string): CloudWatchClient {
     let client = this.clients.get(region);
     if (!client) {
-      client = tracer.captureAWSv3Client(new CloudWatchClient({ region }));
+      client = tracer.captureAWSv3Client(
+        new CloudWatchClient({ region, maxAttempts: this.options.maxAttempts }),
+      );
       this.clients.set(region, client);
     }
     return client;

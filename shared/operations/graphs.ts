@@ -17,6 +17,11 @@ export interface OperationsRegion {
   stackName: string;
   /** The region's HTTP API id, where known (the read function's own region). */
   apiId?: string;
+  /**
+   * The ingest queue's fixed name in a plan of several regions (`ingestQueueName`): it does not start
+   * with the stack's name, as the names CloudFormation generates do.
+   */
+  ingestQueueName?: string;
 }
 
 /** One metric, as CloudWatch's ListMetrics answers and GetMetricData asks. */
@@ -97,14 +102,15 @@ export function declaredFunctionOf(functionName: string, stackName: string): Fun
   return candidates.sort((a, b) => b.length - a.length)[0];
 }
 
-/** What a queue of `stackName`'s stack is: a source queue (its oldest message) or a last stop (its depth). */
+/** What a queue of the region's stack is: a source queue (its oldest message) or a last stop (its depth). */
 export function queueKindOf(
   queueName: string,
-  stackName: string,
+  region: Pick<OperationsRegion, 'stackName' | 'ingestQueueName'>,
 ): { kind: 'source' | 'lastStop'; label: string } | undefined {
+  if (queueName === region.ingestQueueName) return { kind: 'source', label: queues.ingest.logicalId };
   const sources = Object.values(queues).map((queue) => queue.logicalId as string);
   const lastStops = Object.values(queues).map((queue) => queue.deadLetter.logicalId as string);
-  const prefix = `${stackName}-`;
+  const prefix = `${region.stackName}-`;
   if (!queueName.startsWith(prefix)) return undefined;
   const head = queueName.slice(prefix.length).split('-')[0] ?? '';
   // Longest first: IngestDeadLetterQueue before IngestQueue would not matter, but a failure queue's name is long.
@@ -177,7 +183,7 @@ export function plannedGraphs(region: OperationsRegion, found: FoundMetrics): Pl
   for (const metric of found.sqs) {
     const queueName = metric.dimensions.QueueName;
     if (!queueName) continue;
-    const kind = queueKindOf(queueName, region.stackName);
+    const kind = queueKindOf(queueName, region);
     if (!kind) continue;
     queueSeries.push(
       kind.kind === 'source'

@@ -65,7 +65,11 @@ export interface OperationsAnswer {
   period_seconds: number;
   start: number;
   end: number;
-  regions: Array<{ region: string; role: string; graphs: OperationsGraph[] }>;
+  /**
+   * Each region's graphs; a region CloudWatch would not answer for (throttled, denied, a region the
+   * account has not enabled) has none and says why in `error`, and the other regions are still shown.
+   */
+  regions: Array<{ region: string; role: string; graphs: OperationsGraph[]; error?: string }>;
   /** What the look cost, as CloudWatch bills it: the metrics requested from GetMetricData, and ListMetrics calls. */
   metrics_requested: number;
   list_metrics_requests: number;
@@ -74,9 +78,21 @@ export interface OperationsAnswer {
 export interface OperationsServiceDeps {
   projects: Pick<ProjectService, 'authorize'>;
   source: MetricsSource;
-  regions: OperationsRegion[];
+  /** The installation's regions; read when first asked, so a bad value fails this route alone. */
+  regions: () => OperationsRegion[];
   now?: () => number;
+  /** Told of each region CloudWatch would not answer for (the handler logs it: the page gets its name only). */
+  onRegionError?: (region: string, error: unknown) => void;
 }
+
+/**
+ * How long a container serves an answer again (per window): the figures are installation-wide, the
+ * same for every token, and CloudWatch's own points are a minute apart, so a page refreshed in a loop,
+ * or many people looking at once, cost one read a minute per container instead of one per look. An
+ * answer with a region missing is kept for less: it may be a passing throttle.
+ */
+export const ANSWER_REUSE_MS = 60_000;
+export const PARTIAL_ANSWER_REUSE_MS = 10_000;
 
 const hoursSchema = z
   .string()
@@ -94,6 +110,7 @@ export function operationsRegionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
         role: z.string().min(1),
         stackName: z.string(),
         apiId: z.string().min(1).optional(),
+        ingestQueueName: z.string().min(1).optional(),
       }),
     )
     .min(1);
@@ -114,6 +131,7 @@ export type OperationsService = ReturnType<typeof createOperationsService>;
 
 export function createOperationsService(deps: OperationsServiceDeps) {
   const now = deps.now ?? Date.now;
+  const recent = new Map<WindowHours, { until: number; answer: OperationsAnswer }>();
 
   async function regionGraphs(region: OperationsRegion, start: Date, end: Date, periodSeconds: number) {
     const found: FoundMetrics = { lambda: [], sqs: [], faultline: [] };
@@ -163,30 +181,45 @@ export function createOperationsService(deps: OperationsServiceDeps) {
       const parsed = hoursSchema.safeParse(query.hours);
       if (!parsed.success) throw new ValidationError('hours is 3, 24 or 168');
       const hours = parsed.data;
-      const periodSeconds = WINDOWS[hours];
-      // Whole periods, so the points fall where CloudWatch aggregates them.
-      const end = Math.ceil(now() / 1000 / periodSeconds) * periodSeconds;
-      const start = end - hours * 3600;
-      const regions = await Promise.all(
-        deps.regions.map((region) =>
-          regionGraphs(region, new Date(start * 1000), new Date(end * 1000), periodSeconds),
-        ),
-      );
-      return {
-        hours,
-        period_seconds: periodSeconds,
-        start,
-        end,
-        regions: regions.map(({ graphs }, index) => ({
-          region: deps.regions[index]!.region,
-          role: deps.regions[index]!.role,
-          graphs,
-        })),
-        metrics_requested: regions.reduce((sum, region) => sum + region.metricsRequested, 0),
-        list_metrics_requests: regions.reduce((sum, region) => sum + region.listRequests, 0),
-      };
+      const kept = recent.get(hours);
+      if (kept && kept.until > now()) return kept.answer;
+      const answer = await read(hours);
+      const partial = answer.regions.some((region) => region.error !== undefined);
+      recent.set(hours, { until: now() + (partial ? PARTIAL_ANSWER_REUSE_MS : ANSWER_REUSE_MS), answer });
+      return answer;
     },
   };
+
+  async function read(hours: WindowHours): Promise<OperationsAnswer> {
+    const periodSeconds = WINDOWS[hours];
+    // Whole periods, so the points fall where CloudWatch aggregates them.
+    const end = Math.ceil(now() / 1000 / periodSeconds) * periodSeconds;
+    const start = end - hours * 3600;
+    const regions = deps.regions();
+    const outcomes = await Promise.allSettled(
+      regions.map((region) =>
+        regionGraphs(region, new Date(start * 1000), new Date(end * 1000), periodSeconds),
+      ),
+    );
+    const drawn = outcomes.map((outcome, index) => {
+      const { region, role } = regions[index]!;
+      if (outcome.status === 'fulfilled') return { region, role, graphs: outcome.value.graphs };
+      deps.onRegionError?.(region, outcome.reason);
+      // The error's name only (ThrottlingException, AccessDenied…): its message can name the account and role.
+      const name = outcome.reason instanceof Error ? outcome.reason.name : 'Error';
+      return { region, role, graphs: [], error: `CloudWatch did not answer for this region (${name})` };
+    });
+    const fulfilled = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    return {
+      hours,
+      period_seconds: periodSeconds,
+      start,
+      end,
+      regions: drawn,
+      metrics_requested: fulfilled.reduce((sum, region) => sum + region.metricsRequested, 0),
+      list_metrics_requests: fulfilled.reduce((sum, region) => sum + region.listRequests, 0),
+    };
+  }
 }
 
 /** CloudWatch answers newest first by default: the page draws oldest first. */

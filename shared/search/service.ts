@@ -181,8 +181,21 @@ export function createSearchService(deps: SearchServiceDeps) {
       parameters.environment !== undefined ||
       parameters.framework !== undefined;
     if (!filtered) {
-      const { items } = await deps.engine.itemsByCounter(projectId, { limit: wanted });
-      const ids = items.slice(wanted - SEARCH_PAGE_SIZE).map((entry) => entry.item_id);
+      // Down to the page a thousand at a time: OpenSearch answers at most 10,000 hits from the top of
+      // a search (`max_result_window`), and the listing has pages up to the 100,000th item.
+      const numbered: number[] = [];
+      let below: number | undefined;
+      while (numbered.length < wanted) {
+        const page = await deps.engine.itemsByCounter(projectId, {
+          limit: Math.min(MAX_LISTING_READ, wanted - numbered.length),
+          below,
+        });
+        numbered.push(...page.items.map((entry) => entry.item_id));
+        const last = page.items.at(-1);
+        if (!page.more || !last) break;
+        below = last.counter;
+      }
+      const ids = numbered.slice(wanted - SEARCH_PAGE_SIZE);
       const found = await deps.items.getMany(ids);
       return ids.map((id) => found.get(id)).filter((item): item is ItemRecord => !!item && passes(item));
     }

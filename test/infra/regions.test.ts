@@ -18,6 +18,7 @@ import type { RegionalStack } from '#infra/stacks/regional-stack';
 import { MOVED_ALL_AT_ONCE, rollbackAlarmIds } from '#infra/stacks/releases';
 import { PUBLIC_URL_VAR } from '#shared/notifications/links';
 import { SECRETS_KEY_SECRET_VAR } from '#shared/notifications/secrets';
+import { OPERATIONS_REGIONS_VAR } from '#shared/operations/service';
 import {
   edgeFunctions,
   homeRowReaders,
@@ -299,6 +300,15 @@ describe('the home stack', () => {
     ]);
     // The rest of the pipeline never reads them.
     expect(environmentOf(home().functions.readApi)[regionEnvironment.self]).toBeUndefined();
+  });
+
+  it("tells the Operations page every region of the plan and the ingest queue's fixed name", () => {
+    // A join (home's own API id is a reference): its text is searched, quotes escaped.
+    const text = JSON.stringify(environmentOf(home().functions.readApi)[OPERATIONS_REGIONS_VAR]);
+    for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-2'])
+      expect(text).toContain(`\\"region\\":\\"${region}\\"`);
+    expect(text).toContain('\\"ingestQueueName\\":\\"Faultline-ingest\\"');
+    expect(text.split('ingestQueueName').length - 1).toBe(3);
   });
 
   it("tells only the storing worker the other pipeline regions' queues, and the home row readers the projects table", () => {

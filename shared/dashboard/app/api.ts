@@ -66,6 +66,8 @@ export interface OperationsMetrics {
   regions: Array<{
     region: string;
     role: string;
+    /** CloudWatch would not answer for this region (its graphs are then empty). */
+    error?: string;
     graphs: Array<{
       id: string;
       title: string;

@@ -222,17 +222,12 @@ export class OpenSearchIndex implements SearchEngine {
     query: SearchQuery,
     options: { limit: number },
   ): Promise<SearchCandidates> {
-    const response = await this.send(() =>
-      this.client.search({
-        index: this.index,
-        routing: String(projectId),
-        body: candidatesRequest(projectId, query, options.limit) as never,
-      }),
-    ).catch((error: unknown) => {
-      if (isMissingIndex(error)) return undefined;
-      throw new SearchIndexReadError(`searching: ${describe(error)}`, { cause: error });
-    });
-    const hits = ((response?.body.hits?.hits ?? []) as SearchHit[]).map(
+    const found = await this.hitsOf(
+      projectId,
+      candidatesRequest(projectId, query, options.limit),
+      'searching',
+    );
+    const hits = found.map(
       (hit): SearchCandidate => ({
         item_id: Number(hit._source?.item_id),
         last_seen: Number(hit._source?.last_seen),

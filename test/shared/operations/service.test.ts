@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloudWatch, LocalMetricStore, startLocalCloudWatch } from '#infra/local/cloudwatch-local';
 import { AccessDeniedError } from '#shared/errors';
 import { CloudWatchMetricsSource } from '#shared/operations/cloudwatch';
+import { queueKindOf } from '#shared/operations/graphs';
 import { createOperationsService, type OperationsAnswer } from '#shared/operations/service';
 
 const region = 'eu-west-1';
@@ -46,7 +47,7 @@ const service = () =>
       },
     },
     source: new CloudWatchMetricsSource(),
-    regions: [{ region, role: 'single', stackName, apiId: 'a1b2c3' }],
+    regions: () => [{ region, role: 'single', stackName, apiId: 'a1b2c3' }],
     now: () => now,
   });
 
@@ -161,6 +162,77 @@ describe('the Operations figures', () => {
     cloudwatch.requests.length = 0;
     await expect(service().metrics('post-token', { hours: '3' })).rejects.toMatchObject({ statusCode: 403 });
     expect(cloudwatch.requests).toEqual([]);
+  });
+});
+
+describe('the Operations figures, when CloudWatch is slow to give them', () => {
+  it("still show every other region when one region's CloudWatch throttles, naming the error only", async () => {
+    const errors: string[] = [];
+    const twoRegions = createOperationsService({
+      projects: { authorize: async () => undefined as never },
+      source: new CloudWatchMetricsSource({ maxAttempts: 1 }),
+      regions: () => [
+        { region, role: 'home', stackName },
+        { region: 'us-east-1', role: 'standby', stackName: 'Faultline-us-east-1' },
+      ],
+      now: () => now,
+      onRegionError: (failed) => errors.push(failed),
+    });
+    cloudwatch.throttledRegions.add('us-east-1');
+    try {
+      const answer = await twoRegions.metrics('read-token', { hours: '3' });
+      expect(answer.regions[0]?.region).toBe(region);
+      expect(answer.regions[0]).not.toHaveProperty('error');
+      expect(graph(answer, 'occurrences').series.find((line) => line.label === 'accepted')?.values).toEqual([
+        5,
+      ]);
+      expect(answer.regions[1]).toEqual({
+        region: 'us-east-1',
+        role: 'standby',
+        graphs: [],
+        error: 'CloudWatch did not answer for this region (Throttling)',
+      });
+      expect(errors).toEqual(['us-east-1']);
+    } finally {
+      cloudwatch.throttledRegions.clear();
+    }
+  });
+
+  it('answer a page asked again within the minute from what was read, then read CloudWatch again', async () => {
+    let clock = now;
+    const reused = createOperationsService({
+      projects: { authorize: async () => undefined as never },
+      source: new CloudWatchMetricsSource(),
+      regions: () => [{ region, role: 'single', stackName }],
+      now: () => clock,
+    });
+    cloudwatch.requests.length = 0;
+    const first = await reused.metrics('read-token', { hours: '3' });
+    const asked = cloudwatch.requests.length;
+    expect(asked).toBeGreaterThan(0);
+    clock += 59_000;
+    expect(await reused.metrics('read-token', { hours: '3' })).toBe(first);
+    expect(cloudwatch.requests).toHaveLength(asked);
+    // Another window is another read.
+    await reused.metrics('read-token', { hours: '24' });
+    expect(cloudwatch.requests.length).toBeGreaterThan(asked);
+    const afterOtherWindow = cloudwatch.requests.length;
+    clock += 2_000;
+    await reused.metrics('read-token', { hours: '3' });
+    expect(cloudwatch.requests.length).toBeGreaterThan(afterOtherWindow);
+  });
+});
+
+describe("a region's queues", () => {
+  it("are told apart by the stack's name, and a plan's ingest queue by its fixed name", () => {
+    const planned = { stackName: 'Faultline-eu-west-1', ingestQueueName: 'Faultline-ingest' };
+    expect(queueKindOf('Faultline-ingest', planned)).toEqual({ kind: 'source', label: 'IngestQueue' });
+    expect(queueKindOf('Faultline-eu-west-1-IngestDeadLetterQueueA1B2C3-XyZ', planned)).toEqual({
+      kind: 'lastStop',
+      label: 'IngestDeadLetterQueue',
+    });
+    expect(queueKindOf('Faultline-ingest', { stackName: 'Faultline-eu-west-1' })).toBeUndefined();
+    expect(queueKindOf('SomeoneElse-ingest', planned)).toBeUndefined();
   });
 });
 

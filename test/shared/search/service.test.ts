@@ -294,6 +294,14 @@ describe('the plain listing, newest item first', () => {
     expect(pages.flat().find((item) => item.id === seeded[0]!.id)?.total_occurrences).toBe(42);
   });
 
+  it('walks down to a deep page a thousand items at a time (OpenSearch answers 10,000 hits at most)', async () => {
+    const { projectId } = await numbered(1150);
+    listed = [];
+    const page11 = await service.listByCounter(projectId, { page: 11 });
+    expect(countersOf(page11)).toEqual(descending(150, 51));
+    expect(listed).toEqual([1000, 100]);
+  });
+
   it("leaves out another project's items", async () => {
     const mine = await numbered(3);
     await numbered(3);

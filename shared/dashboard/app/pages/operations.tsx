@@ -24,16 +24,21 @@ export function OperationsPage() {
   const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
+    // A window clicked while another is loading: only the last one asked for is shown.
+    let current = true;
     setLoading(true);
     setProblem(undefined);
     api
       .get<OperationsMetrics>('/api/1/operations/metrics', { hours })
       .then(
-        (result) => setMetrics(result),
+        (result) => current && setMetrics(result),
         (error: unknown) =>
-          setProblem(error instanceof ApiError ? error.message : 'The API could not be reached.'),
+          current && setProblem(error instanceof ApiError ? error.message : 'The API could not be reached.'),
       )
-      .finally(() => setLoading(false));
+      .finally(() => current && setLoading(false));
+    return () => {
+      current = false;
+    };
   }, [api, hours, reloads]);
 
   return (
@@ -75,6 +80,11 @@ export function OperationsPage() {
               <h2>
                 {region.region} <span class="badge">{region.role}</span>
               </h2>
+              {region.error && (
+                <p class="error" role="alert">
+                  {region.error}
+                </p>
+              )}
               <div class="graphs">
                 {region.graphs.map((graph) => (
                   <MetricGraph
