@@ -30,6 +30,9 @@ const keyOf = (region: string, namespace: string, metricName: string, dimensions
     Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b)),
   ]);
 
+/** The most points the local CloudWatch keeps of one metric: the older half goes past it. */
+const MAX_POINTS_PER_METRIC = 100_000;
+
 /** The datapoints written locally, by region, namespace, name and dimensions: CloudWatch's data model. */
 export class LocalMetricStore {
   private readonly metrics = new Map<string, StoredMetric>();
@@ -46,6 +49,8 @@ export class LocalMetricStore {
       this.metrics.set(key, stored);
     }
     stored.points.push(point);
+    // A long-running local stack under load keeps the newest points only (CloudWatch keeps 15 days).
+    if (stored.points.length > MAX_POINTS_PER_METRIC) stored.points.splice(0, MAX_POINTS_PER_METRIC / 2);
   }
 
   /**

@@ -34,7 +34,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
   async listMetrics(
     region: string,
     request: { namespace: string; metricName?: string; dimensions?: Array<{ name: string; value?: string }> },
-  ): Promise<MetricName[]> {
+  ): Promise<{ metrics: MetricName[]; requests: number }> {
     const input: ListMetricsCommandInput = {
       Namespace: request.namespace,
       MetricName: request.metricName,
@@ -43,7 +43,9 @@ export class CloudWatchMetricsSource implements MetricsSource {
       Dimensions: request.dimensions?.map(({ name, value }) => ({ Name: name, Value: value })),
     };
     const found: MetricName[] = [];
+    let requests = 0;
     for await (const page of paginateListMetrics({ client: this.client(region) }, input)) {
+      requests += 1;
       for (const metric of page.Metrics ?? []) {
         found.push({
           namespace: metric.Namespace ?? request.namespace,
@@ -53,7 +55,7 @@ export class CloudWatchMetricsSource implements MetricsSource {
       }
       if (found.length >= MAX_LISTED_METRICS) break;
     }
-    return found;
+    return { metrics: found, requests };
   }
 
   async getMetricData(

@@ -31,10 +31,11 @@ export interface MetricQuery {
 
 /** CloudWatch as the service needs it, in one region (shared/operations/cloudwatch.ts in AWS). */
 export interface MetricsSource {
+  /** The metrics found, and the ListMetrics calls (pages) it took: CloudWatch bills each. */
   listMetrics(
     region: string,
     request: { namespace: string; metricName?: string; dimensions?: Array<{ name: string; value?: string }> },
-  ): Promise<MetricName[]>;
+  ): Promise<{ metrics: MetricName[]; requests: number }>;
   getMetricData(
     region: string,
     queries: MetricQuery[],
@@ -135,10 +136,12 @@ export function createOperationsService(deps: OperationsServiceDeps) {
 
   async function regionGraphs(region: OperationsRegion, start: Date, end: Date, periodSeconds: number) {
     const found: FoundMetrics = { lambda: [], sqs: [], faultline: [] };
-    const requests = discoveryRequests(region);
+    let listRequests = 0;
     await Promise.all(
-      requests.map(async ({ key, ...request }) => {
-        found[key] = await deps.source.listMetrics(region.region, request);
+      discoveryRequests(region).map(async ({ key, ...request }) => {
+        const listed = await deps.source.listMetrics(region.region, request);
+        found[key] = listed.metrics;
+        listRequests += listed.requests;
       }),
     );
     const graphs = plannedGraphs(region, found);
@@ -171,7 +174,7 @@ export function createOperationsService(deps: OperationsServiceDeps) {
         return { label: series.label, axis: series.axis, stat: series.stat, ...oldestFirst(answer) };
       }),
     }));
-    return { graphs: drawn, metricsRequested: queries.length, listRequests: requests.length };
+    return { graphs: drawn, metricsRequested: queries.length, listRequests };
   }
 
   return {

@@ -1,4 +1,4 @@
-// BatchGetItem over any number of keys: 100 keys a call, unprocessed keys retried with back-off.
+// BatchGetItem over any number of keys: 100 keys a call, a few at once when asked, unprocessed keys retried.
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -10,6 +10,8 @@ export interface BatchGetOptions {
   consistent?: boolean;
   projection?: string;
   names?: Record<string, string>;
+  /** Calls of 100 keys sent at once; more than one when the caller is billed for the time it waits. @default 1 */
+  inFlight?: number;
 }
 
 export function backOff(attempt: number): Promise<void> {
@@ -25,10 +27,16 @@ export async function batchGetAll(
 ): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
   const unique = [...new Map(keys.map((key) => [`${key.PK}|${key.SK}`, key])).values()];
-  for (let start = 0; start < unique.length; start += 100) {
-    let pending: Record<string, unknown>[] | undefined = unique
-      .slice(start, start + 100)
-      .map((key) => ({ ...key }));
+  const chunks: Key[][] = [];
+  for (let start = 0; start < unique.length; start += 100) chunks.push(unique.slice(start, start + 100));
+  const inFlight = Math.max(1, options.inFlight ?? 1);
+  for (let at = 0; at < chunks.length; at += inFlight) {
+    await Promise.all(chunks.slice(at, at + inFlight).map((chunk) => readChunk(chunk)));
+  }
+  return rows;
+
+  async function readChunk(chunk: Key[]): Promise<void> {
+    let pending: Record<string, unknown>[] | undefined = chunk.map((key) => ({ ...key }));
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
       const result: BatchGetCommandOutput = await documents.send(
         new BatchGetCommand({
@@ -47,5 +55,4 @@ export async function batchGetAll(
       if (pending && pending.length > 0) await backOff(attempt);
     }
   }
-  return rows;
 }

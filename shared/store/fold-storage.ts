@@ -35,8 +35,7 @@ import { countAddUpdate, itemChangeUpdate } from './update-expressions';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** BatchGetItem's limit, and such reads of items in flight at once. */
-const ITEMS_PER_READ = 100;
+/** BatchGetItem calls of a batch's items in flight at once. */
 const READS_IN_FLIGHT = 4;
 
 export interface FoldTables {
@@ -84,18 +83,12 @@ export class DynamoDBFoldStorage implements FoldStorage {
   async readItems(itemIds: readonly number[]): Promise<Map<number, FoldItem>> {
     // A batch of new errors asks for up to 1,000 items: 10 BatchGetItem calls of 100, sent a few at
     // once rather than one after another (the fold is billed for the time it waits).
-    const keys = [...new Set(itemIds)].map((itemId) => itemKeys.item(itemId));
-    const chunks: (typeof keys)[] = [];
-    for (let at = 0; at < keys.length; at += ITEMS_PER_READ) chunks.push(keys.slice(at, at + ITEMS_PER_READ));
-    const rows: Record<string, unknown>[] = [];
-    for (let at = 0; at < chunks.length; at += READS_IN_FLIGHT) {
-      const read = await Promise.all(
-        chunks
-          .slice(at, at + READS_IN_FLIGHT)
-          .map((chunk) => batchGetAll(this.documents, this.tables.items, chunk, { consistent: true })),
-      );
-      rows.push(...read.flat());
-    }
+    const rows = await batchGetAll(
+      this.documents,
+      this.tables.items,
+      itemIds.map((itemId) => itemKeys.item(itemId)),
+      { consistent: true, inFlight: READS_IN_FLIGHT },
+    );
     const items = new Map<number, FoldItem>();
     for (const raw of rows) {
       const { seed_hours, people, created_by, ...item } = parseItemRow(raw);

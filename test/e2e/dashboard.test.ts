@@ -302,7 +302,7 @@ describe('the dashboard in a browser', () => {
     const { context, page } = await newPage();
     await signIn(page, tokens.read);
     await page.getByText('read only').waitFor();
-    await page.getByRole('link', { name: 'Operations' }).click();
+    await page.getByRole('link', { name: 'Operations', exact: true }).click();
     const region = page.locator('section.region[data-region="us-east-1"]');
     await region.getByRole('heading', { name: /us-east-1/ }).waitFor();
     const total = async (graph: string, series: string) =>
