@@ -1,13 +1,10 @@
 // The command-line tool, run as users run it, against the local stack's DynamoDB.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#shared/aws/clients';
 import { AccessDeniedError } from '#shared/errors';
 import type { SCOPES } from '#shared/projects/access-tokens';
-import { createProjectService } from '#shared/projects/service';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { runFaultline } from '../support/cli';
-import { type Dynamo, startDynamoWithTables } from '../support/emulators';
+import { type Dynamo, projectServiceOn, startDynamoWithTables } from '../support/emulators';
 
 let dynamo: Dynamo & { tableNames: Record<'projects' | 'items' | 'occurrences', string> };
 
@@ -39,9 +36,7 @@ async function failing(...args: string[]): Promise<{ code: number; stderr: strin
 
 /** What a Lambda container that starts now makes of the token. */
 function coldContainer() {
-  return createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
-  });
+  return projectServiceOn(dynamo);
 }
 
 beforeAll(async () => {

@@ -5,13 +5,11 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke, type LoadedFunction, loadDeclaredFunction } from '#infra/local/lambda-runtime';
-import { createDocumentClient } from '#shared/aws/clients';
-import { createProjectService } from '#shared/projects/service';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
 import type { TableName } from '#shared/wiring/tables';
 import {
   type Dynamo,
   pointHandlersAt,
+  projectServiceOn,
   type Queues,
   startDynamoWithTables,
   startQueues,
@@ -28,9 +26,7 @@ let token: string;
 beforeAll(async () => {
   [dynamo, sqs] = await Promise.all([startDynamoWithTables('url'), startQueues({ prefix: 'url' })]);
   pointHandlersAt(dynamo, sqs, 'eu-west-1');
-  const projects = createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
-  });
+  const projects = projectServiceOn(dynamo);
   token = (await projects.createProject({ name: 'url' })).tokens.post_client_item;
   ingest = await loadDeclaredFunction('ingestItem');
 }, 60_000);

@@ -10,15 +10,13 @@ vi.hoisted(() => {
 });
 
 import { invoke, type LoadedFunction, loadDeclaredFunction } from '#infra/local/lambda-runtime';
-import { createDocumentClient } from '#shared/aws/clients';
 import { countDelivery, countRateLimited, MetricNames, publishMetrics, tracer } from '#shared/observability';
-import { createProjectService } from '#shared/projects/service';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
 import type { tables } from '#shared/wiring/tables';
 import type { FunctionName } from '#shared/wiring/topology';
 import {
   type Dynamo,
   pointHandlersAt,
+  projectServiceOn,
   type Queues,
   startDynamoWithTables,
   startQueues,
@@ -47,9 +45,7 @@ const loaded = new Map<FunctionName, LoadedFunction>();
 beforeAll(async () => {
   [dynamo, sqs] = await Promise.all([startDynamoWithTables('metrics'), startQueues({ prefix: 'metrics' })]);
   pointHandlersAt(dynamo, sqs, 'eu-west-1');
-  const projects = createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
-  });
+  const projects = projectServiceOn(dynamo);
   token = (await projects.createProject({ name: 'metrics' })).tokens.post_server_item;
   occurrenceStream = await openTableStream(
     dynamo.client,

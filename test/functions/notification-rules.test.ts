@@ -15,14 +15,13 @@ import { rulesApi, runRules } from '#shared/cli/rules';
 import type { DeliveryMessage } from '#shared/notifications/model';
 import { generateSecretsKey, SECRETS_KEY_VAR } from '#shared/notifications/secrets';
 import type { Scope } from '#shared/projects/access-tokens';
-import { createProjectService } from '#shared/projects/service';
 import { DynamoDBDeliveryLog } from '#shared/store/delivery-log';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
 import type { tables } from '#shared/wiring/tables';
 import { functions, type RouteKey } from '#shared/wiring/topology';
 import {
   type Dynamo,
   pointHandlersAt,
+  projectServiceOn,
   type Queues,
   startDynamoWithTables,
   startQueues,
@@ -47,9 +46,7 @@ beforeAll(async () => {
   // The cloud build's outbound policy: https only, nothing private.
   delete process.env.FAULTLINE_LOCAL;
 
-  const projects = createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
-  });
+  const projects = projectServiceOn(dynamo);
   tokens = (await projects.createProject({ name: 'shop' })).tokens;
   otherTokens = (await projects.createProject({ name: 'other' })).tokens;
 

@@ -8,7 +8,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from '#infra/local/dynamodb-local';
 import { type LocalQueues, startQueues as startLocalQueues } from '#infra/local/queues';
 import { createTables } from '#infra/local/tables';
+import { createDocumentClient } from '#shared/aws/clients';
 import { OPERATIONS_REGIONS_VAR } from '#shared/operations/service';
+import { createProjectService } from '#shared/projects/service';
+import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { type TableName, tables } from '#shared/wiring/tables';
 import { type QueueName, queues } from '#shared/wiring/topology';
 
@@ -52,6 +55,16 @@ export async function startDynamoWithTables(
     await dynamo.stop();
     throw error;
   }
+}
+
+/**
+ * The project service on the emulator's projects table, as a function's container builds it: how a
+ * test makes its projects and their tokens (and what a container starting now makes of a token).
+ */
+export function projectServiceOn(dynamo: Dynamo & { tableNames: { projects: string } }) {
+  return createProjectService({
+    projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
+  });
 }
 
 export interface Queues extends LocalQueues {

@@ -11,7 +11,7 @@ import {
 } from '#shared/errors';
 import { createItemIngest } from '#shared/ingest/item-ingest';
 import type { Scope } from '#shared/projects/access-tokens';
-import { createProjectService, type ProjectService } from '#shared/projects/service';
+import type { ProjectService } from '#shared/projects/service';
 import {
   MAX_MESSAGE_BYTES,
   type OccurrenceMessage,
@@ -20,9 +20,8 @@ import {
   occurrenceMessageSchema,
 } from '#shared/queue/ingest-queue';
 import { createRateLimiter } from '#shared/rate-limits/limiter';
-import { DynamoDBProjectRepository } from '#shared/store/projects';
 import { DynamoDBRateLimitCounter } from '#shared/store/rate-limit-counter';
-import { type Dynamo, startDynamoWithTables } from '../../support/emulators';
+import { type Dynamo, projectServiceOn, startDynamoWithTables } from '../../support/emulators';
 
 /**
  * The queue as the storing worker will read it: each message parsed by the worker's schema, and
@@ -46,9 +45,7 @@ let projectId: number;
 
 beforeAll(async () => {
   dynamo = await startDynamoWithTables('item-ingest');
-  projects = createProjectService({
-    projects: new DynamoDBProjectRepository(createDocumentClient(dynamo.client), dynamo.tableNames.projects),
-  });
+  projects = projectServiceOn(dynamo);
   const created = await projects.createProject({ name: 'shop', groupingVersion: 1 });
   tokens = created.tokens;
   projectId = created.project.projectId;

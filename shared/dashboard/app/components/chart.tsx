@@ -2,10 +2,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { Counts, Deploy } from '../api';
-
-function cssColor(name: string, fallback: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
-}
+import { cssColor, mountPlot } from './plot';
 
 export function OccurrenceChart({ counts, deploys }: { counts: Counts; deploys: Deploy[] }) {
   const container = useRef<HTMLDivElement>(null);
@@ -22,9 +19,9 @@ export function OccurrenceChart({ counts, deploys }: { counts: Counts; deploys: 
     const grid = cssColor('--border', '#ddd');
     const accent = cssColor('--accent', '#c0392b');
     const deployColor = cssColor('--deploy', '#2e86de');
-    const plot = new uPlot(
+    return mountPlot(
+      element,
       {
-        width: Math.max(280, element.clientWidth),
         height: 200,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
@@ -81,16 +78,7 @@ export function OccurrenceChart({ counts, deploys }: { counts: Counts; deploys: 
         },
       },
       [xs, ys],
-      element,
     );
-    const resize = new ResizeObserver(() =>
-      plot.setSize({ width: Math.max(280, element.clientWidth), height: 200 }),
-    );
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-    };
   }, [counts, deploys]);
   const total = counts.counts.reduce((sum, bucket) => sum + bucket.count, 0);
   return (

@@ -1,17 +1,13 @@
 // One graph of the Operations page: a few lines of CloudWatch figures on a time axis (uPlot), a left
 // and maybe a right axis, and a legend of its own (colours by class, so no inline style meets the CSP).
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
 import type { OperationsMetrics } from '../api';
+import { cssColor, mountPlot } from './plot';
 
 type Graph = OperationsMetrics['regions'][number]['graphs'][number];
 
 /** How many colours the palette has (`--series-0` … in styles.css); lines past it reuse them. */
 const PALETTE = 8;
-
-function cssColor(name: string, fallback: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
-}
 
 /** Whole numbers print as such; others with up to 2 decimals. */
 export function figure(value: number): string {
@@ -52,9 +48,9 @@ export function MetricGraph({
       ticks: { stroke: grid },
       size: 56,
     });
-    const plot = new uPlot(
+    return mountPlot(
+      element,
       {
-        width: Math.max(280, element.clientWidth),
         height: 180,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
@@ -81,16 +77,7 @@ export function MetricGraph({
         ],
       },
       [xs, ...lines],
-      element,
     );
-    const resize = new ResizeObserver(() =>
-      plot.setSize({ width: Math.max(280, element.clientWidth), height: 180 }),
-    );
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-    };
   }, [graph, start, end, period, hasData]);
 
   return (
