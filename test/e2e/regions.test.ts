@@ -255,10 +255,13 @@ describe('several regions, simulated', () => {
 
       await sim.restore(HOME);
       const returnedAt = Date.now();
+      // How long the drain takes is a figure (printed below), not the test's claim: on this 2-core
+      // machine with other suites running it has measured 82 to 236 s, so the wait is generous.
       await until(
         'every occurrence counted at home',
         () => items(home, tokens.read),
         (seen) => totalOf(seen) >= 1000,
+        420_000,
       );
       console.log(
         `drain_after_home_returns_ms=${Date.now() - returnedAt} (forwarders' back-off ${SIMULATION_RETRIES.firstSeconds} s doubling to ${SIMULATION_RETRIES.longestSeconds} s)`,
@@ -284,7 +287,7 @@ describe('several regions, simulated', () => {
     } finally {
       await sim.stop();
     }
-  }, 600_000);
+  }, 720_000);
 
   it.concurrent('home lost for good with occurrences stored but not counted and others not forwarded: the promoted standby counts each once', async () => {
     const { sim, tokens, home, standby } = await simulationWithProject('promotion');
